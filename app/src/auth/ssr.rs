@@ -1,0 +1,141 @@
+//! The server-side guard, sessions and password checks.
+
+use crate::{
+    error::AppError,
+    roles::{Role, UserInfo},
+    users::ssr as users,
+};
+use leptos::prelude::use_context;
+use sqlx::SqlitePool;
+use std::{
+    sync::LazyLock,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use tower_sessions::Session;
+
+/// What server functions need from the server, provided to them as Leptos context.
+#[derive(Clone, Debug)]
+pub struct AppContext {
+    pub pool: SqlitePool,
+    pub sessions: SessionPolicy,
+}
+
+/// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's
+/// expiry), `absolute` ends every session that old regardless of use.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+const USER_ID: &str = "user_id";
+const SIGNED_IN_AT: &str = "signed_in_at";
+const LAST_SEEN: &str = "last_seen";
+/// Refreshing the idle timer writes the session; once a minute is precise enough.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Binds `session` to `user_id` under a fresh session id (so a planted id is worthless).
+pub async fn sign_in(session: &Session, user_id: i64) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(USER_ID, user_id).await?;
+    let now = unix_now();
+    session.insert(SIGNED_IN_AT, now).await?;
+    session.insert(LAST_SEEN, now).await?;
+    Ok(())
+}
+
+/// Resolves the session to a user, reading the role from the database on every call so that a
+/// role change or removal applies on the user's next request.
+pub async fn authorize(ctx: &AppContext, session: &Session) -> Result<Option<UserInfo>, AppError> {
+    let Some(user_id) = session.get::<i64>(USER_ID).await? else {
+        return Ok(None);
+    };
+    let now = unix_now();
+    let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await?.unwrap_or(0);
+    if now - signed_in_at > ctx.sessions.absolute.as_secs() as i64 {
+        session.flush().await?;
+        return Ok(None);
+    }
+    let Some(user) = users::find_by_id(&ctx.pool, user_id).await? else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    let last_seen = session.get::<i64>(LAST_SEEN).await?.unwrap_or(0);
+    if now - last_seen >= TOUCH_EVERY_SECS {
+        session.insert(LAST_SEEN, now).await?;
+    }
+    Ok(Some(user))
+}
+
+fn context() -> Result<AppContext, AppError> {
+    use_context::<AppContext>().ok_or_else(|| AppError::internal("AppContext was not provided"))
+}
+
+async fn request_session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(AppError::internal)
+}
+
+/// The signed-in user of the current server-function or page request, if any.
+pub async fn current_session_user() -> Result<Option<UserInfo>, AppError> {
+    let ctx = context()?;
+    let session = request_session().await?;
+    authorize(&ctx, &session).await
+}
+
+/// The one server-side guard: every server function that is not public starts with it.
+/// Anonymous callers get `Unauthorized`, signed-in callers below `min` get `Forbidden`.
+pub async fn require(min: Role) -> Result<(AppContext, UserInfo), AppError> {
+    let ctx = context()?;
+    let session = request_session().await?;
+    match authorize(&ctx, &session).await? {
+        None => Err(AppError::Unauthorized),
+        Some(user) if user.role >= min => Ok((ctx, user)),
+        Some(_) => Err(AppError::Forbidden),
+    }
+}
+
+/// A real argon2id hash of a password nobody has, checked when the email is unknown so that an
+/// unknown account costs the same time as a wrong password.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| password_auth::generate_hash("gatehouse: no such account"));
+
+/// Computes the dummy hash ahead of the first sign-in (it takes as long as a real one).
+pub fn warm_up() {
+    LazyLock::force(&DUMMY_HASH);
+}
+
+/// Hashes a password with argon2id off the async runtime (it is deliberately slow).
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
+        .await
+        .map_err(AppError::internal)
+}
+
+/// Returns the user when `email` and `password` match, `None` otherwise, in the same time for an
+/// unknown email as for a wrong password.
+pub async fn verify_credentials(
+    pool: &SqlitePool,
+    email: &str,
+    password: String,
+) -> Result<Option<UserInfo>, AppError> {
+    let found = users::find_credentials(pool, email).await?;
+    let hash = found
+        .as_ref()
+        .and_then(|(_, hash)| hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
+    let matches = tokio::task::spawn_blocking(move || {
+        password_auth::verify_password(password, &hash).is_ok()
+    })
+    .await
+    .map_err(AppError::internal)?;
+    Ok(found.filter(|_| matches).map(|(user, _)| user))
+}

@@ -1,0 +1,112 @@
+//! The application's one error type, shared by the browser and the server.
+//!
+//! Server functions return `Result<T, AppError>`; the server maps each variant to an HTTP status
+//! once (`status()`), and only the `Display` text ever reaches a client: internal causes are logged
+//! on the server and replaced by [`AppError::Internal`].
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Sign in to continue.")]
+    Unauthorized,
+    #[error("You do not have permission to do this.")]
+    Forbidden,
+    #[error("Not found.")]
+    NotFound,
+    /// The request itself is malformed (bad encoding, missing arguments).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A well-formed request with a value that breaks a rule; `field` names the form field.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("Too many attempts. Wait a moment and try again.")]
+    TooManyRequests,
+    #[error("Something went wrong on our side. Try again later.")]
+    Internal,
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status this error is sent with; the one place where errors meet statuses.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::BadRequest(_) => 400,
+            Self::Invalid { .. } => 422,
+            Self::TooManyRequests => 429,
+            Self::Internal => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The caller sent something the function cannot decode: their mistake, said plainly.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                Self::BadRequest("The request was malformed.".into())
+            }
+            // Everything else is a transport or server fault; the detail stays in the log.
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failure");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                Self::Internal
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use axum::{
+        Json,
+        http::StatusCode,
+        response::{IntoResponse, Response},
+    };
+
+    impl AppError {
+        /// Logs an internal failure and returns the opaque error that is safe to send.
+        pub fn internal(cause: impl std::fmt::Display) -> Self {
+            tracing::error!(error = %cause, "internal error");
+            Self::Internal
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(e: sqlx::Error) -> Self {
+            Self::internal(e)
+        }
+    }
+
+    impl From<tower_sessions::session::Error> for AppError {
+        fn from(e: tower_sessions::session::Error) -> Self {
+            Self::internal(e)
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let status =
+                StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Gatehouse's Leptos app: shared types, components, routes and server functions.
+//! Everything behind `ssr` runs only on the server.
+
+pub mod api_keys;
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod db;
+pub mod error;
+pub mod key_vault;
+pub mod layout;
+pub mod lockbox;
+pub mod roles;
+pub mod security;
+pub mod users;
+
+use auth::{LoginPage, guard::provide_current_user, guard::set_response_status, return_path};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{ParentRoute, Redirect, Route, Router, Routes},
+    path,
+};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_current_user();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gatehouse.css"/>
+        <Title text="Gatehouse"/>
+        // Every route renders in Async mode: it waits for its data before the first byte, so that
+        // the status (403, a redirect) is decided before the headers are sent.
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=|| view! { <Redirect path=return_path::DEFAULT_LANDING/> } ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("/admin/security") view=security::SecurityPage ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| view! { <Redirect path="/admin/security/users"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("users") view=users::UsersPanel ssr=SsrMode::Async/>
+                    <Route path=path!("apis") view=api_keys::ApisPanel ssr=SsrMode::Async/>
+                    <Route path=path!("key-vault") view=key_vault::KeyVaultPanel ssr=SsrMode::Async/>
+                    <Route path=path!("lockbox") view=lockbox::LockboxPanel ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    set_response_status(404);
+    view! {
+        <Title text="Not found · Gatehouse"/>
+        <main class="page">
+            <h1 class="page-title">"Page not found"</h1>
+            <p>"There is nothing at this address. "<a href=return_path::DEFAULT_LANDING>"Go to the Security page"</a></p>
+        </main>
+    }
+}

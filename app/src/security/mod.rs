@@ -1,0 +1,37 @@
+//! The Security page: an ARIA tablist whose tabs are routes, so links and reloads land on a tab.
+
+mod overview;
+mod planned;
+mod tabs;
+
+pub use overview::{SecurityOverview, load_security_overview};
+pub use planned::PlannedPanel;
+pub use tabs::{SecurityTab, TABS};
+
+use crate::{auth::guard::RequireRole, layout::AppHeader, roles::Role};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Outlet;
+
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    view! {
+        <Title text="Security · Gatehouse"/>
+        <AppHeader/>
+        <main class="page">
+            <h1 class="page-title">"Security"</h1>
+            <RequireRole
+                role=Role::Admin
+                denied="Only administrators can open the Security page."
+            >
+                <p class="page-lede">
+                    "Decide who may use this environment, which keys unlock its API, where the credentials of its connections are kept, and whether support may access customer data."
+                </p>
+                <tabs::TabList/>
+                <tabs::TabPanel>
+                    <Outlet/>
+                </tabs::TabPanel>
+            </RequireRole>
+        </main>
+    }
+}

@@ -1,0 +1,85 @@
+//! Configuration: command-line flags, each also read from the environment.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+#[derive(Parser, Debug)]
+#[command(name = "gatehouse", version, about = "Gatehouse: the Security settings page")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    /// Without a command, Gatehouse serves the app.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Add a local user; the password is read from standard input.
+    AddUser(crate::users::AddUser),
+}
+
+#[derive(Args, Debug)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: String,
+
+    /// SQLite database; the file is created on first start.
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://gatehouse.db")]
+    pub database_url: String,
+
+    /// Email of the first administrator, created when the database has no users.
+    #[arg(
+        long,
+        env = "GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL",
+        default_value = "admin@gatehouse.local"
+    )]
+    pub bootstrap_admin_email: String,
+
+    /// Password of the first administrator; when unset one is generated and logged once.
+    #[arg(long, env = "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true, value_parser = parse_secret)]
+    pub bootstrap_admin_password: Option<SecretString>,
+
+    /// Mark cookies Secure; set it when Gatehouse is served over HTTPS.
+    #[arg(long, env = "GATEHOUSE_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+
+    /// A session nobody used for this long ends.
+    #[arg(long, env = "GATEHOUSE_SESSION_IDLE_MINUTES", default_value_t = 60)]
+    pub session_idle_minutes: u64,
+
+    /// Every session ends this long after sign-in, used or not.
+    #[arg(long, env = "GATEHOUSE_SESSION_ABSOLUTE_HOURS", default_value_t = 12)]
+    pub session_absolute_hours: u64,
+
+    /// Sign-in attempts allowed per client address and minute (also the burst).
+    #[arg(long, env = "GATEHOUSE_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
+    pub login_attempts_per_minute: u32,
+
+    /// Who may embed the page in a frame (the CSP `frame-ancestors` sources), e.g.
+    /// "'self' https://portal.example.com".
+    #[arg(long, env = "GATEHOUSE_FRAME_ANCESTORS", default_value = "'self'")]
+    pub frame_ancestors: String,
+
+    /// Log format.
+    #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
+impl Config {
+    /// The defaults, as if started with no flags and an empty environment (for tests).
+    pub fn defaults() -> Self {
+        Cli::parse_from(["gatehouse"]).config
+    }
+}

@@ -1,0 +1,25 @@
+//! The SQLite pool: WAL so that readers never wait for the writer, foreign keys on, and a busy
+//! timeout so that concurrent writers queue instead of failing.
+
+use crate::error::StartupError;
+use sqlx::{
+    SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use std::{str::FromStr, time::Duration};
+
+pub async fn connect(url: &str) -> Result<SqlitePool, StartupError> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL is durable across application crashes in WAL mode, and much faster than FULL.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}

@@ -1,0 +1,5 @@
+//! Cross-cutting HTTP layers.
+
+pub mod cross_site;
+pub mod headers;
+pub mod server_fn_status;

@@ -1,0 +1,205 @@
+//! The Gatehouse server: configuration, database, sessions, security layers, and the Leptos app.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod telemetry;
+pub mod users;
+
+use crate::{
+    auth::LoginThrottle,
+    config::Config,
+    error::StartupError,
+    http::headers::{CspNonce, HeaderPolicy},
+};
+use app::auth::ssr::{AppContext, SessionPolicy};
+use axum::{
+    Json, Router,
+    extract::{FromRef, State},
+    http::{Request, StatusCode},
+    middleware,
+    response::IntoResponse,
+    routing::{get, post},
+};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sqlx::SqlitePool;
+use std::{future::Future, net::SocketAddr, time::Duration};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tower_http::{
+    compression::CompressionLayer,
+    limit::RequestBodyLimitLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_sqlx_store::SqliteStore;
+use tracing::Level;
+
+/// Bodies above this are refused with 413 before any handler reads them.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub ctx: AppContext,
+    pub login_throttle: LoginThrottle,
+}
+
+/// A server bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pool: SqlitePool,
+    housekeeping: JoinHandle<()>,
+}
+
+impl Application {
+    /// Connects and migrates the database, creates the first admin if needed, and binds.
+    pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
+        let pool = db::connect(&config.database_url).await?;
+        auth::bootstrap::ensure_admin(
+            &pool,
+            &config.bootstrap_admin_email,
+            config.bootstrap_admin_password.as_ref(),
+        )
+        .await?;
+        app::auth::ssr::warm_up();
+
+        let store = SqliteStore::new(pool.clone())
+            .with_table_name("sessions")
+            .map_err(StartupError::Config)?;
+        store.migrate().await?;
+
+        let state = AppState {
+            leptos_options,
+            ctx: AppContext {
+                pool: pool.clone(),
+                sessions: SessionPolicy {
+                    idle: Duration::from_secs(config.session_idle_minutes * 60),
+                    absolute: Duration::from_secs(config.session_absolute_hours * 3600),
+                },
+            },
+            login_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
+        };
+        let housekeeping = tokio::spawn(housekeeping(store.clone(), state.login_throttle.clone()));
+        let router = router(state, store, config);
+        let listener = TcpListener::bind(&config.addr).await?;
+        Ok(Self {
+            listener,
+            router,
+            pool,
+            housekeeping,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn pool(&self) -> SqlitePool {
+        self.pool.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+        tracing::info!(addr = %self.listener.local_addr()?, "Gatehouse is listening");
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        self.housekeeping.abort();
+        self.pool.close().await;
+        tracing::info!("Gatehouse stopped");
+        Ok(())
+    }
+}
+
+/// Deletes expired sessions and forgets idle throttle entries, once a minute.
+async fn housekeeping(store: SqliteStore, throttle: LoginThrottle) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+        throttle.forget_idle();
+    }
+}
+
+fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
+    let sessions = SessionManagerLayer::new(store)
+        // The __Host- prefix pins a Secure cookie to this host and path (no Domain, Path=/).
+        .with_name(if config.secure_cookies { "__Host-gatehouse" } else { "gatehouse" })
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            state.ctx.sessions.idle.as_secs() as i64,
+        )));
+    let header_policy = HeaderPolicy {
+        frame_ancestors: config.frame_ancestors.clone().into(),
+    };
+    let routes = generate_route_list(app::App);
+    let leptos_context = {
+        let ctx = state.ctx.clone();
+        move || {
+            provide_context(ctx.clone());
+            // Leptos marks its inline scripts with this nonce; the CSP header allows just it.
+            if let Some(nonce) = leptos::prelude::use_context::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
+            {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
+        }
+    };
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/auth/login", post(auth::login))
+        .route("/logout", post(auth::logout).get(auth::logout))
+        .leptos_routes_with_context(&state, routes, leptos_context.clone(), {
+            let options = state.leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            leptos_context,
+            app::shell,
+        ))
+        .layer(middleware::from_fn(http::server_fn_status::apply_error_status))
+        .layer(sessions)
+        .layer(middleware::from_fn(http::cross_site::refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(
+            header_policy,
+            http::headers::security_headers,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                // The path only: query strings may carry tokens.
+                .make_span_with(|req: &Request<_>| {
+                    tracing::info_span!("request", method = %req.method(), path = req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// Liveness and readiness: the process answers and the database does too.
+async fn healthz(State(ctx): State<AppContext>) -> impl IntoResponse {
+    match sqlx::query("SELECT 1").execute(&ctx.pool).await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable" })),
+            )
+        }
+    }
+}
