@@ -106,7 +106,11 @@ mod ssr {
         fn into_response(self) -> Response {
             let status =
                 StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+            (
+                status,
+                Json(serde_json::json!({ "error": self.to_string() })),
+            )
+                .into_response()
         }
     }
 }

@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 
 #[derive(Parser, Debug)]
-#[command(name = "gatehouse", version, about = "Gatehouse: the Security settings page")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Gatehouse: the Security settings page"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -26,7 +30,11 @@ pub struct Config {
     pub addr: String,
 
     /// SQLite database; the file is created on first start.
-    #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://gatehouse.db")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATABASE_URL",
+        default_value = "sqlite://gatehouse.db"
+    )]
     pub database_url: String,
 
     /// Email of the first administrator, created when the database has no users.
@@ -54,7 +62,11 @@ pub struct Config {
     pub session_absolute_hours: u64,
 
     /// Sign-in attempts allowed per client address and minute (also the burst).
-    #[arg(long, env = "GATEHOUSE_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "GATEHOUSE_LOGIN_ATTEMPTS_PER_MINUTE",
+        default_value_t = 10
+    )]
     pub login_attempts_per_minute: u32,
 
     /// Who may embed the page in a frame (the CSP `frame-ancestors` sources), e.g.

@@ -2,7 +2,7 @@
 
 pub mod auth;
 pub mod config;
-pub mod db;
+mod db;
 pub mod error;
 pub mod http;
 pub mod telemetry;
@@ -57,14 +57,11 @@ pub struct Application {
 
 impl Application {
     /// Connects and migrates the database, creates the first admin if needed, and binds.
-    pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
-        let pool = db::connect(&config.database_url).await?;
-        auth::bootstrap::ensure_admin(
-            &pool,
-            &config.bootstrap_admin_email,
-            config.bootstrap_admin_password.as_ref(),
-        )
-        .await?;
+    pub async fn build(
+        config: &Config,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self, StartupError> {
+        let pool = prepare_database(config).await?;
         app::auth::ssr::warm_up();
 
         let store = SqliteStore::new(pool.clone())
@@ -95,7 +92,10 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     pub fn pool(&self) -> SqlitePool {
@@ -103,11 +103,15 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
         tracing::info!(addr = %self.listener.local_addr()?, "Gatehouse is listening");
         axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await?;
@@ -116,6 +120,18 @@ impl Application {
         tracing::info!("Gatehouse stopped");
         Ok(())
     }
+}
+
+/// Opens and migrates the database; an empty one gets its first administrator.
+pub async fn prepare_database(config: &Config) -> Result<SqlitePool, StartupError> {
+    let pool = db::connect(&config.database_url).await?;
+    auth::bootstrap::ensure_admin(
+        &pool,
+        &config.bootstrap_admin_email,
+        config.bootstrap_admin_password.as_ref(),
+    )
+    .await?;
+    Ok(pool)
 }
 
 /// Deletes expired sessions and forgets idle throttle entries, once a minute.
@@ -134,7 +150,11 @@ async fn housekeeping(store: SqliteStore, throttle: LoginThrottle) {
 fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
     let sessions = SessionManagerLayer::new(store)
         // The __Host- prefix pins a Secure cookie to this host and path (no Domain, Path=/).
-        .with_name(if config.secure_cookies { "__Host-gatehouse" } else { "gatehouse" })
+        .with_name(if config.secure_cookies {
+            "__Host-gatehouse"
+        } else {
+            "gatehouse"
+        })
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)

@@ -21,9 +21,7 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             let password = SecretString::from(password.trim_end_matches(['\r', '\n']).to_owned());
-            users::add_user(&cli.config.database_url, args, password)
-                .await
-                .map(drop)
+            users::add_user(&cli.config, args, password).await.map(drop)
         }
     };
     match outcome {

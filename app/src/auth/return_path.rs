@@ -15,6 +15,13 @@ pub fn safe_return_path(next: &str) -> Option<&str> {
     local.then_some(next)
 }
 
+/// Everything but RFC 3986's unreserved characters is escaped in a query value.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// The sign-in page URL that returns to `path_and_query` afterwards.
 pub fn login_url_returning_to(path_and_query: &str) -> String {
     login_url(None, Some(path_and_query))
@@ -26,8 +33,7 @@ pub fn login_url(error: Option<&str>, next: Option<&str>) -> String {
     let mut sep = '?';
     for (key, value) in [("error", error), ("next", next)] {
         if let Some(value) = value {
-            let encoded =
-                percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
+            let encoded = percent_encoding::utf8_percent_encode(value, QUERY_VALUE);
             url.push_str(&format!("{sep}{key}={encoded}"));
             sep = '&';
         }

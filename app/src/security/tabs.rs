@@ -13,10 +13,22 @@ pub struct SecurityTab {
 }
 
 pub const TABS: [SecurityTab; 4] = [
-    SecurityTab { slug: "users", label: "Users" },
-    SecurityTab { slug: "apis", label: "APIs" },
-    SecurityTab { slug: "key-vault", label: "Key Vault" },
-    SecurityTab { slug: "lockbox", label: "Customer Lockbox" },
+    SecurityTab {
+        slug: "users",
+        label: "Users",
+    },
+    SecurityTab {
+        slug: "apis",
+        label: "APIs",
+    },
+    SecurityTab {
+        slug: "key-vault",
+        label: "Key Vault",
+    },
+    SecurityTab {
+        slug: "lockbox",
+        label: "Customer Lockbox",
+    },
 ];
 
 const PANEL_ID: &str = "security-panel";
@@ -34,7 +46,12 @@ fn use_selected() -> Memo<usize> {
     let location = use_location();
     Memo::new(move |_| {
         let path = location.pathname.get();
-        let segment = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_owned();
+        let segment = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         TABS.iter().position(|t| t.slug == segment).unwrap_or(0)
     })
 }

@@ -101,10 +101,9 @@ pub async fn count(conn: &mut SqliteConnection) -> Result<i64, AppError> {
 
 /// How many users hold each role, for the overview.
 pub async fn count_by_role(pool: &SqlitePool) -> Result<Vec<(Role, i64)>, AppError> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT role, COUNT(*) FROM users GROUP BY role")
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT role, COUNT(*) FROM users GROUP BY role")
+        .fetch_all(pool)
+        .await?;
     Ok(Role::ALL
         .into_iter()
         .map(|role| {

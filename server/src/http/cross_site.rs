@@ -61,8 +61,14 @@ mod tests {
     #[test]
     fn same_origin_and_non_browser_requests_pass() {
         assert!(!is_cross_site(&headers(&[])));
-        assert!(!is_cross_site(&headers(&[("host", "a.test:3000"), ("origin", "http://a.test:3000")])));
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!is_cross_site(&headers(&[
+            ("host", "a.test:3000"),
+            ("origin", "http://a.test:3000")
+        ])));
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
         assert!(!is_cross_site(&headers(&[("sec-fetch-site", "none")])));
     }
 
@@ -70,8 +76,17 @@ mod tests {
     fn other_sites_are_refused() {
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "same-site")])));
-        assert!(is_cross_site(&headers(&[("host", "a.test"), ("origin", "http://evil.test")])));
-        assert!(is_cross_site(&headers(&[("host", "a.test"), ("origin", "null")])));
-        assert!(is_cross_site(&headers(&[("host", "a.test"), ("origin", "http://a.test.evil.test")])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "a.test"),
+            ("origin", "http://evil.test")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "a.test"),
+            ("origin", "null")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "a.test"),
+            ("origin", "http://a.test.evil.test")
+        ])));
     }
 }

@@ -1,6 +1,6 @@
 //! User administration from the command line (scripts, first set-up, end-to-end fixtures).
 
-use crate::{db, error::StartupError};
+use crate::{config::Config, error::StartupError, prepare_database};
 use app::{
     auth::ssr::hash_password,
     roles::Role,
@@ -29,19 +29,23 @@ fn parse_role(value: &str) -> Result<Role, String> {
 /// Adds a local user whose password is read from standard input (never from the command line,
 /// where other users of the machine could read it).
 pub async fn add_user(
-    database_url: &str,
+    config: &Config,
     args: &AddUser,
     password: SecretString,
 ) -> Result<i64, StartupError> {
     let email = Email::parse(&args.email).map_err(|m| StartupError::Config(m.to_owned()))?;
     let name = args.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(StartupError::Config("--name must have 1 to 200 characters".into()));
+        return Err(StartupError::Config(
+            "--name must have 1 to 200 characters".into(),
+        ));
     }
     if password.expose_secret().chars().count() < 12 {
-        return Err(StartupError::Config("the password must have at least 12 characters".into()));
+        return Err(StartupError::Config(
+            "the password must have at least 12 characters".into(),
+        ));
     }
-    let pool = db::connect(database_url).await?;
+    let pool = prepare_database(config).await?;
     let hash = hash_password(password.expose_secret().to_owned()).await?;
     let mut conn = pool.acquire().await?;
     let id = users::create(

@@ -1,0 +1,40 @@
+import { test as base, expect, type Page } from '@playwright/test';
+
+export const ADMIN = { email: 'admin@e2e.test', password: 'e2e admin password' };
+export const VIEWER = { email: 'viewer@e2e.test', password: 'e2e viewer password' };
+
+export const TABS = [
+  { name: 'Users', path: '/admin/security/users' },
+  { name: 'APIs', path: '/admin/security/apis' },
+  { name: 'Key Vault', path: '/admin/security/key-vault' },
+  { name: 'Customer Lockbox', path: '/admin/security/lockbox' },
+];
+
+/** Fails the test on any console error or uncaught exception (hydration mismatches included). */
+export const test = base.extend<{ consoleErrors: string[] }>({
+  consoleErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') errors.push(msg.text());
+      });
+      page.on('pageerror', (err) => errors.push(String(err)));
+      await use(errors);
+      expect(errors, 'console errors').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+export async function signIn(page: Page, who: { email: string; password: string }) {
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Waits until the WASM has hydrated the page, so that client-side behaviour is live. */
+export async function hydrated(page: Page) {
+  await page.locator('body[data-hydrated]').waitFor({ state: 'attached' });
+}

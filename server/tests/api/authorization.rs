@@ -1,0 +1,213 @@
+//! The authorization matrix: every server function and protected page, called as anonymous,
+//! Viewer, Contributor and Admin.
+
+use crate::helpers::*;
+use app::roles::Role;
+use reqwest::StatusCode;
+
+/// Who may call a server function.
+#[derive(Clone, Copy, Debug)]
+enum Access {
+    Public,
+    AtLeast(Role),
+}
+
+/// Every server function, with who may call it and a valid request body. The matrix reads the
+/// functions from Leptos's registry, so one missing here fails the test instead of going untested.
+const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
+    ("/rpc/current_user", Access::Public, ""),
+    ("/rpc/security_overview", Access::AtLeast(Role::Admin), ""),
+];
+
+const CALLERS: [Option<Role>; 4] = [
+    None,
+    Some(Role::Viewer),
+    Some(Role::Contributor),
+    Some(Role::Admin),
+];
+
+fn expected(access: Access, caller: Option<Role>) -> StatusCode {
+    match (access, caller) {
+        (Access::Public, _) => StatusCode::OK,
+        (Access::AtLeast(_), None) => StatusCode::UNAUTHORIZED,
+        (Access::AtLeast(min), Some(role)) if role >= min => StatusCode::OK,
+        (Access::AtLeast(_), Some(_)) => StatusCode::FORBIDDEN,
+    }
+}
+
+#[tokio::test]
+async fn every_server_function_enforces_its_role() {
+    let app = spawn_app().await;
+    let registered: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        !registered.is_empty(),
+        "the registry lists the app's server functions"
+    );
+    for path in &registered {
+        assert!(
+            SERVER_FUNCTIONS.iter().any(|(p, _, _)| p == path),
+            "server function {path} is not in the authorization matrix: add it with its role"
+        );
+    }
+    for caller in CALLERS {
+        let client = app.client_as(caller).await;
+        for (path, access, body) in SERVER_FUNCTIONS {
+            assert!(
+                registered.contains(path),
+                "{path} is in the matrix but not registered"
+            );
+            let res = app.call_server_fn(&client, path, body).await;
+            assert_eq!(
+                res.status(),
+                expected(*access, caller),
+                "{path} as {caller:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn refused_server_function_calls_say_why_without_internals() {
+    let app = spawn_app().await;
+    let anonymous = app
+        .call_server_fn(&client(), "/rpc/security_overview", "")
+        .await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.text().await.unwrap(), r#""Unauthorized""#);
+}
+
+#[tokio::test]
+async fn the_current_user_is_reported_without_secrets() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let me: serde_json::Value = app
+        .call_server_fn(&admin, "/rpc/current_user", "")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], ADMIN_EMAIL);
+    assert_eq!(me["role"], "admin");
+    assert!(
+        !me.to_string().contains("argon2"),
+        "no password hash in {me}"
+    );
+
+    let anonymous: serde_json::Value = app
+        .call_server_fn(&client(), "/rpc/current_user", "")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(anonymous.is_null());
+}
+
+const SECURITY_ROUTES: [&str; 5] = [
+    "/admin/security",
+    "/admin/security/users",
+    "/admin/security/apis",
+    "/admin/security/key-vault",
+    "/admin/security/lockbox",
+];
+
+#[tokio::test]
+async fn anonymous_visitors_are_sent_to_sign_in_and_back() {
+    let app = spawn_app().await;
+    for route in SECURITY_ROUTES {
+        let res = client().get(app.url(route)).send().await.unwrap();
+        assert!(res.status().is_redirection(), "{route}: {}", res.status());
+        let expected = format!("/login?next={}", route.replace('/', "%2F"));
+        assert_eq!(location(&res), expected, "{route}");
+    }
+}
+
+#[tokio::test]
+async fn non_admins_get_403_and_no_tab_data() {
+    let app = spawn_app().await;
+    for role in [Role::Viewer, Role::Contributor] {
+        let client = app.client_as(Some(role)).await;
+        for route in &SECURITY_ROUTES[1..] {
+            let res = client.get(app.url(route)).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{route} as {role}");
+            let html = res.text().await.unwrap();
+            assert!(html.contains("Only administrators can open the Security page."));
+            assert!(
+                !html.contains(r#"role="tablist""#),
+                "{route} as {role} shows the tabs"
+            );
+            assert!(
+                !html.contains("Users by role"),
+                "{route} as {role} shows tab data"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn admins_get_each_tab_selected_by_its_route() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let bare = admin.get(app.url("/admin/security")).send().await.unwrap();
+    assert!(bare.status().is_redirection());
+    assert_eq!(location(&bare), "/admin/security/users");
+
+    for (route, tab) in [
+        ("/admin/security/users", "tab-users"),
+        ("/admin/security/apis", "tab-apis"),
+        ("/admin/security/key-vault", "tab-key-vault"),
+        ("/admin/security/lockbox", "tab-lockbox"),
+    ] {
+        let res = admin.get(app.url(route)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{route}");
+        let html = res.text().await.unwrap();
+        assert_eq!(html.matches(r#"role="tab""#).count(), 4, "{route}");
+        assert_eq!(
+            html.matches(r#"aria-selected="true""#).count(),
+            1,
+            "{route}"
+        );
+        let selected = format!(
+            r#"id="{tab}" href="{route}" aria-controls="security-panel" aria-selected="true""#
+        );
+        assert!(html.contains(&selected), "{route} does not select {tab}");
+    }
+}
+
+#[tokio::test]
+async fn a_role_change_applies_on_the_next_request() {
+    let app = spawn_app().await;
+    let client = app.client_as(Some(Role::Viewer)).await;
+    let before = app
+        .call_server_fn(&client, "/rpc/security_overview", "")
+        .await;
+    assert_eq!(before.status(), StatusCode::FORBIDDEN);
+
+    sqlx::query("UPDATE users SET role = 'admin' WHERE role = 'viewer'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let promoted = app
+        .call_server_fn(&client, "/rpc/security_overview", "")
+        .await;
+    assert_eq!(promoted.status(), StatusCode::OK);
+
+    sqlx::query("DELETE FROM users WHERE email <> ?")
+        .bind(ADMIN_EMAIL)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let removed = app
+        .call_server_fn(&client, "/rpc/security_overview", "")
+        .await;
+    assert_eq!(removed.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404() {
+    let app = spawn_app().await;
+    let res = client().get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+}

@@ -1,0 +1,58 @@
+use crate::helpers::*;
+use app::roles::Role;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn a_sign_in_posted_from_another_site_is_refused() {
+    let app = spawn_app().await;
+    for (name, value) in [
+        ("origin", "http://evil.test"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let res = client()
+            .post(app.url("/auth/login"))
+            .header(name, value)
+            .form(&[
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("next", ""),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+        assert!(res.headers().get("set-cookie").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_server_function_called_from_another_site_is_refused() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let res = admin
+        .post(app.url("/rpc/security_overview"))
+        .header("origin", "https://evil.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn same_origin_posts_pass() {
+    let app = spawn_app().await;
+    let res = client()
+        .post(app.url("/auth/login"))
+        .header("origin", app.address.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+            ("next", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/admin/security/users");
+}

@@ -1,0 +1,83 @@
+use crate::helpers::*;
+use reqwest::{Response, header};
+
+fn csp(res: &Response) -> String {
+    res.headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .expect("a Content-Security-Policy")
+        .to_owned()
+}
+
+fn assert_security_headers(res: &Response, what: &str) {
+    let policy = csp(res);
+    for directive in [
+        "frame-ancestors 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "default-src 'self'",
+    ] {
+        assert!(
+            policy.contains(directive),
+            "{what}: {directive} missing from {policy}"
+        );
+    }
+    assert_eq!(
+        res.headers()[header::X_CONTENT_TYPE_OPTIONS],
+        "nosniff",
+        "{what}"
+    );
+    assert!(
+        res.headers().contains_key(header::REFERRER_POLICY),
+        "{what}"
+    );
+}
+
+#[tokio::test]
+async fn every_kind_of_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let c = client();
+    let page = c.get(app.url("/login")).send().await.unwrap();
+    assert_security_headers(&page, "page");
+    let missing = c.get(app.url("/nothing-here")).send().await.unwrap();
+    assert_security_headers(&missing, "404");
+    let health = c.get(app.url("/healthz")).send().await.unwrap();
+    assert_security_headers(&health, "healthz");
+    let refused = app.call_server_fn(&c, "/rpc/security_overview", "").await;
+    assert_security_headers(&refused, "refused server function");
+    let redirect = app.post_login(&c, ADMIN_EMAIL, "wrong", "").await;
+    assert_security_headers(&redirect, "redirect");
+}
+
+#[tokio::test]
+async fn inline_scripts_carry_the_nonce_the_policy_allows() {
+    let app = spawn_app().await;
+    let page = client().get(app.url("/login")).send().await.unwrap();
+    let policy = csp(&page);
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy")
+        .to_owned();
+    assert!(nonce.len() >= 16);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!(r#"nonce="{nonce}""#)),
+        "the hydration script lacks the nonce"
+    );
+
+    let again = client().get(app.url("/login")).send().await.unwrap();
+    assert!(
+        !csp(&again).contains(&nonce),
+        "each response gets a fresh nonce"
+    );
+}
+
+#[tokio::test]
+async fn frame_ancestors_can_allow_an_embedding_portal() {
+    let app =
+        spawn_app_with(|c| c.frame_ancestors = "'self' https://portal.example.com".into()).await;
+    let page = client().get(app.url("/login")).send().await.unwrap();
+    assert!(csp(&page).contains("frame-ancestors 'self' https://portal.example.com"));
+}

@@ -1,0 +1,173 @@
+//! `spawn_app` and typed helpers for talking to a running Gatehouse.
+
+use app::{
+    auth::ssr::hash_password,
+    roles::Role,
+    users::{Email, ssr as users},
+};
+use gatehouse::{Application, config::Config};
+use leptos::config::LeptosOptions;
+use reqwest::{Client, Response, StatusCode, header};
+use sqlx::SqlitePool;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const ADMIN_EMAIL: &str = "admin@gatehouse.test";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "a password of some length";
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: SqlitePool,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the server with the test defaults, adjusted by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut config = Config::defaults();
+    config.addr = "127.0.0.1:0".into();
+    config.database_url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    config.bootstrap_admin_email = ADMIN_EMAIL.into();
+    config.bootstrap_admin_password = Some(ADMIN_PASSWORD.to_owned().into());
+    config.login_attempts_per_minute = 1000;
+    adjust(&mut config);
+    let options = LeptosOptions::builder().output_name("gatehouse").build();
+    let app = Application::build(&config, options)
+        .await
+        .expect("the server starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let pool = app.pool();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        pool,
+        stop: Some(stop),
+        _dir: dir,
+    }
+}
+
+/// A browser-like client: keeps cookies, asks for HTML, does not follow redirects (tests look
+/// at them).
+pub fn client() -> Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert(
+        header::ACCEPT,
+        header::HeaderValue::from_static("text/html,*/*;q=0.8"),
+    );
+    Client::builder()
+        .default_headers(headers)
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_login(
+        &self,
+        client: &Client,
+        email: &str,
+        password: &str,
+        next: &str,
+    ) -> Response {
+        client
+            .post(self.url("/auth/login"))
+            .form(&[("email", email), ("password", password), ("next", next)])
+            .send()
+            .await
+            .expect("sign-in request")
+    }
+
+    /// Adds a user with `role` straight to the database and returns their email.
+    pub async fn add_user(&self, role: Role) -> String {
+        let email = format!("{}-{}@gatehouse.test", role.as_str(), rand_suffix());
+        let parsed = Email::parse(&email).expect("valid email");
+        let hash = hash_password(PASSWORD.to_owned()).await.expect("hash");
+        let mut conn = self.pool.acquire().await.expect("connection");
+        users::create(
+            &mut conn,
+            users::NewUser {
+                email: &parsed,
+                name: "Test User",
+                role,
+                lockbox_approver: false,
+                password_hash: Some(&hash),
+            },
+        )
+        .await
+        .expect("user created");
+        email
+    }
+
+    /// A client signed in as a new user with `role`, or anonymous for `None`.
+    pub async fn client_as(&self, role: Option<Role>) -> Client {
+        let client = client();
+        if let Some(role) = role {
+            let email = if role == Role::Admin {
+                ADMIN_EMAIL.to_owned()
+            } else {
+                self.add_user(role).await
+            };
+            let password = if role == Role::Admin {
+                ADMIN_PASSWORD
+            } else {
+                PASSWORD
+            };
+            let res = self.post_login(&client, &email, password, "").await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            assert_eq!(
+                location(&res),
+                "/admin/security/users",
+                "sign-in as {role} failed"
+            );
+        }
+        client
+    }
+
+    /// Calls a server function the way the browser does (a form-encoded POST).
+    pub async fn call_server_fn(&self, client: &Client, path: &str, body: &str) -> Response {
+        client
+            .post(self.url(path))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("server function request")
+    }
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

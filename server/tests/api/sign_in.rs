@@ -1,0 +1,288 @@
+use crate::helpers::*;
+use reqwest::{StatusCode, header};
+
+#[tokio::test]
+async fn the_bootstrap_admin_signs_in_and_returns_to_the_page_they_asked_for() {
+    let app = spawn_app().await;
+    let client = client();
+    let res = app
+        .post_login(&client, ADMIN_EMAIL, ADMIN_PASSWORD, "/admin/security/apis")
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/admin/security/apis");
+
+    let page = client
+        .get(app.url("/admin/security/apis"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"role="tablist""#));
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_same_site() {
+    let app = spawn_app().await;
+    let res = app
+        .post_login(&client(), ADMIN_EMAIL, ADMIN_PASSWORD, "")
+        .await;
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_owned();
+    assert!(cookie.starts_with("gatehouse="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP must not mark cookies Secure: {cookie}"
+    );
+}
+
+#[tokio::test]
+async fn cookies_are_secure_and_host_bound_when_served_over_tls() {
+    let app = spawn_app_with(|c| c.secure_cookies = true).await;
+    let res = app
+        .post_login(&client(), ADMIN_EMAIL, ADMIN_PASSWORD, "")
+        .await;
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-gatehouse="), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
+    let app = spawn_app().await;
+    let wrong = app
+        .post_login(
+            &client(),
+            ADMIN_EMAIL,
+            "not the password",
+            "/admin/security/lockbox",
+        )
+        .await;
+    let unknown = app
+        .post_login(
+            &client(),
+            "nobody@gatehouse.test",
+            "not the password",
+            "/admin/security/lockbox",
+        )
+        .await;
+    for res in [&wrong, &unknown] {
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert!(
+            res.headers().get(header::SET_COOKIE).is_none(),
+            "no session for a failed sign-in"
+        );
+    }
+    assert_eq!(location(&wrong), location(&unknown));
+    assert_eq!(
+        location(&wrong),
+        "/login?error=invalid&next=%2Fadmin%2Fsecurity%2Flockbox"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_renews_the_session_id_and_the_old_one_stops_working() {
+    let app = spawn_app().await;
+    let first = app
+        .post_login(&client(), ADMIN_EMAIL, ADMIN_PASSWORD, "")
+        .await;
+    let old_cookie = session_cookie(&first);
+
+    // Sign in again while presenting the old session (as a fixation attacker would).
+    let again = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/auth/login"))
+        .header(header::COOKIE, &old_cookie)
+        .form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+            ("next", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let new_cookie = session_cookie(&again);
+    assert_ne!(
+        old_cookie, new_cookie,
+        "sign-in must issue a new session id"
+    );
+
+    let with_old = app
+        .call_server_fn_with_cookie(&old_cookie, "/rpc/security_overview")
+        .await;
+    assert_eq!(with_old.status(), StatusCode::UNAUTHORIZED);
+    let with_new = app
+        .call_server_fn_with_cookie(&new_cookie, "/rpc/security_overview")
+        .await;
+    assert_eq!(with_new.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let app = spawn_app().await;
+    let client = app.client_as(Some(app::roles::Role::Admin)).await;
+    let out = client.post(app.url("/logout")).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&out), "/login");
+    let after = app
+        .call_server_fn(&client, "/rpc/security_overview", "")
+        .await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_cross_site_get_of_logout_does_not_sign_anyone_out() {
+    let app = spawn_app().await;
+    let client = app.client_as(Some(app::roles::Role::Admin)).await;
+    let res = client
+        .get(app.url("/logout"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let still = app
+        .call_server_fn(&client, "/rpc/security_overview", "")
+        .await;
+    assert_eq!(still.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn return_paths_to_other_sites_are_ignored() {
+    let app = spawn_app().await;
+    for next in ["https://evil.test/", "//evil.test/x", "/\\evil.test"] {
+        let res = app
+            .post_login(&client(), ADMIN_EMAIL, ADMIN_PASSWORD, next)
+            .await;
+        assert_eq!(location(&res), "/admin/security/users", "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn repeated_attempts_are_throttled_even_with_the_right_password() {
+    let app = spawn_app_with(|c| c.login_attempts_per_minute = 3).await;
+    for _ in 0..3 {
+        let res = app.post_login(&client(), ADMIN_EMAIL, "guess", "").await;
+        assert_eq!(location(&res), "/login?error=invalid");
+    }
+    let client = client();
+    let res = app
+        .post_login(&client, ADMIN_EMAIL, ADMIN_PASSWORD, "")
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/login?error=throttled");
+    let after = app
+        .call_server_fn(&client, "/rpc/security_overview", "")
+        .await;
+    assert_eq!(
+        after.status(),
+        StatusCode::UNAUTHORIZED,
+        "a throttled attempt must not sign in"
+    );
+
+    let page = client
+        .get(app.url("/login?error=throttled"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Too many sign-in attempts")
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_sign_in_bodies_get_a_client_error() {
+    let app = spawn_app().await;
+    let missing_fields = client()
+        .post(app.url("/auth/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        missing_fields.status().is_client_error(),
+        "{}",
+        missing_fields.status()
+    );
+
+    let oversized = client()
+        .post(app.url("/auth/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("email=a&password={}", "x".repeat(200_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn the_login_page_has_the_labelled_form() {
+    let app = spawn_app().await;
+    let res = client()
+        .get(app.url("/login?next=%2Fadmin%2Fsecurity%2Fapis"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    for needle in [
+        r#"action="/auth/login""#,
+        r#"<label for="email">Email</label>"#,
+        r#"<label for="password">Password</label>"#,
+        ">Sign in</button>",
+        r#"value="/admin/security/apis""#,
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+}
+
+#[tokio::test]
+async fn health_reports_ok() {
+    let app = spawn_app().await;
+    let res = client().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["status"],
+        "ok"
+    );
+}
+
+fn session_cookie(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+impl TestApp {
+    async fn call_server_fn_with_cookie(&self, cookie: &str, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url(path))
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap()
+    }
+}
