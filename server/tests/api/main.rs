@@ -1,6 +1,7 @@
 //! Black-box tests: each starts the real server on port 0 with a fresh SQLite database.
 
 mod authorization;
+mod bootstrap;
 mod cross_site;
 mod headers;
 mod helpers;
