@@ -2,6 +2,7 @@
 //! Everything behind `ssr` runs only on the server.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -11,6 +12,8 @@ pub mod layout;
 pub mod lockbox;
 pub mod roles;
 pub mod security;
+pub mod time_fmt;
+pub mod ui;
 pub mod users;
 
 use auth::{LoginPage, guard::provide_current_user, guard::set_response_status, return_path};

@@ -74,6 +74,15 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_FRAME_ANCESTORS", default_value = "'self'")]
     pub frame_ancestors: String,
 
+    /// The 32-byte key (base64) that encrypts API keys at rest. When unset, Gatehouse uses the
+    /// key file beside the database (`gatehouse.key`, created with mode 0600 on first start).
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub master_key: Option<SecretString>,
+
+    /// Failed API-key attempts allowed per client address and minute before 429.
+    #[arg(long, env = "GATEHOUSE_API_FAILURES_PER_MINUTE", default_value_t = 30)]
+    pub api_failures_per_minute: u32,
+
     /// Log format.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -1,10 +1,12 @@
 //! The Gatehouse server: configuration, database, sessions, security layers, and the Leptos app.
 
+pub mod api;
 pub mod auth;
 pub mod config;
 mod db;
 pub mod error;
 pub mod http;
+mod master_key;
 pub mod telemetry;
 pub mod users;
 
@@ -14,7 +16,10 @@ use crate::{
     error::StartupError,
     http::headers::{CspNonce, HeaderPolicy},
 };
-use app::auth::ssr::{AppContext, SessionPolicy};
+use app::{
+    api_keys::ssr::{ApiKeys, sealing::Sealer, store as key_store},
+    auth::ssr::{AppContext, SessionPolicy},
+};
 use axum::{
     Json, Router,
     extract::{FromRef, State},
@@ -26,7 +31,7 @@ use axum::{
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::SqlitePool;
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tower_http::{
     compression::CompressionLayer,
@@ -45,6 +50,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub ctx: AppContext,
     pub login_throttle: LoginThrottle,
+    pub api_throttle: api::FailedKeyThrottle,
 }
 
 /// A server bound to its port and ready to serve.
@@ -52,6 +58,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pool: SqlitePool,
+    api_keys: Arc<ApiKeys>,
     housekeeping: JoinHandle<()>,
 }
 
@@ -63,6 +70,15 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let pool = prepare_database(config).await?;
         app::auth::ssr::warm_up();
+        let api_keys = Arc::new(ApiKeys::new(Sealer::new(&master_key::load(config)?)));
+        if !key_store::check_master_key(&pool, &api_keys.sealer).await? {
+            return Err(StartupError::Config(
+                "the master key is not the one this database was set up with, so its API keys \
+                 cannot be decrypted: restore the original GATEHOUSE_MASTER_KEY or gatehouse.key"
+                    .into(),
+            ));
+        }
+        key_store::reload(&api_keys, &pool).await?;
 
         let store = SqliteStore::new(pool.clone())
             .with_table_name("sessions")
@@ -77,16 +93,20 @@ impl Application {
                     idle: Duration::from_secs(config.session_idle_minutes * 60),
                     absolute: Duration::from_secs(config.session_absolute_hours * 3600),
                 },
+                api_keys,
             },
             login_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
+            api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
         };
-        let housekeeping = tokio::spawn(housekeeping(store.clone(), state.login_throttle.clone()));
+        let housekeeping = tokio::spawn(housekeeping(store.clone(), state.clone()));
+        let api_keys = state.ctx.api_keys.clone();
         let router = router(state, store, config);
         let listener = TcpListener::bind(&config.addr).await?;
         Ok(Self {
             listener,
             router,
             pool,
+            api_keys,
             housekeeping,
         })
     }
@@ -116,6 +136,9 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await?;
         self.housekeeping.abort();
+        if let Err(e) = key_store::flush_usage(&self.api_keys, &self.pool).await {
+            tracing::warn!(error = %e, "could not write the last API key usage");
+        }
         self.pool.close().await;
         tracing::info!("Gatehouse stopped");
         Ok(())
@@ -134,16 +157,36 @@ pub async fn prepare_database(config: &Config) -> Result<SqlitePool, StartupErro
     Ok(pool)
 }
 
-/// Deletes expired sessions and forgets idle throttle entries, once a minute.
-async fn housekeeping(store: SqliteStore, throttle: LoginThrottle) {
+/// Background upkeep: API key usage is written every few seconds (batched, off the request
+/// path); expired sessions and keys past their grace period are deleted once a minute.
+async fn housekeeping(store: SqliteStore, state: AppState) {
     use tower_sessions::session_store::ExpiredDeletion;
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
+    const USAGE_EVERY: Duration = Duration::from_secs(5);
+    const CLEANUP_EVERY_TICKS: u32 = 12;
+    let (pool, keys) = (&state.ctx.pool, &state.ctx.api_keys);
+    let mut tick = tokio::time::interval(USAGE_EVERY);
+    for n in 0u32.. {
         tick.tick().await;
+        if let Err(e) = key_store::flush_usage(keys, pool).await {
+            tracing::warn!(error = %e, "could not write API key usage");
+        }
+        if n % CLEANUP_EVERY_TICKS != 0 {
+            continue;
+        }
         if let Err(e) = store.delete_expired().await {
             tracing::warn!(error = %e, "could not delete expired sessions");
         }
-        throttle.forget_idle();
+        match key_store::delete_expired(pool).await {
+            Ok(true) => {
+                if let Err(e) = key_store::reload(keys, pool).await {
+                    tracing::warn!(error = %e, "could not reload API keys");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not delete expired API keys"),
+        }
+        state.login_throttle.forget_idle();
+        state.api_throttle.forget_idle();
     }
 }
 
@@ -179,13 +222,16 @@ fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
     };
 
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/auth/login", post(auth::login))
-        .route("/logout", post(auth::logout).get(auth::logout))
         .leptos_routes_with_context(&state, routes, leptos_context.clone(), {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())
         })
+        // Only the pages (and server functions) above, not the routes below.
+        .route_layer(middleware::from_fn_with_state(state.ctx.clone(), auth::identify))
+        .route("/healthz", get(healthz))
+        .route("/auth/login", post(auth::login))
+        .route("/logout", post(auth::logout).get(auth::logout))
+        .merge(api::router())
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             leptos_context,
             app::shell,

@@ -18,6 +18,7 @@ use tower_sessions::Session;
 pub struct AppContext {
     pub pool: SqlitePool,
     pub sessions: SessionPolicy,
+    pub api_keys: std::sync::Arc<crate::api_keys::ssr::ApiKeys>,
 }
 
 /// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's
@@ -27,6 +28,11 @@ pub struct SessionPolicy {
     pub idle: Duration,
     pub absolute: Duration,
 }
+
+/// The user a page request is rendered for, looked up by the server before rendering and put
+/// into the request's extensions (`None`: anonymous).
+#[derive(Clone, Debug)]
+pub struct SignedInUser(pub Option<UserInfo>);
 
 const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
@@ -82,6 +88,18 @@ async fn request_session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
         .map_err(AppError::internal)
+}
+
+/// The client's address as the server saw it, for the audit log.
+pub fn client_addr() -> Option<String> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+    })
 }
 
 /// The signed-in user of the current server-function or page request, if any.

@@ -6,7 +6,6 @@ use leptos::prelude::*;
 /// The top bar: product name, where the user is, who is signed in, and sign-out.
 #[component]
 pub fn AppHeader() -> impl IntoView {
-    let user = use_current_user().0;
     view! {
         <header class="app-header">
             <a class="brand" href="/admin/security/users">"Gatehouse"</a>
@@ -16,20 +15,16 @@ pub fn AppHeader() -> impl IntoView {
                     <li aria-current="page">"Security"</li>
                 </ol>
             </nav>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    user.await.ok().flatten().map(|u| view! {
-                        <div class="account">
-                            <span class="account-name" title=u.email.clone()>{u.name.clone()}</span>
-                            <span class="account-role">{u.role.label()}</span>
-                            // A form, not a link: signing out changes state, so it is a POST.
-                            <form method="post" action="/logout">
-                                <button type="submit" class="button-quiet">"Sign out"</button>
-                            </form>
-                        </div>
-                    })
-                })}
-            </Suspense>
+            {use_current_user().map(|u| view! {
+                <div class="account">
+                    <span class="account-name" title=u.email.clone()>{u.name.clone()}</span>
+                    <span class="account-role">{u.role.label()}</span>
+                    // A form, not a link: signing out changes state, so it is a POST.
+                    <form method="post" action="/logout">
+                        <button type="submit" class="button-quiet">"Sign out"</button>
+                    </form>
+                </div>
+            })}
         </header>
     }
 }

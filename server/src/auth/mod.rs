@@ -9,15 +9,16 @@ use crate::{AppState, http::cross_site::is_cross_site};
 use app::{
     auth::{
         return_path::{DEFAULT_LANDING, login_url, safe_return_path},
-        ssr::{sign_in, verify_credentials},
+        ssr::{AppContext, SignedInUser, authorize, sign_in, verify_credentials},
     },
     error::AppError,
 };
 use axum::{
     Form,
-    extract::{ConnectInfo, State},
-    http::HeaderMap,
-    response::Redirect,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, Method},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -62,6 +63,22 @@ pub async fn login(
             Ok(back_with("invalid"))
         }
     }
+}
+
+/// Looks up who a page is rendered for before Leptos renders it, so that the page's guards can
+/// decide synchronously (see `app::auth::guard::CurrentUser`). Only page loads (GET) pay for it.
+pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next: Next) -> Response {
+    if request.method() == Method::GET {
+        let user = match request.extensions().get::<Session>() {
+            Some(session) => match authorize(&ctx, session).await {
+                Ok(user) => user,
+                Err(e) => return e.into_response(),
+            },
+            None => None,
+        };
+        request.extensions_mut().insert(SignedInUser(user));
+    }
+    next.run(request).await
 }
 
 /// `POST /logout` (the header's button) or `GET /logout` typed into the address bar. A GET

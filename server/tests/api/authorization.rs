@@ -17,6 +17,20 @@ enum Access {
 const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     ("/rpc/current_user", Access::Public, ""),
     ("/rpc/security_overview", Access::AtLeast(Role::Admin), ""),
+    // In this order the Admin's calls succeed: keys exist before they are regenerated.
+    ("/rpc/api_overview", Access::AtLeast(Role::Admin), ""),
+    ("/rpc/api_enable", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/api_regenerate",
+        Access::AtLeast(Role::Admin),
+        "slot=primary&grace=now",
+    ),
+    (
+        "/rpc/api_reveal",
+        Access::AtLeast(Role::Admin),
+        "slot=secondary&purpose=show",
+    ),
+    ("/rpc/api_disable", Access::AtLeast(Role::Admin), ""),
 ];
 
 const CALLERS: [Option<Role>; 4] = [
@@ -35,7 +49,7 @@ fn expected(access: Access, caller: Option<Role>) -> StatusCode {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_server_function_enforces_its_role() {
     let app = spawn_app().await;
     let registered: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
@@ -68,7 +82,7 @@ async fn every_server_function_enforces_its_role() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_server_function_calls_say_why_without_internals() {
     let app = spawn_app().await;
     let anonymous = app
@@ -78,7 +92,7 @@ async fn refused_server_function_calls_say_why_without_internals() {
     assert_eq!(anonymous.text().await.unwrap(), r#""Unauthorized""#);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_current_user_is_reported_without_secrets() {
     let app = spawn_app().await;
     let admin = app.client_as(Some(Role::Admin)).await;
@@ -112,7 +126,7 @@ const SECURITY_ROUTES: [&str; 5] = [
     "/admin/security/lockbox",
 ];
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_visitors_are_sent_to_sign_in_and_back() {
     let app = spawn_app().await;
     for route in SECURITY_ROUTES {
@@ -123,7 +137,7 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_back() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_admins_get_403_and_no_tab_data() {
     let app = spawn_app().await;
     for role in [Role::Viewer, Role::Contributor] {
@@ -145,7 +159,7 @@ async fn non_admins_get_403_and_no_tab_data() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_get_each_tab_selected_by_its_route() {
     let app = spawn_app().await;
     let admin = app.client_as(Some(Role::Admin)).await;
@@ -175,7 +189,7 @@ async fn admins_get_each_tab_selected_by_its_route() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_change_applies_on_the_next_request() {
     let app = spawn_app().await;
     let client = app.client_as(Some(Role::Viewer)).await;
@@ -204,7 +218,7 @@ async fn a_role_change_applies_on_the_next_request() {
     assert_eq!(removed.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_pages_are_404() {
     let app = spawn_app().await;
     let res = client().get(app.url("/no/such/page")).send().await.unwrap();

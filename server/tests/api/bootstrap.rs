@@ -13,7 +13,7 @@ fn options() -> LeptosOptions {
     LeptosOptions::builder().output_name("gatehouse").build()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_password_the_first_admin_gets_a_generated_one_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(&dir);
@@ -36,7 +36,7 @@ async fn without_a_password_the_first_admin_gets_a_generated_one_once() {
     assert_eq!(admins, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_bootstrap_password_stops_the_start_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config_in(&dir);
@@ -50,19 +50,23 @@ async fn a_short_bootstrap_password_stops_the_start_with_a_clear_message() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_ends_after_its_absolute_lifetime() {
     let app = spawn_app_with(|c| c.session_absolute_hours = 0).await;
     let admin = app.client_as(Some(app::roles::Role::Admin)).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let res = app.call_server_fn(&admin, "/rpc/security_overview", "").await;
+    let res = app
+        .call_server_fn(&admin, "/rpc/security_overview", "")
+        .await;
     assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_ends() {
     let app = spawn_app_with(|c| c.session_idle_minutes = 0).await;
     let admin = app.client_as(Some(app::roles::Role::Admin)).await;
-    let res = app.call_server_fn(&admin, "/rpc/security_overview", "").await;
+    let res = app
+        .call_server_fn(&admin, "/rpc/security_overview", "")
+        .await;
     assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
 }

@@ -2,7 +2,7 @@ use crate::helpers::*;
 use app::roles::Role;
 use reqwest::StatusCode;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_posted_from_another_site_is_refused() {
     let app = spawn_app().await;
     for (name, value) in [
@@ -25,7 +25,7 @@ async fn a_sign_in_posted_from_another_site_is_refused() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_function_called_from_another_site_is_refused() {
     let app = spawn_app().await;
     let admin = app.client_as(Some(Role::Admin)).await;
@@ -38,7 +38,7 @@ async fn a_server_function_called_from_another_site_is_refused() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_origin_posts_pass() {
     let app = spawn_app().await;
     let res = client()

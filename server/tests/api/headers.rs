@@ -33,7 +33,7 @@ fn assert_security_headers(res: &Response, what: &str) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_response_carries_the_security_headers() {
     let app = spawn_app().await;
     let c = client();
@@ -49,7 +49,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
     assert_security_headers(&redirect, "redirect");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inline_scripts_carry_the_nonce_the_policy_allows() {
     let app = spawn_app().await;
     let page = client().get(app.url("/login")).send().await.unwrap();
@@ -74,7 +74,7 @@ async fn inline_scripts_carry_the_nonce_the_policy_allows() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frame_ancestors_can_allow_an_embedding_portal() {
     let app =
         spawn_app_with(|c| c.frame_ancestors = "'self' https://portal.example.com".into()).await;

@@ -1,5 +1,6 @@
 //! Black-box tests: each starts the real server on port 0 with a fresh SQLite database.
 
+mod api_keys;
 mod authorization;
 mod bootstrap;
 mod cross_site;

@@ -1,7 +1,7 @@
 use crate::helpers::*;
 use reqwest::{StatusCode, header};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bootstrap_admin_signs_in_and_returns_to_the_page_they_asked_for() {
     let app = spawn_app().await;
     let client = client();
@@ -21,7 +21,7 @@ async fn the_bootstrap_admin_signs_in_and_returns_to_the_page_they_asked_for() {
     assert!(html.contains(r#"role="tablist""#));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_cookie_is_http_only_and_same_site() {
     let app = spawn_app().await;
     let res = app
@@ -42,7 +42,7 @@ async fn the_session_cookie_is_http_only_and_same_site() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookies_are_secure_and_host_bound_when_served_over_tls() {
     let app = spawn_app_with(|c| c.secure_cookies = true).await;
     let res = app
@@ -59,7 +59,7 @@ async fn cookies_are_secure_and_host_bound_when_served_over_tls() {
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let app = spawn_app().await;
     let wrong = app
@@ -92,7 +92,7 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_renews_the_session_id_and_the_old_one_stops_working() {
     let app = spawn_app().await;
     let first = app
@@ -131,7 +131,7 @@ async fn sign_in_renews_the_session_id_and_the_old_one_stops_working() {
     assert_eq!(with_new.status(), StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_ends_the_session() {
     let app = spawn_app().await;
     let client = app.client_as(Some(app::roles::Role::Admin)).await;
@@ -144,7 +144,7 @@ async fn sign_out_ends_the_session() {
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_site_get_of_logout_does_not_sign_anyone_out() {
     let app = spawn_app().await;
     let client = app.client_as(Some(app::roles::Role::Admin)).await;
@@ -161,7 +161,7 @@ async fn a_cross_site_get_of_logout_does_not_sign_anyone_out() {
     assert_eq!(still.status(), StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn return_paths_to_other_sites_are_ignored() {
     let app = spawn_app().await;
     for next in ["https://evil.test/", "//evil.test/x", "/\\evil.test"] {
@@ -172,7 +172,7 @@ async fn return_paths_to_other_sites_are_ignored() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_attempts_are_throttled_even_with_the_right_password() {
     let app = spawn_app_with(|c| c.login_attempts_per_minute = 3).await;
     for _ in 0..3 {
@@ -208,7 +208,7 @@ async fn repeated_attempts_are_throttled_even_with_the_right_password() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_oversized_sign_in_bodies_get_a_client_error() {
     let app = spawn_app().await;
     let missing_fields = client()
@@ -234,7 +234,7 @@ async fn malformed_and_oversized_sign_in_bodies_get_a_client_error() {
     assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_page_has_the_labelled_form() {
     let app = spawn_app().await;
     let res = client()
@@ -255,7 +255,7 @@ async fn the_login_page_has_the_labelled_form() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_ok() {
     let app = spawn_app().await;
     let res = client().get(app.url("/healthz")).send().await.unwrap();

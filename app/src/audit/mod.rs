@@ -1,0 +1,4 @@
+//! The audit log: who changed what, when (UTC), from where. Never a secret.
+
+#[cfg(feature = "ssr")]
+pub mod ssr;

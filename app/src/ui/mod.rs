@@ -1,0 +1,5 @@
+//! Small widgets shared by the tabs.
+
+mod dialog;
+
+pub use dialog::ConfirmDialog;
