@@ -160,8 +160,8 @@ fn KeyCard(
         });
     };
     view! {
-        <section class="card key-card" aria-labelledby=format!("{input_id}-label")>
-            <label id=format!("{input_id}-label") for=input_id.clone() class="key-label">{slot.label()}</label>
+        <section class="card key-card">
+            <label for=input_id.clone() class="key-label">{slot.label()}</label>
             <div class="key-value-row">
                 <input
                     id=input_id.clone()
@@ -169,6 +169,8 @@ fn KeyCard(
                     type="text"
                     readonly
                     spellcheck="false"
+                    // The attribute serves the first paint (and no-JS); the property follows Show.
+                    value=masked.clone()
                     prop:value=move || revealed.get().unwrap_or_else(|| masked.clone())
                 />
                 <button type="button" on:click=on_show>

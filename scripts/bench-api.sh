@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Requests per second of GET /api/v1/environment with a valid key, against a bare axum handler
+# that answers 200, in the same run with the same load tool (wrk). Target: Gatehouse reaches at
+# least half of the bare handler. Usage: bash scripts/bench-api.sh [seconds] [connections]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+secs="${1:-10}"
+conns="${2:-32}"
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
+[ -x target/release/gatehouse ] || bash scripts/build.sh
+cargo build -q --release -p gatehouse --example bare_ok
+
+dir="$(mktemp -d)"
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$dir"; }
+pids=()
+trap cleanup EXIT
+GATEHOUSE_DATABASE_URL="sqlite://$dir/bench.db" LEPTOS_SITE_ADDR=127.0.0.1:3200 \
+  GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL=bench@gatehouse.test GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD="bench password 1" \
+  RUST_LOG=warn target/release/gatehouse & pids+=($!)
+target/release/examples/bare_ok 127.0.0.1:3201 & pids+=($!)
+for _ in $(seq 50); do curl -sf http://127.0.0.1:3200/healthz >/dev/null && break; sleep 0.2; done
+
+jar="$dir/cookies"
+curl -sf -c "$jar" -o /dev/null -d "email=bench@gatehouse.test&password=bench+password+1&next=" http://127.0.0.1:3200/auth/login
+curl -sf -b "$jar" -o /dev/null -X POST http://127.0.0.1:3200/rpc/api_enable
+key="$(curl -sf -b "$jar" -X POST -d 'slot=primary&purpose=show' http://127.0.0.1:3200/rpc/api_reveal | tr -d '"')"
+
+run() {
+  wrk -t2 -c"$conns" -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2}'
+}
+bare=$(run http://127.0.0.1:3201/api/v1/environment)
+gate=$(run -H "Ocp-Apim-Subscription-Key: $key" http://127.0.0.1:3200/api/v1/environment)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Ocp-Apim-Subscription-Key: $key" http://127.0.0.1:3200/api/v1/environment)
+echo "bare axum handler:            $bare req/s"
+echo "gatehouse /api/v1/environment: $gate req/s (status $code)"
+awk -v g="$gate" -v b="$bare" 'BEGIN { printf "ratio: %.2f (target >= 0.50)\n", g / b }'
