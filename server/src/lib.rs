@@ -204,9 +204,7 @@ fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             state.ctx.sessions.idle.as_secs() as i64,
         )));
-    let header_policy = HeaderPolicy {
-        frame_ancestors: config.frame_ancestors.clone().into(),
-    };
+    let header_policy = HeaderPolicy::new(&config.frame_ancestors);
     let routes = generate_route_list(app::App);
     let leptos_context = {
         let ctx = state.ctx.clone();
@@ -221,25 +219,35 @@ fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
         }
     };
 
-    Router::new()
+    let pages = Router::new()
         .leptos_routes_with_context(&state, routes, leptos_context.clone(), {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())
         })
         // Only the pages (and server functions) above, not the routes below.
-        .route_layer(middleware::from_fn_with_state(state.ctx.clone(), auth::identify))
-        .route("/healthz", get(healthz))
+        .route_layer(middleware::from_fn_with_state(
+            state.ctx.clone(),
+            auth::identify,
+        ))
         .route("/auth/login", post(auth::login))
         .route("/logout", post(auth::logout).get(auth::logout))
-        .merge(api::router())
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            leptos_context,
-            app::shell,
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(leptos_context, app::shell))
+        .layer(middleware::from_fn(
+            http::server_fn_status::apply_error_status,
         ))
-        .layer(middleware::from_fn(http::server_fn_status::apply_error_status))
         .layer(sessions)
         .layer(middleware::from_fn(http::cross_site::refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+
+    // The REST API (GET only, keys in a header) and the health check use no cookies and read no
+    // bodies: neither sessions nor the cross-site check stand on their hot path.
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(api::router())
+        .merge(pages)
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
             header_policy,

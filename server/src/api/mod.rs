@@ -9,7 +9,7 @@ use app::api_keys::{
 };
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, Request, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
@@ -97,19 +97,30 @@ fn authenticate(
     }
 }
 
+/// The environment as `GET /api/v1/environment` describes it (see the OpenAPI document).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvironmentBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    api_status: &'static str,
+    created: String,
+}
+
 async fn environment(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    request: Request,
+) -> Result<Response, ApiError> {
     let keys = &state.ctx.api_keys;
-    authenticate(keys, &state.api_throttle, peer.ip(), &headers)?;
+    authenticate(keys, &state.api_throttle, peer.ip(), request.headers())?;
     let snapshot = keys.ring.snapshot();
     let env = &snapshot.environment;
-    Ok(Json(serde_json::json!({
-        "id": env.id,
-        "name": env.name,
-        "apiStatus": "enabled",
-        "created": app::time_fmt::rfc3339(env.created_at),
-    })))
+    Ok(Json(EnvironmentBody {
+        id: &env.id,
+        name: &env.name,
+        api_status: "enabled",
+        created: app::time_fmt::rfc3339(env.created_at),
+    })
+    .into_response())
 }

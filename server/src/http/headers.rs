@@ -18,7 +18,32 @@ pub struct CspNonce(pub Arc<str>);
 #[derive(Clone, Debug)]
 pub struct HeaderPolicy {
     /// Sources allowed to frame the page (portals that embed it).
-    pub frame_ancestors: Arc<str>,
+    frame_ancestors: Arc<str>,
+    /// The policy for JSON API responses, which never run scripts: built once, not per request.
+    api_csp: HeaderValue,
+}
+
+impl HeaderPolicy {
+    pub fn new(frame_ancestors: &str) -> Self {
+        let api_csp = format!(
+            "default-src 'none'; frame-ancestors {frame_ancestors}; object-src 'none'; base-uri 'none'"
+        );
+        Self {
+            frame_ancestors: frame_ancestors.into(),
+            api_csp: HeaderValue::from_str(&api_csp)
+                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; frame-ancestors 'self'; object-src 'none'; base-uri 'none'")),
+        }
+    }
+
+    fn page_csp(&self, nonce: &str) -> Option<HeaderValue> {
+        let csp = format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+             form-action 'self'; frame-ancestors {}; object-src 'none'; base-uri 'none'",
+            self.frame_ancestors
+        );
+        HeaderValue::from_str(&csp).ok()
+    }
 }
 
 pub async fn security_headers(
@@ -26,20 +51,20 @@ pub async fn security_headers(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    let nonce: Arc<str> = STANDARD.encode(bytes).into();
-    request.extensions_mut().insert(CspNonce(nonce.clone()));
+    // Only pages carry inline scripts; API responses get the fixed script-free policy.
+    let csp = if request.uri().path().starts_with("/api/") {
+        Some(policy.api_csp.clone())
+    } else {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        let nonce: Arc<str> = STANDARD.encode(bytes).into();
+        request.extensions_mut().insert(CspNonce(nonce.clone()));
+        policy.page_csp(&nonce)
+    };
 
     let mut response = next.run(request).await;
-    let csp = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-         form-action 'self'; frame-ancestors {}; object-src 'none'; base-uri 'none'",
-        policy.frame_ancestors
-    );
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&csp) {
+    if let Some(csp) = csp {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(
