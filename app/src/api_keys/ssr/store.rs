@@ -143,16 +143,19 @@ async fn insert_key(
     Ok(())
 }
 
+async fn has_current_key(conn: &mut SqliteConnection, slot: KeySlot) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE slot = ? AND expires_at IS NULL)",
+    )
+    .bind(slot.as_str())
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Turns the API on, creating a key for each slot that has none (the first Enable).
 pub async fn enable(conn: &mut SqliteConnection, sealer: &Sealer) -> Result<(), AppError> {
     for slot in KeySlot::ALL {
-        let has_key: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM api_keys WHERE slot = ? AND expires_at IS NULL)",
-        )
-        .bind(slot.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-        if !has_key {
+        if !has_current_key(conn, slot).await? {
             insert_key(conn, sealer, slot).await?;
         }
     }
@@ -181,13 +184,7 @@ pub async fn regenerate(
     slot: KeySlot,
     grace: Grace,
 ) -> Result<(), AppError> {
-    let has_key: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE slot = ? AND expires_at IS NULL)",
-    )
-    .bind(slot.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    if !has_key {
+    if !has_current_key(conn, slot).await? {
         return Err(AppError::invalid(
             "slot",
             "Enable the API before regenerating its keys.",
