@@ -31,7 +31,7 @@ fn ring_with(keys: &[&str]) -> KeyRing {
                 expires_at: (i == 2).then_some(i64::MAX),
             })
             .collect(),
-        environment: Default::default(),
+        ..Snapshot::default()
     });
     ring
 }

@@ -240,15 +240,16 @@ fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
         ))
         .layer(sessions)
         .layer(middleware::from_fn(http::cross_site::refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Pages and the WASM bundle compress well; the API's small JSON is not worth the work.
+        .layer(CompressionLayer::new());
 
     // The REST API (GET only, keys in a header) and the health check use no cookies and read no
-    // bodies: neither sessions nor the cross-site check stand on their hot path.
+    // bodies: neither sessions, the cross-site check nor compression stand on their hot path.
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api::router())
         .merge(pages)
-        .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
             header_policy,
             http::headers::security_headers,

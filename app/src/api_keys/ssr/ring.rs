@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub enabled: bool,
     pub keys: Vec<CachedKey>,
     pub environment: Environment,
+    /// `environment` as the REST API sends it, serialised once per reload instead of per call.
+    pub environment_json: axum::body::Bytes,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -129,7 +131,7 @@ mod tests {
                 digest: sealing::digest(key),
                 expires_at,
             }],
-            environment: Environment::default(),
+            ..Snapshot::default()
         });
         ring
     }

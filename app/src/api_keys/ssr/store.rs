@@ -82,12 +82,26 @@ pub async fn reload(keys: &ApiKeys, pool: &SqlitePool) -> Result<(), AppError> {
             expires_at: row.expires_at,
         });
     }
+    let environment = environment(pool).await?;
+    let environment_json = environment_json(&environment).into();
     keys.ring.replace(Snapshot {
         enabled,
         keys: cached,
-        environment: environment(pool).await?,
+        environment,
+        environment_json,
     });
     Ok(())
+}
+
+/// The body of `GET /api/v1/environment` (its schema is in the OpenAPI document).
+fn environment_json(env: &Environment) -> String {
+    serde_json::json!({
+        "id": env.id,
+        "name": env.name,
+        "apiStatus": "enabled",
+        "created": crate::time_fmt::rfc3339(env.created_at),
+    })
+    .to_string()
 }
 
 pub async fn overview(pool: &SqlitePool) -> Result<ApiOverview, AppError> {
