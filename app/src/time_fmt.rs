@@ -1,5 +1,15 @@
 //! Times as the UI shows them: UTC, to the minute. Shared by server render and browser, so the
-//! two always print the same text (no hydration mismatch from local time zones).
+//! two always print the same text (no hydration mismatch from local time zones). Times travel
+//! as Unix seconds.
+
+/// The server's clock in Unix seconds (the browser never asks: its clock is not trusted).
+#[cfg(feature = "ssr")]
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
 
 /// Formats Unix seconds as `2026-11-27 20:15 UTC`.
 pub fn utc_minutes(unix: i64) -> String {

@@ -3,14 +3,12 @@
 use crate::{
     error::AppError,
     roles::{Role, UserInfo},
+    time_fmt::unix_now,
     users::ssr as users,
 };
 use leptos::prelude::use_context;
 use sqlx::SqlitePool;
-use std::{
-    sync::LazyLock,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{sync::LazyLock, time::Duration};
 use tower_sessions::Session;
 
 /// What server functions need from the server, provided to them as Leptos context.
@@ -39,13 +37,6 @@ const SIGNED_IN_AT: &str = "signed_in_at";
 const LAST_SEEN: &str = "last_seen";
 /// Refreshing the idle timer writes the session; once a minute is precise enough.
 const TOUCH_EVERY_SECS: i64 = 60;
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
 
 /// Binds `session` to `user_id` under a fresh session id (so a planted id is worthless).
 pub async fn sign_in(session: &Session, user_id: i64) -> Result<(), AppError> {

@@ -5,7 +5,7 @@ mod openapi;
 use crate::AppState;
 use app::api_keys::{
     KeySlot,
-    ssr::{ApiKeys, ring::Verdict, store::unix_now},
+    ssr::{ApiKeys, ring::Verdict},
 };
 use axum::{
     Json, Router,
@@ -70,7 +70,7 @@ fn authenticate(
     headers: &HeaderMap,
 ) -> Result<KeySlot, ApiError> {
     let presented = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
-    let verdict = presented.map(|key| keys.ring.verify(key, unix_now()));
+    let verdict = presented.map(|key| keys.ring.verify(key, app::time_fmt::unix_now()));
     match verdict {
         Some(Verdict::Valid(slot)) => Ok(slot),
         Some(Verdict::Disabled) => Err(ApiError {

@@ -11,12 +11,7 @@ use crate::{
 };
 use sqlx::{SqliteConnection, SqlitePool};
 
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
+use crate::time_fmt::unix_now;
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
