@@ -7,6 +7,7 @@ pub use throttle::LoginThrottle;
 
 use crate::{AppState, http::cross_site::is_cross_site};
 use app::{
+    audit::ssr as audit,
     auth::{
         return_path::{DEFAULT_LANDING, login_url, safe_return_path},
         ssr::{AppContext, SignedInUser, authorize, sign_in, verify_credentials},
@@ -52,14 +53,33 @@ pub async fn login(
     if form.password.len() > MAX_PASSWORD_LEN {
         return Ok(back_with("invalid"));
     }
-    match verify_credentials(&state.ctx.pool, &form.email, form.password).await? {
+    let client = peer.ip().to_string();
+    let user = verify_credentials(&state.ctx.pool, &form.email, form.password).await?;
+    // The attempted address, capped: enough to spot a guessing run, never the password.
+    let attempted: String = form.email.trim().chars().take(254).collect();
+    let mut conn = state.ctx.pool.acquire().await?;
+    audit::record(
+        &mut conn,
+        audit::Entry {
+            actor: user.as_ref(),
+            action: if user.is_some() {
+                "auth.sign_in"
+            } else {
+                "auth.sign_in_failed"
+            },
+            detail: if user.is_some() { "" } else { &attempted },
+            client_addr: Some(&client),
+        },
+    )
+    .await?;
+    match user {
         Some(user) => {
             sign_in(&session, user.id).await?;
-            tracing::info!(user_id = user.id, client = %peer.ip(), "signed in");
+            tracing::info!(user_id = user.id, client = %client, "signed in");
             Ok(Redirect::to(next.unwrap_or(DEFAULT_LANDING)))
         }
         None => {
-            tracing::info!(client = %peer.ip(), "sign-in failed");
+            tracing::info!(client = %client, "sign-in failed");
             Ok(back_with("invalid"))
         }
     }
@@ -83,9 +103,28 @@ pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next:
 
 /// `POST /logout` (the header's button) or `GET /logout` typed into the address bar. A GET
 /// from another site (an image, a link on a forum) is ignored, so it cannot sign anyone out.
-pub async fn logout(headers: HeaderMap, session: Session) -> Result<Redirect, AppError> {
-    if !is_cross_site(&headers) {
-        session.flush().await?;
+pub async fn logout(
+    State(ctx): State<AppContext>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    session: Session,
+) -> Result<Redirect, AppError> {
+    if is_cross_site(&headers) {
+        return Ok(Redirect::to("/login"));
     }
+    if let Some(user) = authorize(&ctx, &session).await? {
+        let mut conn = ctx.pool.acquire().await?;
+        audit::record(
+            &mut conn,
+            audit::Entry {
+                actor: Some(&user),
+                action: "auth.sign_out",
+                detail: "",
+                client_addr: Some(&peer.ip().to_string()),
+            },
+        )
+        .await?;
+    }
+    session.flush().await?;
     Ok(Redirect::to("/login"))
 }

@@ -286,3 +286,53 @@ impl TestApp {
             .unwrap()
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_failures_and_sign_out_are_audited_without_passwords() {
+    let app = spawn_app().await;
+    let client = client();
+    app.post_login(&client, "nobody@gatehouse.test", "guess one", "")
+        .await;
+    app.post_login(&client, ADMIN_EMAIL, ADMIN_PASSWORD, "")
+        .await;
+    client.post(app.url("/logout")).send().await.unwrap();
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT action, detail, actor_email, client_addr FROM audit_log WHERE action LIKE 'auth.%' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let local = Some("127.0.0.1".to_owned());
+    assert_eq!(
+        rows,
+        [
+            (
+                "auth.sign_in_failed".into(),
+                "nobody@gatehouse.test".into(),
+                None,
+                local.clone()
+            ),
+            (
+                "auth.sign_in".into(),
+                "".into(),
+                Some(ADMIN_EMAIL.into()),
+                local.clone()
+            ),
+            (
+                "auth.sign_out".into(),
+                "".into(),
+                Some(ADMIN_EMAIL.into()),
+                local
+            ),
+        ]
+    );
+    let everything: Vec<(String,)> = sqlx::query_as("SELECT detail FROM audit_log")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        everything
+            .iter()
+            .all(|(d,)| !d.contains("guess one") && !d.contains(ADMIN_PASSWORD))
+    );
+}
