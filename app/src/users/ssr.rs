@@ -43,23 +43,29 @@ pub async fn find_by_id(pool: &SqlitePool, id: i64) -> Result<Option<UserInfo>, 
     .transpose()
 }
 
-/// The user with `email` and their password hash (absent until an invitation is accepted).
+/// The user with `email` and their password hash (absent until an invitation is accepted),
+/// in one query: sign-in runs it for every attempt.
 pub async fn find_credentials(
     pool: &SqlitePool,
     email: &str,
 ) -> Result<Option<(UserInfo, Option<String>)>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct CredentialRow {
+        #[sqlx(flatten)]
+        user: UserRow,
+        password_hash: Option<String>,
+    }
     let Ok(email) = Email::parse(email) else {
         return Ok(None);
     };
-    let row: Option<(i64, Option<String>)> =
-        sqlx::query_as("SELECT id, password_hash FROM users WHERE email = ?")
-            .bind(email.as_str())
-            .fetch_optional(pool)
-            .await?;
-    let Some((id, hash)) = row else {
-        return Ok(None);
-    };
-    Ok(find_by_id(pool, id).await?.map(|user| (user, hash)))
+    let row: Option<CredentialRow> = sqlx::query_as(
+        "SELECT id, email, name, role, lockbox_approver, password_hash FROM users WHERE email = ?",
+    )
+    .bind(email.as_str())
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((UserInfo::try_from(r.user)?, r.password_hash)))
+        .transpose()
 }
 
 pub struct NewUser<'a> {

@@ -9,14 +9,9 @@ async fn a_sign_in_posted_from_another_site_is_refused() {
         ("origin", "http://evil.test"),
         ("sec-fetch-site", "cross-site"),
     ] {
-        let res = client()
-            .post(app.url("/auth/login"))
+        let res = app
+            .admin_login_request(&client())
             .header(name, value)
-            .form(&[
-                ("email", ADMIN_EMAIL),
-                ("password", ADMIN_PASSWORD),
-                ("next", ""),
-            ])
             .send()
             .await
             .unwrap();
@@ -41,15 +36,10 @@ async fn a_server_function_called_from_another_site_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_origin_posts_pass() {
     let app = spawn_app().await;
-    let res = client()
-        .post(app.url("/auth/login"))
+    let res = app
+        .admin_login_request(&client())
         .header("origin", app.address.as_str())
         .header("sec-fetch-site", "same-origin")
-        .form(&[
-            ("email", ADMIN_EMAIL),
-            ("password", ADMIN_PASSWORD),
-            ("next", ""),
-        ])
         .send()
         .await
         .unwrap();

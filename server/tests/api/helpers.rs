@@ -99,6 +99,15 @@ impl TestApp {
             .expect("sign-in request")
     }
 
+    /// The bootstrap admin's sign-in form post, for tests that add headers before sending it.
+    pub fn admin_login_request(&self, client: &Client) -> reqwest::RequestBuilder {
+        client.post(self.url("/auth/login")).form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+            ("next", ""),
+        ])
+    }
+
     /// Adds a user with `role` straight to the database and returns their email.
     pub async fn add_user(&self, role: Role) -> String {
         let email = format!("{}-{}@gatehouse.test", role.as_str(), rand_suffix());

@@ -101,17 +101,13 @@ async fn sign_in_renews_the_session_id_and_the_old_one_stops_working() {
     let old_cookie = session_cookie(&first);
 
     // Sign in again while presenting the old session (as a fixation attacker would).
-    let again = reqwest::Client::builder()
+    let without_jar = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap()
-        .post(app.url("/auth/login"))
+        .unwrap();
+    let again = app
+        .admin_login_request(&without_jar)
         .header(header::COOKIE, &old_cookie)
-        .form(&[
-            ("email", ADMIN_EMAIL),
-            ("password", ADMIN_PASSWORD),
-            ("next", ""),
-        ])
         .send()
         .await
         .unwrap();
