@@ -24,6 +24,9 @@ pub enum AppError {
     /// A well-formed request with a value that breaks a rule; `field` names the form field.
     #[error("{message}")]
     Invalid { field: String, message: String },
+    /// Something that existed and is no longer usable (an expired or used invitation).
+    #[error("{0}")]
+    Gone(String),
     #[error("Too many attempts. Wait a moment and try again.")]
     TooManyRequests,
     #[error("Something went wrong on our side. Try again later.")]
@@ -38,6 +41,22 @@ impl AppError {
         }
     }
 
+    /// The message to show next to form field `name`, when this error is about that field.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The message to show above a form: every error that no field of `fields` shows.
+    pub fn for_form(&self, fields: &[&str]) -> Option<String> {
+        match self {
+            Self::Invalid { field, .. } if fields.contains(&field.as_str()) => None,
+            other => Some(other.to_string()),
+        }
+    }
+
     /// The HTTP status this error is sent with; the one place where errors meet statuses.
     pub fn status(&self) -> u16 {
         match self {
@@ -45,6 +64,7 @@ impl AppError {
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::BadRequest(_) => 400,
+            Self::Gone(_) => 410,
             Self::Invalid { .. } => 422,
             Self::TooManyRequests => 429,
             Self::Internal => 500,

@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path=return_path::DEFAULT_LANDING/> } ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/invitation") view=users::InvitationPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/admin/security") view=security::SecurityPage ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/security/users"/> } ssr=SsrMode::Async/>
                     <Route path=path!("users") view=users::UsersPanel ssr=SsrMode::Async/>

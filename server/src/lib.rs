@@ -1,6 +1,7 @@
 //! The Gatehouse server: configuration, database, sessions, security layers, and the Leptos app.
 
 pub mod api;
+mod audit;
 pub mod auth;
 pub mod config;
 mod db;
@@ -231,6 +232,7 @@ fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
         ))
         .route("/auth/login", post(auth::login))
         .route("/logout", post(auth::logout).get(auth::logout))
+        .route(app::audit::EXPORT_PATH, get(audit::export))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,

@@ -147,6 +147,7 @@ async fn change(
         audit::Entry {
             actor: Some(&admin),
             action,
+            target: None,
             detail,
             client_addr: client.as_deref(),
         },
@@ -208,6 +209,7 @@ pub async fn reveal_api_key(slot: KeySlot, purpose: RevealPurpose) -> Result<Str
         audit::Entry {
             actor: Some(&admin),
             action,
+            target: None,
             detail: &format!("slot={}", slot.as_str()),
             client_addr: client.as_deref(),
         },

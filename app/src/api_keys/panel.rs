@@ -2,7 +2,11 @@ use super::{
     ApiOverview, ApiState, DisableApi, EnableApi, Grace, KeySlot, KeySummary, RegenerateApiKey,
     RevealPurpose, load_api_overview, reveal_api_key,
 };
-use crate::{error::AppError, time_fmt::utc_minutes, ui::ConfirmDialog};
+use crate::{
+    error::AppError,
+    time_fmt::utc_minutes,
+    ui::{ConfirmDialog, copy_to_clipboard},
+};
 use leptos::prelude::*;
 
 const OPENAPI_URL: &str = "/api/v1/openapi.json";
@@ -222,22 +226,5 @@ fn KeyCard(
                 </fieldset>
             </ConfirmDialog>
         </section>
-    }
-}
-
-/// Writes `text` to the clipboard; returns what to tell the user.
-async fn copy_to_clipboard(text: &str) -> &'static str {
-    #[cfg(feature = "hydrate")]
-    {
-        let clipboard = window().navigator().clipboard();
-        match wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text)).await {
-            Ok(_) => "Copied",
-            Err(_) => "The browser refused the clipboard. Use Show and copy the key by hand.",
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = text;
-        "Copying needs JavaScript."
     }
 }

@@ -1,4 +1,68 @@
-//! The audit log: who changed what, when (UTC), from where. Never a secret.
+//! The audit log: who changed what, about whom, when (UTC), from where. Never a secret.
+//! Every tab writes to it; the Users tab shows it and offers it as CSV.
 
+mod panel;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+
+pub use panel::AuditLog;
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub const AUDIT_PAGE_SIZE: u32 = 25;
+pub const EXPORT_PATH: &str = "/admin/security/audit.csv";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: String,
+    pub client_addr: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub page: u32,
+    pub has_next: bool,
+}
+
+/// What an action code means, in words; unknown codes (from a newer version) show as they are.
+pub fn action_label(code: &str) -> &str {
+    match code {
+        "auth.sign_in" => "Signed in",
+        "auth.sign_in_failed" => "Sign-in failed",
+        "auth.sign_out" => "Signed out",
+        "principal.add" => "Added",
+        "principal.role" => "Changed role",
+        "principal.remove" => "Removed",
+        "user.invite" => "Invited",
+        "user.invitation_accepted" => "Accepted invitation",
+        "application.secret" => "New client secret",
+        "group.member_add" => "Added group member",
+        "group.member_remove" => "Removed group member",
+        "api.enable" => "Enabled the API",
+        "api.disable" => "Disabled the API",
+        "api.regenerate" => "Regenerated an API key",
+        "api.show" => "Showed an API key",
+        "api.copy" => "Copied an API key",
+        "audit.export" => "Exported the audit log",
+        other => other,
+    }
+}
+
+/// Newest first. Admin only.
+#[server(prefix = "/rpc", endpoint = "audit_list")]
+pub async fn load_audit(page: u32) -> Result<AuditPage, AppError> {
+    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    if page == 0 || page > 1_000_000 {
+        return Err(AppError::invalid("page", "Pages are numbered from 1."));
+    }
+    ssr::page(&ctx.pool, page).await
+}

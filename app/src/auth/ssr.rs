@@ -105,9 +105,15 @@ pub async fn current_session_user() -> Result<Option<UserInfo>, AppError> {
 pub async fn require(min: Role) -> Result<(AppContext, UserInfo), AppError> {
     let ctx = context()?;
     let session = request_session().await?;
-    match authorize(&ctx, &session).await? {
+    let user = admit(authorize(&ctx, &session).await?, min)?;
+    Ok((ctx, user))
+}
+
+/// The rule itself, for handlers outside Leptos (the CSV export) that authorize on their own.
+pub fn admit(user: Option<UserInfo>, min: Role) -> Result<UserInfo, AppError> {
+    match user {
         None => Err(AppError::Unauthorized),
-        Some(user) if user.role >= min => Ok((ctx, user)),
+        Some(user) if user.role >= min => Ok(user),
         Some(_) => Err(AppError::Forbidden),
     }
 }

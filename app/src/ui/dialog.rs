@@ -1,57 +1,86 @@
 use leptos::{html, prelude::*};
 
-/// A modal confirmation for destructive actions. Focus starts on Cancel (the safe choice) and
-/// Escape closes it, as the WAI-ARIA dialog pattern asks.
+/// A modal pane, as the WAI-ARIA dialog pattern asks: labelled by its title, Escape closes it,
+/// and focus moves into it (to the element marked `data-autofocus`, else the first control).
+#[component]
+pub fn Pane(
+    /// Unique within the page; labels the dialog.
+    id: &'static str,
+    #[prop(into)] title: String,
+    on_close: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    let dialog = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        use wasm_bindgen::JsCast;
+        let target = dialog.get().and_then(|d| {
+            d.query_selector("[data-autofocus]")
+                .ok()
+                .flatten()
+                .or_else(|| d.query_selector("input, select, button").ok().flatten())
+        });
+        if let Some(el) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = el.focus();
+        }
+    });
+    let title_id = format!("{id}-title");
+    view! {
+        <div class="dialog-backdrop">
+            <div
+                class="dialog"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby=title_id.clone()
+                node_ref=dialog
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        on_close.run(());
+                    }
+                }
+            >
+                <h3 id=title_id.clone()>{title}</h3>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// A confirmation for destructive actions. Focus starts on Cancel, the safe choice.
 #[component]
 pub fn ConfirmDialog(
     open: RwSignal<bool>,
-    /// Unique within the page; labels the dialog.
     id: &'static str,
     #[prop(into)] title: String,
     #[prop(into)] confirm_label: String,
     on_confirm: Callback<()>,
     children: ChildrenFn,
 ) -> impl IntoView {
-    let cancel = NodeRef::<html::Button>::new();
-    Effect::new(move |_| {
-        if let Some(button) = cancel.get() {
-            let _ = button.focus();
-        }
-    });
-    let title_id = format!("{id}-title");
     view! {
         <Show when=move || open.get()>
-            <div class="dialog-backdrop">
-                <div
-                    class="dialog"
-                    role="dialog"
-                    aria-modal="true"
-                    aria-labelledby=title_id.clone()
-                    on:keydown=move |ev| {
-                        if ev.key() == "Escape" {
+            {
+                let (children, title, confirm_label) =
+                    (children.clone(), title.clone(), confirm_label.clone());
+                view! {
+            <Pane id title on_close=Callback::new(move |()| open.set(false))>
+                {children()}
+                <div class="dialog-actions">
+                    <button
+                        type="button"
+                        class="button-danger"
+                        on:click=move |_| {
                             open.set(false);
+                            on_confirm.run(());
                         }
-                    }
-                >
-                    <h3 id=title_id.clone()>{title.clone()}</h3>
-                    {children()}
-                    <div class="dialog-actions">
-                        <button
-                            type="button"
-                            class="button-danger"
-                            on:click=move |_| {
-                                open.set(false);
-                                on_confirm.run(());
-                            }
-                        >
-                            {confirm_label.clone()}
-                        </button>
-                        <button type="button" node_ref=cancel on:click=move |_| open.set(false)>
-                            "Cancel"
-                        </button>
-                    </div>
+                    >
+                        {confirm_label}
+                    </button>
+                    <button type="button" data-autofocus on:click=move |_| open.set(false)>
+                        "Cancel"
+                    </button>
                 </div>
-            </div>
+            </Pane>
+                }
+            }
         </Show>
     }
 }

@@ -1,9 +1,184 @@
-//! Users: who may use the environment, and with which role.
+//! Users: who may use the environment, and with which role. Principals are users, groups and
+//! applications; this module holds the types both sides share and the server functions.
 
+mod add;
 mod email;
+mod invitation;
+mod members;
 mod panel;
+mod query;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
 pub use email::Email;
+pub use invitation::{AcceptInvitation, InvitationPage, accept_invitation, check_invitation};
 pub use panel::UsersPanel;
+pub use query::{ListQuery, PAGE_SIZE, SortKey};
+
+use crate::{error::AppError, roles::Role};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Longest name of a user, group or application.
+pub const MAX_NAME_CHARS: usize = 200;
+/// How long an invitation link works.
+pub const INVITATION_DAYS: i64 = 7;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    User,
+    Group,
+    Application,
+}
+
+impl PrincipalKind {
+    pub const ALL: [PrincipalKind; 3] = [Self::User, Self::Group, Self::Application];
+
+    /// The value stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+            Self::Application => "application",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    /// The label users see in the Type column.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::Group => "Group",
+            Self::Application => "Application",
+        }
+    }
+}
+
+/// One row of the principals list. `effective_role` is higher than `role` when a user belongs
+/// to a group with a higher role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Principal {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: PrincipalKind,
+    pub name: String,
+    /// "Email/ID": a user's email, a group's or application's ID.
+    pub email_or_id: String,
+    pub role: Role,
+    pub effective_role: Role,
+    /// A user who has not accepted their invitation yet.
+    pub pending: bool,
+    /// A group's member count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrincipalPage {
+    pub principals: Vec<Principal>,
+    pub page: u32,
+    pub page_size: u32,
+    /// Principals matching the search, on every page.
+    pub total: i64,
+}
+
+impl PrincipalPage {
+    pub fn has_next(&self) -> bool {
+        i64::from(self.page) * i64::from(self.page_size) < self.total
+    }
+}
+
+/// What Save in the Add users pane returns: the secret a new principal needs, shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Added {
+    pub principal: Principal,
+    /// A new user's invitation path (`/invitation?token=…`), valid for [`INVITATION_DAYS`].
+    pub invitation_path: Option<String>,
+    /// A new application's client secret.
+    pub client_secret: Option<String>,
+}
+
+/// A group member, as the Members pane lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+}
+
+#[cfg(feature = "ssr")]
+async fn admin() -> Result<(crate::auth::ssr::AppContext, crate::roles::UserInfo), AppError> {
+    crate::auth::ssr::require(Role::Admin).await
+}
+
+/// The principals list: searched, sorted and paged by the database.
+#[server(prefix = "/rpc", endpoint = "principals_list")]
+pub async fn list_principals(query: ListQuery) -> Result<PrincipalPage, AppError> {
+    let (ctx, _admin) = admin().await?;
+    ssr::list::page(&ctx.pool, &query.validated()?).await
+}
+
+/// Adds a user (who gets an invitation link), a group or an application (which gets a secret).
+/// `principal` is the user's email, or the group's or application's name.
+#[server(prefix = "/rpc", endpoint = "principals_add")]
+pub async fn add_principal(
+    kind: PrincipalKind,
+    principal: String,
+    role: Role,
+) -> Result<Added, AppError> {
+    let (ctx, admin) = admin().await?;
+    ssr::changes::add(&ctx.pool, &admin, kind, &principal, role).await
+}
+
+/// Changes a principal's role. An Admin lowering their own role must say they mean it.
+#[server(prefix = "/rpc", endpoint = "principals_change_role")]
+pub async fn change_role(id: i64, role: Role, confirm_self: bool) -> Result<Principal, AppError> {
+    let (ctx, admin) = admin().await?;
+    ssr::changes::change_role(&ctx.pool, &admin, id, role, confirm_self).await
+}
+
+/// Removes a principal. A removed user's sessions end at their next request.
+#[server(prefix = "/rpc", endpoint = "principals_remove")]
+pub async fn remove_principal(id: i64) -> Result<(), AppError> {
+    let (ctx, admin) = admin().await?;
+    ssr::changes::remove(&ctx.pool, &admin, id).await
+}
+
+/// A fresh invitation link for a user who has not accepted theirs; older links stop working.
+#[server(prefix = "/rpc", endpoint = "user_invite")]
+pub async fn reinvite_user(id: i64) -> Result<String, AppError> {
+    let (ctx, admin) = admin().await?;
+    ssr::changes::reinvite(&ctx.pool, &admin, id).await
+}
+
+/// A new client secret for an application; the old one stops working at once.
+#[server(prefix = "/rpc", endpoint = "application_secret")]
+pub async fn regenerate_secret(id: i64) -> Result<String, AppError> {
+    let (ctx, admin) = admin().await?;
+    ssr::changes::regenerate_secret(&ctx.pool, &admin, id).await
+}
+
+#[server(prefix = "/rpc", endpoint = "group_members")]
+pub async fn list_members(group_id: i64) -> Result<Vec<Member>, AppError> {
+    let (ctx, _admin) = admin().await?;
+    ssr::groups::members(&ctx.pool, group_id).await
+}
+
+/// Adds the user with `email` to a group.
+#[server(prefix = "/rpc", endpoint = "group_member_add")]
+pub async fn add_member(group_id: i64, email: String) -> Result<Vec<Member>, AppError> {
+    let (ctx, admin) = admin().await?;
+    ssr::groups::add_member(&ctx.pool, &admin, group_id, &email).await
+}
+
+#[server(prefix = "/rpc", endpoint = "group_member_remove")]
+pub async fn remove_member(group_id: i64, user_id: i64) -> Result<Vec<Member>, AppError> {
+    let (ctx, admin) = admin().await?;
+    ssr::groups::remove_member(&ctx.pool, &admin, group_id, user_id).await
+}

@@ -1,36 +1,475 @@
-use crate::security::load_security_overview;
-use leptos::prelude::*;
+//! The Users tab: the principals list (searched, sorted and paged by the server, its state in
+//! the URL), row actions in panes, and the audit log.
 
-/// The Users tab. Managing principals arrives with its own issue; today it shows who holds which
-/// role, read from the server.
+use super::{
+    ListQuery, Principal, PrincipalKind, PrincipalPage, SortKey, add::AddPane, change_role,
+    list_principals, members::MembersPane, regenerate_secret, reinvite_user, remove_principal,
+};
+use crate::{
+    audit::AuditLog,
+    auth::guard::use_current_user,
+    error::AppError,
+    roles::Role,
+    ui::{Pane, form_error, submit},
+};
+use leptos::prelude::*;
+use leptos_router::{components::Form, hooks::use_query_map};
+
+const TAB_PATH: &str = "/admin/security/users";
+
+/// Which pane is open over the list.
+#[derive(Clone, Debug)]
+enum Open {
+    Add,
+    Edit(Principal),
+    Remove(Principal),
+    Members(Principal),
+    Reinvite(Principal),
+    NewSecret(Principal),
+    /// A secret or link to hand over, shown once.
+    Reveal {
+        title: String,
+        label: &'static str,
+        value: String,
+        note: &'static str,
+    },
+}
+
 #[component]
 pub fn UsersPanel() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| load_security_overview());
+    let params = use_query_map();
+    let query = Memo::new(move |_| ListQuery::from_params(|k| params.read().get(k)));
+    let refresh = RwSignal::new(0u32);
+    let list = Resource::new(
+        move || (query.get(), refresh.get()),
+        |(q, _)| list_principals(q),
+    );
+    let open = RwSignal::new(None::<Open>);
+    let changed = Callback::new(move |()| refresh.update(|n| *n += 1));
+
     view! {
         <h2>"Users"</h2>
         <p>
-            "Decide who may use this environment and with which role: Viewers read, Contributors change data, Admins also manage security. Lockbox approvers answer Customer Lockbox requests."
+            "Decide who may use this environment and with which role: Viewers read, Contributors change data, Admins also manage security. A user's role is the highest of their own and their groups'. Applications are identities for scripts and services that call the REST API."
         </p>
+        <div class="toolbar">
+            <Form method="GET" action=TAB_PATH attr:role="search" attr:class="search">
+                <input
+                    type="search"
+                    name="q"
+                    aria-label="Search"
+                    placeholder="Search by name or email/ID"
+                    maxlength="200"
+                    prop:value=move || query.get().q
+                    value=query.get_untracked().q
+                />
+                {move || {
+                    let q = query.get();
+                    (q.sort != SortKey::default() || q.descending)
+                        .then(|| view! { <input type="hidden" name="sort" value=q.sort_param()/> })
+                }}
+                <button type="submit">"Search"</button>
+            </Form>
+            <button type="button" class="button-primary" on:click=move |_| open.set(Some(Open::Add))>
+                "Add users"
+            </button>
+        </div>
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(o) => view! {
-                        <dl class="stats" aria-label="Users by role">
-                            {o.users_by_role
-                                .into_iter()
-                                .map(|(role, n)| view! {
-                                    <div class="stat">
-                                        <dt>{role.label()}</dt>
-                                        <dd>{n}</dd>
-                                    </div>
-                                })
-                                .collect_view()}
-                        </dl>
-                    }
-                        .into_any(),
+                match list.await {
+                    Ok(page) => view! { <PrincipalTable page query=query.get_untracked() open/> }.into_any(),
                     Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>
+        {move || open.get().map(|pane| view! { <OpenPane pane open changed/> })}
+        <AuditLog refresh/>
+    }
+}
+
+#[component]
+fn PrincipalTable(
+    page: PrincipalPage,
+    query: ListQuery,
+    open: RwSignal<Option<Open>>,
+) -> impl IntoView {
+    let me = use_current_user().map(|u| u.id);
+    let first = (i64::from(page.page) - 1) * i64::from(page.page_size) + 1;
+    let last = first + page.principals.len() as i64 - 1;
+    let summary = if page.principals.is_empty() {
+        if query.q.is_empty() {
+            "No principals yet.".to_owned()
+        } else {
+            format!("No principals match “{}”.", query.q)
+        }
+    } else {
+        format!("Showing {first}–{last} of {}", page.total)
+    };
+    let header = {
+        let query = query.clone();
+        move |key: SortKey| {
+            let sorted = query.sort == key;
+            let aria = match (sorted, query.descending) {
+                (false, _) => "none",
+                (true, false) => "ascending",
+                (true, true) => "descending",
+            };
+            let arrow = match aria {
+                "ascending" => " ▲",
+                "descending" => " ▼",
+                _ => "",
+            };
+            view! {
+                <th scope="col" aria-sort=aria>
+                    <a class="sort" href=format!("{TAB_PATH}{}", query.sorted_by(key).to_search())>
+                        {key.label()}
+                        <span aria-hidden="true">{arrow}</span>
+                    </a>
+                </th>
+            }
+        }
+    };
+    let has_next = page.has_next();
+    let pager_link = {
+        let query = query.clone();
+        move |to: u32, label: &'static str, enabled: bool| {
+            if enabled {
+                view! { <a href=format!("{TAB_PATH}{}", query.at_page(to).to_search())>{label}</a> }
+                    .into_any()
+            } else {
+                view! { <span aria-disabled="true">{label}</span> }.into_any()
+            }
+        }
+    };
+    view! {
+        <p class="list-summary" role="status">{summary}</p>
+        <div class="table-scroll">
+            <table class="principals">
+                <thead>
+                    <tr>
+                        {SortKey::ALL.into_iter().map(header.clone()).collect_view()}
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .principals
+                        .into_iter()
+                        .map(|p| {
+                            let is_me = Some(p.id) == me;
+                            view! { <PrincipalRow p is_me open/> }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            {pager_link(page.page.saturating_sub(1), "Previous", page.page > 1)}
+            <span>"Page " {page.page}</span>
+            {pager_link(page.page + 1, "Next", has_next)}
+        </nav>
+    }
+}
+
+#[component]
+fn PrincipalRow(p: Principal, is_me: bool, open: RwSignal<Option<Open>>) -> impl IntoView {
+    let action = move |label: &'static str, pane: Open, name: &str| {
+        view! {
+            <button type="button" class="button-small" aria-label=format!("{label} {name}") on:click=move |_| open.set(Some(pane.clone()))>
+                {label}
+            </button>
+        }
+    };
+    let extra = match (p.kind, p.pending) {
+        (PrincipalKind::Group, _) => Some(action("Members", Open::Members(p.clone()), &p.name)),
+        (PrincipalKind::Application, _) => {
+            Some(action("New secret", Open::NewSecret(p.clone()), &p.name))
+        }
+        (PrincipalKind::User, true) => Some(action(
+            "Invitation link",
+            Open::Reinvite(p.clone()),
+            &p.name,
+        )),
+        (PrincipalKind::User, false) => None,
+    };
+    let via_group = (p.effective_role > p.role).then(
+        || view! { <span class="muted">" · " {p.effective_role.label()} " through a group"</span> },
+    );
+    view! {
+        <tr>
+            <td>
+                {p.name.clone()}
+                {is_me.then(|| view! { <span class="badge">"You"</span> })}
+                {p.pending.then(|| view! { <span class="badge badge-off">"Invitation pending"</span> })}
+                {p.members.map(|n| view! { <span class="muted">" · " {n} {if n == 1 { " member" } else { " members" }}</span> })}
+            </td>
+            <td class="handle">{p.email_or_id.clone()}</td>
+            <td>{p.kind.label()}</td>
+            <td>{p.role.label()} {via_group}</td>
+            <td class="row-actions">
+                {action("Edit", Open::Edit(p.clone()), &p.name)}
+                {extra}
+                {action("Remove", Open::Remove(p.clone()), &p.name)}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> impl IntoView {
+    let close = Callback::new(move |()| open.set(None));
+    match pane {
+        Open::Add => view! {
+            <AddPane
+                on_close=close
+                on_added=Callback::new(move |reveal: (String, &'static str, String, &'static str)| {
+                    changed.run(());
+                    let (title, label, value, note) = reveal;
+                    open.set(Some(Open::Reveal { title, label, value, note }));
+                })
+            />
+        }
+        .into_any(),
+        Open::Edit(p) => view! { <EditPane p on_close=close changed/> }.into_any(),
+        Open::Remove(p) => view! { <RemovePane p on_close=close changed/> }.into_any(),
+        Open::Members(p) => view! { <MembersPane group=p on_close=close changed/> }.into_any(),
+        Open::Reinvite(p) => {
+            let reveal = Callback::new(move |path: String| {
+                open.set(Some(Open::Reveal {
+                    title: "Invitation link".into(),
+                    label: "Invitation link",
+                    value: absolute_url(&path),
+                    note: INVITATION_NOTE,
+                }));
+            });
+            view! {
+                <SecretPane
+                    title=format!("New invitation link for {}?", p.email_or_id)
+                    text="The previous link stops working. Send the new one to the user."
+                    confirm="Create link"
+                    on_close=close
+                    id=p.id
+                    reveal
+                    kind=SecretKind::Invitation
+                />
+            }
+            .into_any()
+        }
+        Open::NewSecret(p) => {
+            let reveal = Callback::new(move |secret: String| {
+                changed.run(());
+                open.set(Some(Open::Reveal {
+                    title: "Client secret".into(),
+                    label: "Client secret",
+                    value: secret,
+                    note: SECRET_NOTE,
+                }));
+            });
+            view! {
+                <SecretPane
+                    title=format!("New client secret for {}?", p.name)
+                    text="The current secret stops working at once. Scripts using it fail until they get the new one."
+                    confirm="Create secret"
+                    on_close=close
+                    id=p.id
+                    reveal
+                    kind=SecretKind::Application
+                />
+            }
+                .into_any()
+        }
+        Open::Reveal {
+            title,
+            label,
+            value,
+            note,
+        } => view! {
+            <RevealPane title label value note on_close=close/>
+        }
+        .into_any(),
+    }
+}
+
+pub(super) const INVITATION_NOTE: &str =
+    "Send this link to the invitee. It works once, for 7 days; they choose their password there.";
+pub(super) const SECRET_NOTE: &str = "Copy the secret now: it is not shown again. Callers send it as Authorization: Bearer <secret>.";
+
+/// `path` on this site, as a link to hand over.
+pub(super) fn absolute_url(path: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    if let Ok(origin) = window().location().origin() {
+        return format!("{origin}{path}");
+    }
+    path.to_owned()
+}
+
+pub(super) fn role_select(selected: RwSignal<Role>, id: &'static str) -> impl IntoView {
+    view! {
+        <label for=id>"Role"</label>
+        <select id=id on:change=move |ev| {
+            if let Some(role) = Role::parse(&event_target_value(&ev)) {
+                selected.set(role);
+            }
+        }>
+            {Role::ALL
+                .into_iter()
+                .map(|r| view! { <option value=r.as_str() selected=move || selected.get() == r>{r.label()}</option> })
+                .collect_view()}
+        </select>
+    }
+}
+
+#[component]
+fn EditPane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl IntoView {
+    let me = use_current_user().map(|u| u.id) == Some(p.id);
+    let role = RwSignal::new(p.role);
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    // Lowering one's own Admin role takes a second, explicit step.
+    let confirming_self = RwSignal::new(false);
+    let id = p.id;
+    let save = move |_| {
+        let new_role = role.get_untracked();
+        let self_demotion = me && new_role < Role::Admin;
+        if self_demotion && !confirming_self.get_untracked() {
+            confirming_self.set(true);
+            return;
+        }
+        submit(
+            pending,
+            error,
+            change_role(id, new_role, self_demotion),
+            move |_| {
+                if self_demotion {
+                    // This page is no longer theirs to see: let the server render what is.
+                    #[cfg(feature = "hydrate")]
+                    let _ = window().location().reload();
+                }
+                changed.run(());
+                on_close.run(());
+            },
+        );
+    };
+    view! {
+        <Pane id="edit-principal" title=format!("Edit {}", p.name) on_close>
+            <p class="muted">{p.kind.label()} " · " {p.email_or_id.clone()}</p>
+            {form_error(error, &["role"])}
+            <div class="field">
+                {role_select(role, "edit-role")}
+                {crate::ui::field_error(error, "role")}
+            </div>
+            {move || confirming_self.get().then(|| view! {
+                <p class="notice" role="alert">
+                    "You are about to remove your own Admin role. You will no longer be able to open the Security page. Select Save again to confirm."
+                </p>
+            })}
+            <div class="dialog-actions">
+                <button type="button" class="button-primary" disabled=move || pending.get() on:click=save>
+                    {move || if pending.get() { "Saving…" } else { "Save" }}
+                </button>
+                <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+            </div>
+        </Pane>
+    }
+}
+
+#[component]
+fn RemovePane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let id = p.id;
+    let consequence = match p.kind {
+        PrincipalKind::User => "They lose access at once: their next request is signed out.",
+        PrincipalKind::Group => "Its members keep their own roles but lose the group's.",
+        PrincipalKind::Application => "Calls with its client secret are refused at once.",
+    };
+    let delete = move |_| {
+        submit(pending, error, remove_principal(id), move |()| {
+            changed.run(());
+            on_close.run(());
+        });
+    };
+    view! {
+        <Pane id="remove-principal" title=format!("Remove {}?", p.name) on_close>
+            <p>{p.kind.label()} " " <strong>{p.email_or_id.clone()}</strong> ". " {consequence}</p>
+            {form_error(error, &[])}
+            <div class="dialog-actions">
+                <button type="button" class="button-danger" disabled=move || pending.get() on:click=delete>
+                    "Delete"
+                </button>
+                <button type="button" data-autofocus on:click=move |_| on_close.run(())>"Cancel"</button>
+            </div>
+        </Pane>
+    }
+}
+
+#[derive(Clone, Copy)]
+enum SecretKind {
+    Invitation,
+    Application,
+}
+
+/// Confirms, then asks the server for a new invitation link or client secret.
+#[component]
+fn SecretPane(
+    #[prop(into)] title: String,
+    text: &'static str,
+    confirm: &'static str,
+    on_close: Callback<()>,
+    id: i64,
+    reveal: Callback<String>,
+    kind: SecretKind,
+) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let go = move |_| {
+        let done = move |value: String| reveal.run(value);
+        match kind {
+            SecretKind::Invitation => submit(pending, error, reinvite_user(id), done),
+            SecretKind::Application => submit(pending, error, regenerate_secret(id), done),
+        }
+    };
+    view! {
+        <Pane id="new-secret" title on_close>
+            <p>{text}</p>
+            {form_error(error, &[])}
+            <div class="dialog-actions">
+                <button type="button" class="button-danger" disabled=move || pending.get() on:click=go>{confirm}</button>
+                <button type="button" data-autofocus on:click=move |_| on_close.run(())>"Cancel"</button>
+            </div>
+        </Pane>
+    }
+}
+
+/// Shows a secret or link once, with Copy.
+#[component]
+pub(super) fn RevealPane(
+    title: String,
+    label: &'static str,
+    value: String,
+    note: &'static str,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    let copied = RwSignal::new(None::<&'static str>);
+    let text = value.clone();
+    let copy = move |_| {
+        let text = text.clone();
+        leptos::task::spawn_local(async move {
+            copied.set(Some(crate::ui::copy_to_clipboard(&text).await));
+        });
+    };
+    view! {
+        <Pane id="reveal" title on_close>
+            <label for="revealed" class="key-label">{label}</label>
+            <div class="key-value-row">
+                <input id="revealed" class="key-value" type="text" readonly spellcheck="false" value=value data-autofocus/>
+                <button type="button" on:click=copy>"Copy"</button>
+            </div>
+            <p class="key-note" role="status" aria-live="polite">{move || copied.get()}</p>
+            <p>{note}</p>
+            <div class="dialog-actions">
+                <button type="button" class="button-primary" on:click=move |_| on_close.run(())>"Done"</button>
+            </div>
+        </Pane>
     }
 }

@@ -3,18 +3,24 @@
 mod openapi;
 
 use crate::AppState;
-use app::api_keys::{
-    KeySlot,
-    ssr::{ApiKeys, ring::Verdict},
+use app::{
+    api_keys::ssr::ring::Verdict,
+    error::AppError,
+    roles::Role,
+    users::{
+        ListQuery,
+        ssr::{applications as app_store, list},
+    },
 };
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, Query, Request, State, rejection::QueryRejection},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
 use std::{
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
@@ -46,54 +52,117 @@ pub struct ApiError {
     message: &'static str,
 }
 
+const DISABLED: ApiError = ApiError {
+    status: StatusCode::FORBIDDEN,
+    message: "The API is disabled for this environment. An administrator can enable it on the APIs tab.",
+};
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(serde_json::json!({ "error": self.message })),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 and 7235: say which credentials would do.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"gatehouse\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        // Only internal failures reach here; their cause is already logged.
+        let _ = e;
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "Something went wrong on our side. Try again later.",
+        }
     }
 }
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/environment", get(environment))
+        .route("/api/v1/principals", get(principals))
         .route("/api/v1/openapi.json", get(openapi::document))
 }
 
-/// The caller's key slot, once `headers` carry a valid key for an enabled API.
-fn authenticate(
-    keys: &ApiKeys,
-    throttle: &FailedKeyThrottle,
+/// Who is calling: a subscription key (no role of its own) or an application (its role).
+enum Caller {
+    Key,
+    Application(Role),
+}
+
+/// Counts a failed attempt against `client`; too many in a minute turn 401s into 429s.
+fn refuse(throttle: &FailedKeyThrottle, client: IpAddr, message: &'static str) -> ApiError {
+    if throttle.0.check_key(&client).is_err() {
+        tracing::warn!(client = %client, "API credential attempts throttled");
+        return ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: "Too many requests with missing or wrong credentials. Wait a minute.",
+        };
+    }
+    ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        message,
+    }
+}
+
+/// Authenticates a request by its `Authorization: Bearer` application secret, or else by its
+/// subscription key. Either way, a disabled API refuses it.
+async fn authenticate(
+    state: &AppState,
     client: IpAddr,
     headers: &HeaderMap,
-) -> Result<KeySlot, ApiError> {
-    let presented = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
-    let verdict = presented.map(|key| keys.ring.verify(key, app::time_fmt::unix_now()));
-    match verdict {
-        Some(Verdict::Valid(slot)) => Ok(slot),
-        Some(Verdict::Disabled) => Err(ApiError {
-            status: StatusCode::FORBIDDEN,
-            message: "The API is disabled for this environment. An administrator can enable it on the APIs tab.",
-        }),
-        failure => {
-            if throttle.0.check_key(&client).is_err() {
-                tracing::warn!(client = %client, "API key attempts throttled");
-                return Err(ApiError {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    message: "Too many requests with a missing or wrong API key. Wait a minute.",
-                });
-            }
-            Err(ApiError {
-                status: StatusCode::UNAUTHORIZED,
-                message: if failure.is_none() {
-                    "Missing API key: send it in the Ocp-Apim-Subscription-Key header."
-                } else {
-                    "The API key is not valid."
-                },
-            })
+    accept_key: bool,
+) -> Result<Caller, ApiError> {
+    let keys = &state.ctx.api_keys;
+    let throttle = &state.api_throttle;
+    if let Some(authorization) = headers.get(header::AUTHORIZATION) {
+        let secret = authorization
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let app = match secret {
+            Some(secret) => app_store::find_by_secret(&state.ctx.pool, secret).await?,
+            None => None,
+        };
+        let Some(app) = app else {
+            return Err(refuse(
+                throttle,
+                client,
+                "The client secret is not valid. Send Authorization: Bearer <client secret>.",
+            ));
+        };
+        if !keys.ring.snapshot().enabled {
+            return Err(DISABLED);
         }
+        return Ok(Caller::Application(app.role));
+    }
+    if !accept_key {
+        return Err(refuse(
+            throttle,
+            client,
+            "Send an application's client secret as Authorization: Bearer <client secret>.",
+        ));
+    }
+    let presented = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
+    match presented.map(|key| keys.ring.verify(key, app::time_fmt::unix_now())) {
+        Some(Verdict::Valid(_)) => Ok(Caller::Key),
+        Some(Verdict::Disabled) => Err(DISABLED),
+        None => Err(refuse(
+            throttle,
+            client,
+            "Missing API key: send it in the Ocp-Apim-Subscription-Key header, or an application's client secret as Authorization: Bearer <client secret>.",
+        )),
+        Some(_) => Err(refuse(throttle, client, "The API key is not valid.")),
     }
 }
 
@@ -102,8 +171,69 @@ async fn environment(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let keys = &state.ctx.api_keys;
-    authenticate(keys, &state.api_throttle, peer.ip(), request.headers())?;
-    let body = keys.ring.snapshot().environment_json.clone();
+    authenticate(&state, peer.ip(), request.headers(), true).await?;
+    let body = state.ctx.api_keys.ring.snapshot().environment_json.clone();
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Deserialize)]
+struct PrincipalsParams {
+    #[serde(default)]
+    q: String,
+    sort: Option<String>,
+    page: Option<String>,
+}
+
+/// `GET /api/v1/principals`: the Users tab's list for automation. Applications with the Admin
+/// role only: who has access is itself sensitive.
+async fn principals(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    params: Result<Query<PrincipalsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    match authenticate(&state, peer.ip(), &headers, false).await? {
+        Caller::Application(Role::Admin) => {}
+        _ => {
+            return Err(ApiError {
+                status: StatusCode::FORBIDDEN,
+                message: "Listing principals needs an application with the Admin role.",
+            });
+        }
+    }
+    let bad = |message| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        message,
+    };
+    let Ok(Query(params)) = params else {
+        return Err(bad("The query string is malformed."));
+    };
+    let query = ListQuery::from_params(|k| match k {
+        "q" => Some(params.q.clone()),
+        "sort" => params.sort.clone(),
+        "page" => params.page.clone(),
+        _ => None,
+    });
+    // The page reads parameters leniently; an API says what it did not understand.
+    if params
+        .sort
+        .as_deref()
+        .is_some_and(|s| query.sort_param() != s)
+    {
+        return Err(bad(
+            "sort must be name, email, type or role, with - in front for descending.",
+        ));
+    }
+    if params
+        .page
+        .as_deref()
+        .is_some_and(|p| p.parse::<u32>().ok() != Some(query.page))
+    {
+        return Err(bad("page must be a whole number from 1 to 100000."));
+    }
+    if params.q.chars().count() > 200 {
+        return Err(bad("q has at most 200 characters."));
+    }
+    let page = list::page(&state.ctx.pool, &query).await?;
+    Ok(Json(page).into_response())
 }

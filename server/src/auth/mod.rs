@@ -67,7 +67,12 @@ pub async fn login(
             } else {
                 "auth.sign_in_failed"
             },
-            detail: if user.is_some() { "" } else { &attempted },
+            // The account signed in to, or the address someone tried: never the password.
+            target: Some(
+                user.as_ref()
+                    .map_or(attempted.as_str(), |u| u.email.as_str()),
+            ),
+            detail: "",
             client_addr: Some(&client),
         },
     )
@@ -119,6 +124,7 @@ pub async fn logout(
             audit::Entry {
                 actor: Some(&user),
                 action: "auth.sign_out",
+                target: Some(&user.email),
                 detail: "",
                 client_addr: Some(&peer.ip().to_string()),
             },

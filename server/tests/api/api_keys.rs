@@ -12,12 +12,6 @@ impl TestApp {
         self.client_as(Some(Role::Admin)).await
     }
 
-    async fn rpc(&self, client: &Client, path: &str, body: &str) -> Value {
-        let res = self.call_server_fn(client, path, body).await;
-        assert_eq!(res.status(), StatusCode::OK, "{path} {body}");
-        res.json().await.unwrap()
-    }
-
     async fn reveal(&self, admin: &Client, slot: &str) -> String {
         let key = self
             .rpc(

@@ -10,6 +10,9 @@ use reqwest::StatusCode;
 enum Access {
     Public,
     AtLeast(Role),
+    /// Anyone; a token in the body is the credential. The matrix sends a wrong one: every
+    /// caller gets the same 422, whatever their role.
+    Token,
 }
 
 /// Every server function, with who may call it and a valid request body. The matrix reads the
@@ -31,7 +34,84 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         "slot=secondary&purpose=show",
     ),
     ("/rpc/api_disable", Access::AtLeast(Role::Admin), ""),
+    // The fixtures (`add_fixtures`): group 100, application 101, invited user 102.
+    (
+        "/rpc/principals_list",
+        Access::AtLeast(Role::Admin),
+        "query[q]=a&query[sort]=role&query[descending]=true&query[page]=1",
+    ),
+    (
+        "/rpc/principals_add",
+        Access::AtLeast(Role::Admin),
+        "kind=group&principal=Matrix+group&role=viewer",
+    ),
+    (
+        "/rpc/principals_change_role",
+        Access::AtLeast(Role::Admin),
+        "id=101&role=contributor&confirm_self=false",
+    ),
+    (
+        "/rpc/group_members",
+        Access::AtLeast(Role::Admin),
+        "group_id=100",
+    ),
+    (
+        "/rpc/group_member_add",
+        Access::AtLeast(Role::Admin),
+        "group_id=100&email=admin%40gatehouse.test",
+    ),
+    (
+        "/rpc/group_member_remove",
+        Access::AtLeast(Role::Admin),
+        "group_id=100&user_id=1",
+    ),
+    (
+        "/rpc/application_secret",
+        Access::AtLeast(Role::Admin),
+        "id=101",
+    ),
+    ("/rpc/user_invite", Access::AtLeast(Role::Admin), "id=102"),
+    (
+        "/rpc/principals_remove",
+        Access::AtLeast(Role::Admin),
+        "id=102",
+    ),
+    ("/rpc/audit_list", Access::AtLeast(Role::Admin), "page=1"),
+    ("/rpc/invitation_check", Access::Token, "token=wrong"),
+    (
+        "/rpc/invitation_accept",
+        Access::Token,
+        "token=wrong&name=Eve&password=long+enough+password&confirm=long+enough+password",
+    ),
 ];
+
+/// A group, an application and an invited user with known ids, for the matrix's bodies.
+async fn add_fixtures(app: &TestApp) {
+    for (id, kind, name, handle, password) in [
+        (100, "group", "Fixture group", "fixture-group-id", None),
+        (101, "application", "Fixture app", "fixture-app-id", None),
+        (
+            102,
+            "user",
+            "Invited",
+            "invited@gatehouse.test",
+            None::<&str>,
+        ),
+    ] {
+        sqlx::query(
+            "INSERT INTO principals (id, kind, name, handle, role, password_hash) \
+             VALUES (?, ?, ?, ?, 'viewer', ?)",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(name)
+        .bind(handle)
+        .bind(password)
+        .execute(&app.pool)
+        .await
+        .expect("fixture");
+    }
+}
 
 const CALLERS: [Option<Role>; 4] = [
     None,
@@ -46,12 +126,14 @@ fn expected(access: Access, caller: Option<Role>) -> StatusCode {
         (Access::AtLeast(_), None) => StatusCode::UNAUTHORIZED,
         (Access::AtLeast(min), Some(role)) if role >= min => StatusCode::OK,
         (Access::AtLeast(_), Some(_)) => StatusCode::FORBIDDEN,
+        (Access::Token, _) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_server_function_enforces_its_role() {
     let app = spawn_app().await;
+    add_fixtures(&app).await;
     let registered: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path)
         .collect();
@@ -198,7 +280,7 @@ async fn a_role_change_applies_on_the_next_request() {
         .await;
     assert_eq!(before.status(), StatusCode::FORBIDDEN);
 
-    sqlx::query("UPDATE users SET role = 'admin' WHERE role = 'viewer'")
+    sqlx::query("UPDATE principals SET role = 'admin' WHERE role = 'viewer'")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -207,7 +289,7 @@ async fn a_role_change_applies_on_the_next_request() {
         .await;
     assert_eq!(promoted.status(), StatusCode::OK);
 
-    sqlx::query("DELETE FROM users WHERE email <> ?")
+    sqlx::query("DELETE FROM principals WHERE handle <> ?")
         .bind(ADMIN_EMAIL)
         .execute(&app.pool)
         .await

@@ -19,7 +19,7 @@ async fn without_a_password_the_first_admin_gets_a_generated_one_once() {
     let config = config_in(&dir);
     let first = Application::build(&config, options()).await.unwrap();
     let (email, hash): (String, Option<String>) =
-        sqlx::query_as("SELECT email, password_hash FROM users WHERE role = 'admin'")
+        sqlx::query_as("SELECT handle, password_hash FROM principals WHERE role = 'admin'")
             .fetch_one(&first.pool())
             .await
             .unwrap();
@@ -29,7 +29,7 @@ async fn without_a_password_the_first_admin_gets_a_generated_one_once() {
 
     // A restart on the same database keeps the one administrator.
     let second = Application::build(&config, options()).await.unwrap();
-    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM principals")
         .fetch_one(&second.pool())
         .await
         .unwrap();

@@ -167,6 +167,28 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Calls a server function that must succeed and returns its JSON.
+    pub async fn rpc(&self, client: &Client, path: &str, body: &str) -> serde_json::Value {
+        let res = self.call_server_fn(client, path, body).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path} {body}");
+        res.json().await.unwrap()
+    }
+
+    /// Calls a server function that must fail with `status`; returns the error's JSON.
+    pub async fn rpc_fails(
+        &self,
+        client: &Client,
+        path: &str,
+        body: &str,
+        status: StatusCode,
+    ) -> serde_json::Value {
+        let res = self.call_server_fn(client, path, body).await;
+        assert_eq!(res.status(), status, "{path} {body}");
+        res.json().await.unwrap()
+    }
+}
+
 pub fn location(res: &Response) -> String {
     res.headers()
         .get(header::LOCATION)

@@ -7,3 +7,4 @@ mod cross_site;
 mod headers;
 mod helpers;
 mod sign_in;
+mod users;

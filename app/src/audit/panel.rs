@@ -1,0 +1,71 @@
+use super::{EXPORT_PATH, action_label, load_audit};
+use crate::time_fmt::utc_minutes;
+use leptos::prelude::*;
+
+/// The audit log's newest entries, a page at a time, with the CSV export. `refresh` changes
+/// after each change on the page, so the log shows it at once.
+#[component]
+pub fn AuditLog(#[prop(into)] refresh: Signal<u32>) -> impl IntoView {
+    let page = RwSignal::new(1u32);
+    let log = Resource::new(move || (page.get(), refresh.get()), |(p, _)| load_audit(p));
+    view! {
+        <section class="audit" aria-labelledby="audit-title">
+            <div class="section-head">
+                <h3 id="audit-title">"Audit log"</h3>
+                // rel=external: a download, not a route for the client-side router.
+                <a href=EXPORT_PATH rel="external" download="gatehouse-audit.csv">"Export CSV"</a>
+            </div>
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match log.await {
+                        Ok(log) => {
+                            let has_next = log.has_next;
+                            view! {
+                                <div class="table-scroll">
+                                    <table class="audit-table">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"When (UTC)"</th>
+                                                <th scope="col">"Who"</th>
+                                                <th scope="col">"What"</th>
+                                                <th scope="col">"Whom"</th>
+                                                <th scope="col">"Details"</th>
+                                                <th scope="col">"From"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {log.entries
+                                                .into_iter()
+                                                .map(|e| view! {
+                                                    <tr>
+                                                        <td>{utc_minutes(e.at)}</td>
+                                                        <td>{e.actor.unwrap_or_else(|| "—".into())}</td>
+                                                        <td>{action_label(&e.action).to_owned()}</td>
+                                                        <td class="handle">{e.target.unwrap_or_default()}</td>
+                                                        <td>{e.detail}</td>
+                                                        <td>{e.client_addr.unwrap_or_default()}</td>
+                                                    </tr>
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <nav class="pager" aria-label="Audit log pages">
+                                    <button type="button" disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p -= 1)>
+                                        "Newer"
+                                    </button>
+                                    <span>"Page " {move || page.get()}</span>
+                                    <button type="button" disabled=!has_next on:click=move |_| page.update(|p| *p += 1)>
+                                        "Older"
+                                    </button>
+                                </nav>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

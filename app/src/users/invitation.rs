@@ -1,0 +1,133 @@
+//! The invitation page: the invitee opens their one-time link, chooses a name and a password,
+//! and is signed in.
+
+use crate::{
+    auth::guard::set_response_status,
+    error::AppError,
+    ui::{field_error, form_error},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+/// Same rule as the command line's: long enough to resist guessing, short enough for argon2.
+const MIN_PASSWORD_CHARS: usize = 12;
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// What an invitation link tells its invitee before they accept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub email: String,
+    pub name: String,
+    pub expires_at: i64,
+}
+
+/// Public: the token is the credential. Unknown tokens are 422, expired or used ones 410.
+#[server(prefix = "/rpc", endpoint = "invitation_check")]
+pub async fn check_invitation(token: String) -> Result<Invitation, AppError> {
+    let ctx = use_context::<crate::auth::ssr::AppContext>()
+        .ok_or_else(|| AppError::internal("AppContext was not provided"))?;
+    super::ssr::invitations::check(&ctx.pool, &token).await
+}
+
+/// Public: sets the invitee's name and password, uses the token up and signs them in.
+#[server(prefix = "/rpc", endpoint = "invitation_accept")]
+pub async fn accept_invitation(
+    token: String,
+    name: String,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    use crate::auth::ssr as auth;
+    let ctx = use_context::<auth::AppContext>()
+        .ok_or_else(|| AppError::internal("AppContext was not provided"))?;
+    let name = super::ssr::changes::parse_name(&name)
+        .map_err(|e| AppError::invalid("name", e.to_string()))?;
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "password",
+            format!("Choose a password of at least {MIN_PASSWORD_CHARS} characters."),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::invalid(
+            "password",
+            "A password has at most 1024 characters.",
+        ));
+    }
+    if password != confirm {
+        return Err(AppError::invalid("confirm", "The passwords do not match."));
+    }
+    // Refuse a bad token before spending a password hash on it.
+    super::ssr::invitations::check(&ctx.pool, &token).await?;
+    let hash = auth::hash_password(password).await?;
+    let user_id = super::ssr::invitations::accept(&ctx.pool, &token, &name, &hash).await?;
+    let session = leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(AppError::internal)?;
+    auth::sign_in(&session, user_id).await
+}
+
+#[component]
+pub fn InvitationPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let invitation = Resource::new(token, check_invitation);
+    let accept = ServerAction::<AcceptInvitation>::new();
+    // A full page load, not a client-side route change: the page must be rendered for the
+    // newly signed-in user.
+    Effect::new(move |_| {
+        if matches!(accept.value().get(), Some(Ok(()))) {
+            #[cfg(feature = "hydrate")]
+            let _ = window()
+                .location()
+                .set_href(crate::auth::return_path::DEFAULT_LANDING);
+        }
+    });
+    let error = Signal::derive(move || accept.value().get().and_then(Result::err));
+    let field_error = move |field| field_error(error, field);
+    view! {
+        <Title text="Accept your invitation · Gatehouse"/>
+        <main class="login-page">
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match invitation.await {
+                        Ok(inv) => view! {
+                            <ActionForm action=accept attr:class="card login-card">
+                                <h1>"Welcome to Gatehouse"</h1>
+                                <p>"You were invited as " <strong>{inv.email.clone()}</strong> ". Choose your name and a password to finish."</p>
+                                {form_error(error, &["name", "password", "confirm"])}
+                                <input type="hidden" name="token" value=token/>
+                                <label for="name">"Name"</label>
+                                <input id="name" name="name" type="text" autocomplete="name" required maxlength="200" value=inv.name.clone()/>
+                                {field_error("name")}
+                                <label for="password">"Password"</label>
+                                <input id="password" name="password" type="password" autocomplete="new-password" required minlength=MIN_PASSWORD_CHARS maxlength=MAX_PASSWORD_BYTES/>
+                                {field_error("password")}
+                                <label for="confirm">"Confirm password"</label>
+                                <input id="confirm" name="confirm" type="password" autocomplete="new-password" required minlength=MIN_PASSWORD_CHARS maxlength=MAX_PASSWORD_BYTES/>
+                                {field_error("confirm")}
+                                <button type="submit" class="button-primary" disabled=move || accept.pending().get()>
+                                    "Set password and sign in"
+                                </button>
+                            </ActionForm>
+                        }
+                            .into_any(),
+                        Err(e) => {
+                            set_response_status(e.status());
+                            view! {
+                                <section class="card login-card" role="alert">
+                                    <h1>"This invitation cannot be used"</h1>
+                                    <p>{e.to_string()}</p>
+                                    <p><a href="/login">"Go to sign in"</a></p>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}

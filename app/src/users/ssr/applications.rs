@@ -1,0 +1,39 @@
+//! Applications calling the REST API with `Authorization: Bearer <client secret>`.
+
+use super::{parse_role, tokens};
+use crate::{error::AppError, roles::Role};
+use sqlx::SqlitePool;
+
+/// An application, once its secret checked out.
+#[derive(Clone, Debug)]
+pub struct Application {
+    pub id: i64,
+    pub client_id: String,
+    pub role: Role,
+}
+
+/// The application whose secret is `secret`. The lookup is by SHA-256 digest, so the time it
+/// takes says nothing about how close a guess was.
+pub async fn find_by_secret(
+    pool: &SqlitePool,
+    secret: &str,
+) -> Result<Option<Application>, AppError> {
+    if !secret.starts_with(tokens::SECRET_PREFIX) || secret.len() > 128 {
+        return Ok(None);
+    }
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, handle, role FROM principals \
+         WHERE secret_digest = ? AND kind = 'application'",
+    )
+    .bind(tokens::digest(secret).to_vec())
+    .fetch_optional(pool)
+    .await?;
+    row.map(|(id, client_id, role)| {
+        Ok(Application {
+            id,
+            client_id,
+            role: parse_role(&role)?,
+        })
+    })
+    .transpose()
+}

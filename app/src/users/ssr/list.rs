@@ -1,0 +1,121 @@
+//! The principals list as one indexed query: search by prefix of the name or the email/ID,
+//! sort on any column (ties broken by id, so pages never overlap), page by offset.
+
+use super::{GROUP_ROLE, parse_role};
+use crate::{
+    error::AppError,
+    users::{ListQuery, PAGE_SIZE, Principal, PrincipalKind, PrincipalPage, SortKey},
+};
+use sqlx::{SqliteConnection, SqlitePool};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    kind: String,
+    name: String,
+    handle: String,
+    role: String,
+    group_role: Option<String>,
+    pending: bool,
+    members: Option<i64>,
+}
+
+impl TryFrom<Row> for Principal {
+    type Error = AppError;
+
+    fn try_from(row: Row) -> Result<Self, AppError> {
+        let kind = PrincipalKind::parse(&row.kind)
+            .ok_or_else(|| AppError::internal(format!("principal {} has unknown kind", row.id)))?;
+        let role = parse_role(&row.role)?;
+        let via_group = row.group_role.as_deref().map(parse_role).transpose()?;
+        Ok(Principal {
+            id: row.id,
+            kind,
+            name: row.name,
+            email_or_id: row.handle,
+            role,
+            effective_role: via_group.map_or(role, |g| g.max(role)),
+            pending: row.pending,
+            members: row.members,
+        })
+    }
+}
+
+/// The columns of a list row; the subqueries run only for the rows of one page.
+fn select() -> String {
+    format!(
+        "SELECT p.id, p.kind, p.name, p.handle, p.role, \
+         CASE WHEN p.kind = 'user' THEN {GROUP_ROLE} END AS group_role, \
+         (p.kind = 'user' AND p.password_hash IS NULL) AS pending, \
+         CASE WHEN p.kind = 'group' THEN \
+             (SELECT COUNT(*) FROM group_members m WHERE m.group_id = p.id) END AS members \
+         FROM principals p"
+    )
+}
+
+/// Case-insensitive prefix match on either column, written as ranges so that the NOCASE
+/// indexes serve it: every string starting with `?1` sorts between `?1` and `?1` followed by
+/// the highest code point.
+const SEARCH: &str = "((p.name >= ?1 AND p.name < ?1 || char(1114111)) \
+     OR (p.handle >= ?1 AND p.handle < ?1 || char(1114111)))";
+
+/// Spelled out per key so that each matches an index's column order exactly.
+fn order_by(query: &ListQuery) -> String {
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    let columns: &[&str] = match query.sort {
+        SortKey::Name => &["p.name", "p.id"],
+        SortKey::Email => &["p.handle"],
+        SortKey::Type => &["p.kind", "p.name", "p.id"],
+        SortKey::Role => &["p.role", "p.name", "p.id"],
+    };
+    columns
+        .iter()
+        .map(|c| format!("{c} {dir}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage, AppError> {
+    let filter = if query.q.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {SEARCH}")
+    };
+    let sql = format!(
+        "{} {filter} ORDER BY {} LIMIT ?2 OFFSET ?3",
+        select(),
+        order_by(query)
+    );
+    let offset = i64::from(query.page - 1) * i64::from(PAGE_SIZE);
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(&query.q)
+        .bind(i64::from(PAGE_SIZE))
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    let count = format!("SELECT COUNT(*) FROM principals p {filter}");
+    let mut count = sqlx::query_scalar(&count);
+    if !query.q.is_empty() {
+        count = count.bind(&query.q);
+    }
+    let total: i64 = count.fetch_one(&mut *conn).await?;
+    Ok(PrincipalPage {
+        principals: rows
+            .into_iter()
+            .map(Principal::try_from)
+            .collect::<Result<_, _>>()?,
+        page: query.page,
+        page_size: PAGE_SIZE,
+        total,
+    })
+}
+
+/// One principal as a list row.
+pub async fn one(conn: &mut SqliteConnection, id: i64) -> Result<Principal, AppError> {
+    let row: Option<Row> = sqlx::query_as(&format!("{} WHERE p.id = ?1", select()))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.ok_or(AppError::NotFound)?.try_into()
+}

@@ -1,0 +1,860 @@
+//! The Users tab: principals, invitations, groups, applications, lockout guards and the audit
+//! log, through the same server functions and REST API the browser and scripts use.
+
+use crate::helpers::*;
+use app::roles::Role;
+use reqwest::{Client, StatusCode, header};
+use serde_json::Value;
+
+const INVALID: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+impl TestApp {
+    async fn add(&self, admin: &Client, kind: &str, principal: &str, role: &str) -> Value {
+        let body = form(&[("kind", kind), ("principal", principal), ("role", role)]);
+        self.rpc(admin, "/rpc/principals_add", &body).await
+    }
+
+    async fn list(
+        &self,
+        admin: &Client,
+        q: &str,
+        sort: &str,
+        descending: bool,
+        page: u32,
+    ) -> Value {
+        let body = form(&[
+            ("query[q]", q),
+            ("query[sort]", sort),
+            (
+                "query[descending]",
+                if descending { "true" } else { "false" },
+            ),
+            ("query[page]", &page.to_string()),
+        ]);
+        self.rpc(admin, "/rpc/principals_list", &body).await
+    }
+
+    /// Invites `email` as `role`, accepts in a fresh client, returns that signed-in client.
+    async fn invited(&self, admin: &Client, email: &str, role: &str) -> (Client, i64) {
+        let added = self.add(admin, "user", email, role).await;
+        let id = added["principal"]["id"].as_i64().unwrap();
+        let token = token_of(&added);
+        let invitee = client();
+        let body = form(&[
+            ("token", &token),
+            ("name", "Invited Person"),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ]);
+        self.rpc(&invitee, "/rpc/invitation_accept", &body).await;
+        (invitee, id)
+    }
+
+    async fn status_of(&self, client: &Client, path: &str) -> StatusCode {
+        self.call_server_fn(client, path, "").await.status()
+    }
+
+    async fn audit_actions(&self) -> Vec<(String, Option<String>, Option<String>, String)> {
+        sqlx::query_as("SELECT action, actor_email, target, detail FROM audit_log ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+fn token_of(added: &Value) -> String {
+    let path = added["invitation_path"]
+        .as_str()
+        .expect("an invitation path");
+    path.strip_prefix("/invitation?token=").unwrap().to_owned()
+}
+
+fn field(err: &Value) -> &str {
+    err["Invalid"]["field"].as_str().unwrap_or_default()
+}
+
+fn message(err: &Value) -> String {
+    err["Invalid"]["message"]
+        .as_str()
+        .or_else(|| err["Gone"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_searches_sorts_and_pages_on_the_server() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    app.add(&admin, "group", "Zeta analysts", "contributor")
+        .await;
+    app.add(&admin, "application", "Billing sync", "viewer")
+        .await;
+    app.add(&admin, "user", "ada@example.com", "viewer").await;
+    for i in 0..55 {
+        app.add(&admin, "group", &format!("Bulk {i:02}"), "viewer")
+            .await;
+    }
+
+    let first = app.list(&admin, "", "name", false, 1).await;
+    assert_eq!(first["total"], 59);
+    assert_eq!(first["principals"].as_array().unwrap().len(), 50);
+    assert_eq!(names(&first)[..2], ["ada", "Administrator"]);
+    let second = app.list(&admin, "", "name", false, 2).await;
+    assert_eq!(names(&second).len(), 9);
+    assert_eq!(names(&second).last().unwrap(), "Zeta analysts");
+
+    let by_name_desc = app.list(&admin, "", "name", true, 1).await;
+    assert_eq!(names(&by_name_desc)[0], "Zeta analysts");
+    let by_type = app.list(&admin, "", "type", false, 1).await;
+    assert_eq!(by_type["principals"][0]["type"], "application");
+    let by_type_desc = app.list(&admin, "", "type", true, 1).await;
+    assert_eq!(by_type_desc["principals"][0]["type"], "user");
+    let by_role = app.list(&admin, "", "role", false, 1).await;
+    assert_eq!(by_role["principals"][0]["role"], "admin");
+    assert_eq!(by_role["principals"][1]["role"], "contributor");
+    let by_email = app.list(&admin, "", "email", false, 1).await;
+    let handles: Vec<&str> = by_email["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["emailOrId"].as_str().unwrap())
+        .collect();
+    let mut sorted = handles.clone();
+    sorted.sort_by_key(|h| h.to_lowercase());
+    assert_eq!(handles, sorted);
+
+    // A prefix of a name or of an email, in any case.
+    let found = app.list(&admin, "ZETA", "name", false, 1).await;
+    assert_eq!(names(&found), ["Zeta analysts"]);
+    let found = app.list(&admin, "ada@", "name", false, 1).await;
+    assert_eq!(found["principals"][0]["emailOrId"], "ada@example.com");
+    assert_eq!(found["principals"][0]["pending"], true);
+    let bulk = app.list(&admin, "bulk 5", "name", true, 1).await;
+    assert_eq!(
+        names(&bulk),
+        ["Bulk 54", "Bulk 53", "Bulk 52", "Bulk 51", "Bulk 50"]
+    );
+    let none = app.list(&admin, "nobody", "name", false, 1).await;
+    assert_eq!(none["total"], 0);
+
+    let long = "x".repeat(201);
+    let err = app
+        .rpc_fails(
+            &admin,
+            "/rpc/principals_list",
+            &form(&[("query[q]", &long), ("query[page]", "1")]),
+            INVALID,
+        )
+        .await;
+    assert_eq!(field(&err), "q");
+    let err = app
+        .rpc_fails(&admin, "/rpc/principals_list", "query[page]=0", INVALID)
+        .await;
+    assert_eq!(field(&err), "page");
+    app.rpc_fails(
+        &admin,
+        "/rpc/principals_list",
+        "query[sort]=password",
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_field_by_field_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM principals")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    app.add(&admin, "group", "Analysts", "viewer").await;
+    let long_name = "n".repeat(201);
+    let long_email = format!("{}@example.com", "a".repeat(250));
+    for (kind, principal, expected) in [
+        (
+            "user",
+            "not an email",
+            "Enter an email address like name@example.com.",
+        ),
+        (
+            "user",
+            long_email.as_str(),
+            "An email address has at most 254 characters.",
+        ),
+        (
+            "user",
+            ADMIN_EMAIL,
+            "A user with this email already exists.",
+        ),
+        (
+            "user",
+            "ADMIN@Gatehouse.test",
+            "A user with this email already exists.",
+        ),
+        ("group", "   ", "Enter a name."),
+        (
+            "group",
+            long_name.as_str(),
+            "A name has at most 200 characters.",
+        ),
+        (
+            "group",
+            "analysts",
+            "A group with this name already exists.",
+        ),
+        (
+            "application",
+            "tab\there",
+            "A name cannot contain control characters.",
+        ),
+    ] {
+        let body = form(&[("kind", kind), ("principal", principal), ("role", "viewer")]);
+        let err = app
+            .rpc_fails(&admin, "/rpc/principals_add", &body, INVALID)
+            .await;
+        assert_eq!(field(&err), "principal", "{principal:?}");
+        assert_eq!(message(&err), expected, "{principal:?}");
+    }
+    for body in [
+        "kind=user&principal=x%40example.com&role=root",
+        "kind=robot&principal=x&role=viewer",
+        "kind=user&role=viewer",
+    ] {
+        app.rpc_fails(&admin, "/rpc/principals_add", body, StatusCode::BAD_REQUEST)
+            .await;
+    }
+    app.rpc_fails(
+        &admin,
+        "/rpc/principals_change_role",
+        "id=99999&role=viewer&confirm_self=false",
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM principals")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, before + 1, "only the valid group was added");
+    let adds: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'principal.add'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(adds, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_signs_the_invitee_in_once_and_expires() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let added = app.add(&admin, "user", "grace@example.com", "viewer").await;
+    let token = token_of(&added);
+    assert!(token.len() >= 43, "256 random bits");
+
+    // Not signed in before accepting: there is no password yet.
+    let res = app
+        .post_login(&client(), "grace@example.com", PASSWORD, "")
+        .await;
+    assert!(location(&res).starts_with("/login?error=invalid"));
+
+    let check = app
+        .rpc(
+            &client(),
+            "/rpc/invitation_check",
+            &form(&[("token", &token)]),
+        )
+        .await;
+    assert_eq!(check["email"], "grace@example.com");
+    let page = client()
+        .get(app.url(&format!("/invitation?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("grace@example.com"));
+
+    let invitee = client();
+    let accept = |password: &str, confirm: &str| {
+        form(&[
+            ("token", &token),
+            ("name", "Grace Hopper"),
+            ("password", password),
+            ("confirm", confirm),
+        ])
+    };
+    let err = app
+        .rpc_fails(
+            &invitee,
+            "/rpc/invitation_accept",
+            &accept("short", "short"),
+            INVALID,
+        )
+        .await;
+    assert_eq!(field(&err), "password");
+    let err = app
+        .rpc_fails(
+            &invitee,
+            "/rpc/invitation_accept",
+            &accept(PASSWORD, "something else entirely"),
+            INVALID,
+        )
+        .await;
+    assert_eq!(field(&err), "confirm");
+    app.rpc(
+        &invitee,
+        "/rpc/invitation_accept",
+        &accept(PASSWORD, PASSWORD),
+    )
+    .await;
+    // Signed in by accepting: a Viewer, so the Security page is refused, not redirected.
+    let res = invitee
+        .get(app.url("/admin/security/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Used once: the same link now says so, on the page and to the server function.
+    let err = app
+        .rpc_fails(
+            &client(),
+            "/rpc/invitation_accept",
+            &accept(PASSWORD, PASSWORD),
+            StatusCode::GONE,
+        )
+        .await;
+    assert!(message(&err).contains("already been used"));
+    let page = client()
+        .get(app.url(&format!("/invitation?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::GONE);
+    let res = app
+        .post_login(&client(), "grace@example.com", PASSWORD, "")
+        .await;
+    assert_eq!(location(&res), "/admin/security/users");
+
+    // Expiry: a second invitation, aged past seven days.
+    let added = app.add(&admin, "user", "late@example.com", "viewer").await;
+    let late = token_of(&added);
+    sqlx::query("UPDATE invitations SET expires_at = unixepoch() - 1 WHERE used_at IS NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let err = app
+        .rpc_fails(
+            &client(),
+            "/rpc/invitation_check",
+            &form(&[("token", &late)]),
+            StatusCode::GONE,
+        )
+        .await;
+    assert!(message(&err).contains("expired"));
+    // A new link replaces it; the old one stays dead.
+    let id = added["principal"]["id"].as_i64().unwrap();
+    let again = app
+        .rpc(&admin, "/rpc/user_invite", &format!("id={id}"))
+        .await;
+    let fresh = again
+        .as_str()
+        .unwrap()
+        .strip_prefix("/invitation?token=")
+        .unwrap();
+    app.rpc(
+        &client(),
+        "/rpc/invitation_check",
+        &form(&[("token", fresh)]),
+    )
+    .await;
+    app.rpc_fails(
+        &client(),
+        "/rpc/invitation_check",
+        &form(&[("token", &late)]),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let unknown = app
+        .rpc_fails(
+            &client(),
+            "/rpc/invitation_check",
+            "token=made-up",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(field(&unknown), "token");
+
+    // Only digests are stored.
+    let digests: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_digest FROM invitations")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(digests.iter().all(|d| d.len() == 32));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_admin_can_be_neither_removed_nor_demoted() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let me = 1;
+    // Lowering one's own role needs the explicit confirmation first.
+    let err = app
+        .rpc_fails(
+            &admin,
+            "/rpc/principals_change_role",
+            &format!("id={me}&role=viewer&confirm_self=false"),
+            INVALID,
+        )
+        .await;
+    assert!(message(&err).contains("your own Admin role"));
+    let err = app
+        .rpc_fails(
+            &admin,
+            "/rpc/principals_change_role",
+            &format!("id={me}&role=viewer&confirm_self=true"),
+            INVALID,
+        )
+        .await;
+    assert_eq!(
+        message(&err),
+        "At least one Admin must remain. Make another user an Admin first."
+    );
+    let err = app
+        .rpc_fails(
+            &admin,
+            "/rpc/principals_remove",
+            &format!("id={me}"),
+            INVALID,
+        )
+        .await;
+    assert!(message(&err).starts_with("At least one Admin must remain"));
+    // An invited Admin who has not accepted cannot sign in, so does not count.
+    app.add(&admin, "user", "pending-admin@example.com", "admin")
+        .await;
+    app.rpc_fails(
+        &admin,
+        "/rpc/principals_remove",
+        &format!("id={me}"),
+        INVALID,
+    )
+    .await;
+    assert_eq!(
+        app.status_of(&admin, "/rpc/security_overview").await,
+        StatusCode::OK
+    );
+
+    // An Admin through a group counts; taking them out of the group is then the guarded step.
+    let (other, other_id) = app.invited(&admin, "second@example.com", "viewer").await;
+    let group = app.add(&admin, "group", "Admins", "admin").await;
+    let group_id = group["principal"]["id"].as_i64().unwrap();
+    app.rpc(
+        &admin,
+        "/rpc/group_member_add",
+        &form(&[
+            ("group_id", &group_id.to_string()),
+            ("email", "second@example.com"),
+        ]),
+    )
+    .await;
+    app.rpc(
+        &admin,
+        "/rpc/principals_change_role",
+        &format!("id={me}&role=viewer&confirm_self=true"),
+    )
+    .await;
+    assert_eq!(
+        app.status_of(&admin, "/rpc/security_overview").await,
+        StatusCode::FORBIDDEN
+    );
+    let err = app
+        .rpc_fails(
+            &other,
+            "/rpc/group_member_remove",
+            &format!("group_id={group_id}&user_id={other_id}"),
+            INVALID,
+        )
+        .await;
+    assert!(message(&err).starts_with("At least one Admin must remain"));
+    let err = app
+        .rpc_fails(
+            &other,
+            "/rpc/principals_change_role",
+            &format!("id={group_id}&role=contributor&confirm_self=false"),
+            INVALID,
+        )
+        .await;
+    assert!(message(&err).starts_with("At least one Admin must remain"));
+    app.rpc_fails(
+        &other,
+        "/rpc/principals_remove",
+        &format!("id={group_id}"),
+        INVALID,
+    )
+    .await;
+    // Nothing half-done: the group, its member and its role are all still there.
+    let page = app.list(&other, "Admins", "name", false, 1).await;
+    assert_eq!(page["principals"][0]["role"], "admin");
+    assert_eq!(page["principals"][0]["members"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_role_is_the_highest_of_their_own_and_their_groups() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let (user, user_id) = app.invited(&admin, "member@example.com", "viewer").await;
+    assert_eq!(
+        app.status_of(&user, "/rpc/security_overview").await,
+        StatusCode::FORBIDDEN
+    );
+    let group = app.add(&admin, "group", "Security team", "admin").await;
+    let group_id = group["principal"]["id"].as_i64().unwrap();
+    let members = app
+        .rpc(
+            &admin,
+            "/rpc/group_member_add",
+            &form(&[
+                ("group_id", &group_id.to_string()),
+                ("email", "MEMBER@example.com"),
+            ]),
+        )
+        .await;
+    assert_eq!(members[0]["email"], "member@example.com");
+    assert_eq!(
+        app.status_of(&user, "/rpc/security_overview").await,
+        StatusCode::OK
+    );
+    let listed = app.list(&admin, "member@", "name", false, 1).await;
+    assert_eq!(listed["principals"][0]["role"], "viewer");
+    assert_eq!(listed["principals"][0]["effectiveRole"], "admin");
+
+    let err = app
+        .rpc_fails(
+            &admin,
+            "/rpc/group_member_add",
+            &form(&[
+                ("group_id", &group_id.to_string()),
+                ("email", "member@example.com"),
+            ]),
+            INVALID,
+        )
+        .await;
+    assert_eq!(message(&err), "This user is already a member.");
+    let err = app
+        .rpc_fails(
+            &admin,
+            "/rpc/group_member_add",
+            &form(&[
+                ("group_id", &group_id.to_string()),
+                ("email", "nobody@example.com"),
+            ]),
+            INVALID,
+        )
+        .await;
+    assert_eq!(field(&err), "member");
+    let err = app
+        .rpc_fails(
+            &admin,
+            "/rpc/group_member_add",
+            &form(&[
+                ("group_id", &user_id.to_string()),
+                ("email", "member@example.com"),
+            ]),
+            INVALID,
+        )
+        .await;
+    assert_eq!(message(&err), "Only groups have members.");
+
+    app.rpc(
+        &admin,
+        "/rpc/principals_change_role",
+        &format!("id={group_id}&role=contributor&confirm_self=false"),
+    )
+    .await;
+    assert_eq!(
+        app.status_of(&user, "/rpc/security_overview").await,
+        StatusCode::FORBIDDEN
+    );
+    app.rpc(
+        &admin,
+        "/rpc/principals_change_role",
+        &format!("id={group_id}&role=admin&confirm_self=false"),
+    )
+    .await;
+    assert_eq!(
+        app.status_of(&user, "/rpc/security_overview").await,
+        StatusCode::OK
+    );
+    let left = app
+        .rpc(
+            &admin,
+            "/rpc/group_member_remove",
+            &format!("group_id={group_id}&user_id={user_id}"),
+        )
+        .await;
+    assert_eq!(left, serde_json::json!([]));
+    assert_eq!(
+        app.status_of(&user, "/rpc/security_overview").await,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demotion_and_removal_apply_to_open_sessions_at_once() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let (other, other_id) = app.invited(&admin, "deputy@example.com", "admin").await;
+    let page = |c: &Client| {
+        let c = c.clone();
+        let url = app.url("/admin/security/users");
+        async move { c.get(url).send().await.unwrap() }
+    };
+    assert_eq!(page(&other).await.status(), StatusCode::OK);
+    app.rpc(
+        &admin,
+        "/rpc/principals_change_role",
+        &format!("id={other_id}&role=viewer&confirm_self=false"),
+    )
+    .await;
+    assert_eq!(page(&other).await.status(), StatusCode::FORBIDDEN);
+    let list = app
+        .call_server_fn(&other, "/rpc/principals_list", "query[page]=1")
+        .await;
+    assert_eq!(list.status(), StatusCode::FORBIDDEN);
+
+    app.rpc(&admin, "/rpc/principals_remove", &format!("id={other_id}"))
+        .await;
+    let res = page(&other).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert!(location(&res).starts_with("/login"));
+    assert_eq!(
+        app.status_of(&other, "/rpc/security_overview").await,
+        StatusCode::UNAUTHORIZED
+    );
+    // A new user never inherits the removed one's id, so the old session stays dead.
+    let (_, new_id) = app.invited(&admin, "newcomer@example.com", "admin").await;
+    assert!(new_id > other_id);
+    assert_eq!(
+        app.status_of(&other, "/rpc/security_overview").await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_call_the_api_with_their_secret_and_role() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let auditor = app
+        .add(&admin, "application", "Access review", "admin")
+        .await;
+    let secret = auditor["client_secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("gatehouse_app_"));
+    let reader = app.add(&admin, "application", "Reader", "viewer").await;
+    let reader_secret = reader["client_secret"].as_str().unwrap().to_owned();
+    let get = |path: &'static str, bearer: Option<String>| {
+        let url = app.url(path);
+        async move {
+            let mut req = reqwest::Client::new().get(url);
+            if let Some(b) = bearer {
+                req = req.header(header::AUTHORIZATION, format!("Bearer {b}"));
+            }
+            req.send().await.unwrap()
+        }
+    };
+    // The API switch governs applications too.
+    assert_eq!(
+        get("/api/v1/principals", Some(secret.clone()))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    app.rpc(&admin, "/rpc/api_enable", "").await;
+
+    let res = get("/api/v1/principals", Some(secret.clone())).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["total"], 3);
+    assert_eq!(body["principals"][0]["name"], "Access review");
+    assert_eq!(body["principals"][0]["type"], "application");
+    let res = get(
+        "/api/v1/principals?q=read&sort=-role&page=1",
+        Some(secret.clone()),
+    )
+    .await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["principals"][0]["name"], "Reader");
+
+    for (bearer, status) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (
+            Some("gatehouse_app_wrong".to_owned()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (Some(reader_secret.clone()), StatusCode::FORBIDDEN),
+    ] {
+        let res = get("/api/v1/principals", bearer).await;
+        assert_eq!(res.status(), status);
+        if status == StatusCode::UNAUTHORIZED {
+            assert!(res.headers().contains_key(header::WWW_AUTHENTICATE));
+        }
+        let body: Value = res.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().len() > 10);
+    }
+    for bad in ["sort=password", "page=0", "page=x"] {
+        let res = reqwest::Client::new()
+            .get(app.url(&format!("/api/v1/principals?{bad}")))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // Any role reads the environment.
+    assert_eq!(
+        get("/api/v1/environment", Some(reader_secret.clone()))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // A new secret: the old one fails at once.
+    let id = reader["principal"]["id"].as_i64().unwrap();
+    let new_secret = app
+        .rpc(&admin, "/rpc/application_secret", &format!("id={id}"))
+        .await;
+    let new_secret = new_secret.as_str().unwrap().to_owned();
+    assert_eq!(
+        get("/api/v1/environment", Some(reader_secret))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get("/api/v1/environment", Some(new_secret.clone()))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Promoted, the same secret lists principals; removed, it is refused.
+    app.rpc(
+        &admin,
+        "/rpc/principals_change_role",
+        &format!("id={id}&role=admin&confirm_self=false"),
+    )
+    .await;
+    assert_eq!(
+        get("/api/v1/principals", Some(new_secret.clone()))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    app.rpc(&admin, "/rpc/principals_remove", &format!("id={id}"))
+        .await;
+    assert_eq!(
+        get("/api/v1/environment", Some(new_secret.clone()))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let stored: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT secret_digest FROM principals WHERE secret_digest IS NOT NULL")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(
+        !stored[0]
+            .windows(8)
+            .any(|w| secret.as_bytes().windows(8).any(|s| s == w))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_is_audited_without_secrets_and_admins_can_export_it() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let added = app.add(&admin, "user", "lin@example.com", "viewer").await;
+    let token = token_of(&added);
+    let (_, kay) = app.invited(&admin, "kay@example.com", "viewer").await;
+    app.rpc(
+        &admin,
+        "/rpc/principals_change_role",
+        &format!("id={kay}&role=contributor&confirm_self=false"),
+    )
+    .await;
+    let application = app.add(&admin, "application", "Robot", "viewer").await;
+    let secret = application["client_secret"].as_str().unwrap().to_owned();
+    app.rpc(&admin, "/rpc/principals_remove", &format!("id={kay}"))
+        .await;
+
+    let rows = app.audit_actions().await;
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    for expected in [
+        "auth.sign_in",
+        "user.invite",
+        "principal.add",
+        "user.invitation_accepted",
+        "principal.role",
+        "principal.remove",
+    ] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    let role_change = rows.iter().find(|r| r.0 == "principal.role").unwrap();
+    assert_eq!(role_change.1.as_deref(), Some(ADMIN_EMAIL));
+    assert_eq!(role_change.2.as_deref(), Some("kay@example.com"));
+    assert_eq!(role_change.3, "viewer -> contributor");
+    let addresses: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT client_addr FROM audit_log WHERE action LIKE 'principal.%'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(addresses.iter().all(|a| a.as_deref() == Some("127.0.0.1")));
+
+    let shown = app.rpc(&admin, "/rpc/audit_list", "page=1").await;
+    assert_eq!(shown["entries"][0]["action"], "principal.remove");
+
+    let res = admin
+        .get(app.url("/admin/security/audit.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = res.text().await.unwrap();
+    assert!(csv.starts_with("time_utc,actor,action,target,detail,client_address\r\n"));
+    assert!(csv.contains("\"principal.role\",\"kay@example.com\",\"viewer -> contributor\""));
+    for secret in [token.as_str(), secret.as_str(), PASSWORD] {
+        assert!(!csv.contains(secret), "the log holds a secret");
+    }
+
+    let viewer = app.client_as(Some(Role::Viewer)).await;
+    for (client, status) in [
+        (client(), StatusCode::UNAUTHORIZED),
+        (viewer, StatusCode::FORBIDDEN),
+    ] {
+        let res = client
+            .get(app.url("/admin/security/audit.csv"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status);
+    }
+}
