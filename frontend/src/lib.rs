@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The WASM entry point: it only hydrates the server-rendered app.
 
 #[wasm_bindgen::prelude::wasm_bindgen]

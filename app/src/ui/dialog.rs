@@ -23,6 +23,14 @@ pub fn Pane(
             let _ = el.focus();
         }
     });
+    // On the window, not the dialog: a button that disables itself while it works drops focus
+    // to the page body, and Escape must still close the pane.
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            on_close.run(());
+        }
+    });
+    on_cleanup(move || escape.remove());
     let title_id = format!("{id}-title");
     view! {
         <div class="dialog-backdrop">
@@ -32,11 +40,6 @@ pub fn Pane(
                 aria-modal="true"
                 aria-labelledby=title_id.clone()
                 node_ref=dialog
-                on:keydown=move |ev| {
-                    if ev.key() == "Escape" {
-                        on_close.run(());
-                    }
-                }
             >
                 <h3 id=title_id.clone()>{title}</h3>
                 {children()}

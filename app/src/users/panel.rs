@@ -13,7 +13,7 @@ use crate::{
     ui::{Pane, form_error, submit},
 };
 use leptos::prelude::*;
-use leptos_router::{components::Form, hooks::use_query_map};
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 const TAB_PATH: &str = "/admin/security/users";
 
@@ -46,6 +46,8 @@ pub fn UsersPanel() -> impl IntoView {
     );
     let open = RwSignal::new(None::<Open>);
     let changed = Callback::new(move |()| refresh.update(|n| *n += 1));
+    let search = NodeRef::<leptos::html::Input>::new();
+    let navigate = use_navigate();
 
     view! {
         <h2>"Users"</h2>
@@ -53,13 +55,27 @@ pub fn UsersPanel() -> impl IntoView {
             "Decide who may use this environment and with which role: Viewers read, Contributors change data, Admins also manage security. A user's role is the highest of their own and their groups'. Applications are identities for scripts and services that call the REST API."
         </p>
         <div class="toolbar">
-            <Form method="GET" action=TAB_PATH attr:role="search" attr:class="search">
+            // A plain GET form without JavaScript; with it, a client-side navigation that keeps
+            // the sort and starts again at page 1.
+            <form
+                method="get"
+                action=TAB_PATH
+                role="search"
+                class="search"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    let q = search.get().map(|input| input.value()).unwrap_or_default();
+                    let next = ListQuery { q: q.trim().to_owned(), page: 1, ..query.get_untracked() };
+                    navigate(&format!("{TAB_PATH}{}", next.to_search()), Default::default());
+                }
+            >
                 <input
                     type="search"
                     name="q"
                     aria-label="Search"
                     placeholder="Search by name or email/ID"
                     maxlength="200"
+                    node_ref=search
                     prop:value=move || query.get().q
                     value=query.get_untracked().q
                 />
@@ -69,7 +85,7 @@ pub fn UsersPanel() -> impl IntoView {
                         .then(|| view! { <input type="hidden" name="sort" value=q.sort_param()/> })
                 }}
                 <button type="submit">"Search"</button>
-            </Form>
+            </form>
             <button type="button" class="button-primary" on:click=move |_| open.set(Some(Open::Add))>
                 "Add users"
             </button>

@@ -14,10 +14,10 @@ pub async fn document() -> Json<serde_json::Value> {
         "info": {
             "title": "Gatehouse environment API",
             "version": "1.0.0",
-            "description": "Send the primary or the secondary key of the APIs tab in the Ocp-Apim-Subscription-Key header."
+            "description": "Send the primary or the secondary key of the APIs tab in the Ocp-Apim-Subscription-Key header, or an application's client secret (Users tab) as Authorization: Bearer. While the API is disabled on the APIs tab, every call is refused with 403."
         },
         "servers": [{ "url": "/api/v1" }],
-        "security": [{ "subscriptionKey": [] }],
+        "security": [{ "subscriptionKey": [] }, { "applicationSecret": [] }],
         "paths": {
             "/environment": {
                 "get": {
@@ -33,11 +33,35 @@ pub async fn document() -> Json<serde_json::Value> {
                         "429": with("Too many failed attempts from this address")
                     }
                 }
+            },
+            "/principals": {
+                "get": {
+                    "operationId": "listPrincipals",
+                    "summary": "Who has access: users, groups and applications with their roles",
+                    "description": "The Users tab's list, 50 a page. Needs an application with the Admin role.",
+                    "security": [{ "applicationSecret": [] }],
+                    "parameters": [
+                        { "name": "q", "in": "query", "description": "Prefix of a name or an email/ID, any case", "schema": { "type": "string", "maxLength": 200 } },
+                        { "name": "sort", "in": "query", "description": "Column, with - in front for descending", "schema": { "type": "string", "enum": ["name", "-name", "email", "-email", "type", "-type", "role", "-role"], "default": "name" } },
+                        { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 100000, "default": 1 } }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "One page of principals",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PrincipalPage" } } }
+                        },
+                        "400": with("A parameter is malformed"),
+                        "401": with("Missing or wrong client secret"),
+                        "403": with("The application's role is below Admin, or the API is disabled"),
+                        "429": with("Too many failed attempts from this address")
+                    }
+                }
             }
         },
         "components": {
             "securitySchemes": {
-                "subscriptionKey": { "type": "apiKey", "in": "header", "name": "Ocp-Apim-Subscription-Key" }
+                "subscriptionKey": { "type": "apiKey", "in": "header", "name": "Ocp-Apim-Subscription-Key" },
+                "applicationSecret": { "type": "http", "scheme": "bearer", "description": "An application's client secret from the Users tab" }
             },
             "schemas": {
                 "Environment": {
@@ -48,6 +72,30 @@ pub async fn document() -> Json<serde_json::Value> {
                         "name": { "type": "string" },
                         "apiStatus": { "type": "string", "enum": ["enabled"] },
                         "created": { "type": "string", "format": "date-time" }
+                    }
+                },
+                "Principal": {
+                    "type": "object",
+                    "required": ["id", "type", "name", "emailOrId", "role", "effectiveRole", "pending"],
+                    "properties": {
+                        "id": { "type": "integer" },
+                        "type": { "type": "string", "enum": ["user", "group", "application"] },
+                        "name": { "type": "string" },
+                        "emailOrId": { "type": "string" },
+                        "role": { "type": "string", "enum": ["viewer", "contributor", "admin"] },
+                        "effectiveRole": { "type": "string", "enum": ["viewer", "contributor", "admin"], "description": "The highest of the user's own role and their groups'" },
+                        "pending": { "type": "boolean", "description": "A user who has not accepted their invitation" },
+                        "members": { "type": "integer", "description": "A group's member count" }
+                    }
+                },
+                "PrincipalPage": {
+                    "type": "object",
+                    "required": ["principals", "page", "pageSize", "total"],
+                    "properties": {
+                        "principals": { "type": "array", "items": { "$ref": "#/components/schemas/Principal" } },
+                        "page": { "type": "integer" },
+                        "pageSize": { "type": "integer" },
+                        "total": { "type": "integer", "description": "Principals matching q, on all pages" }
                     }
                 },
                 "Error": {

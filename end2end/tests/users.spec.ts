@@ -1,0 +1,154 @@
+import { test, expect, signIn, hydrated, ADMIN } from './fixtures';
+import type { Page } from '@playwright/test';
+
+async function openUsersTab(page: Page) {
+  await page.goto('/login?next=%2Fadmin%2Fsecurity%2Fusers');
+  await signIn(page, ADMIN);
+  await expect(page).toHaveURL('/admin/security/users');
+  await hydrated(page);
+}
+
+function row(page: Page, text: string) {
+  return page.locator('table.principals').getByRole('row', { name: new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) });
+}
+
+async function add(page: Page, type: 'User' | 'Group' | 'Application', principal: string, role: string) {
+  await page.getByRole('button', { name: 'Add users' }).click();
+  const pane = page.getByRole('dialog', { name: 'Add users' });
+  await pane.getByLabel(type, { exact: true }).check();
+  await pane.getByLabel(type === 'User' ? 'Email' : 'Name').fill(principal);
+  await pane.getByLabel('Role').selectOption({ label: role });
+  await pane.getByRole('button', { name: 'Save' }).click();
+  await expect(pane).toHaveCount(0);
+}
+
+test('invite a Viewer, who accepts, is refused, promoted, then removed and signed out', async ({ page, browser }) => {
+  await openUsersTab(page);
+  const email = `ivy-${Date.now()}@e2e.test`;
+
+  await page.getByRole('button', { name: 'Add users' }).click();
+  const pane = page.getByRole('dialog', { name: 'Add users' });
+  await expect(pane.getByLabel('Email')).toBeFocused();
+  await pane.getByLabel('Email').fill('not an email');
+  await pane.getByRole('button', { name: 'Save' }).click();
+  await expect(pane.getByRole('alert')).toHaveText('Enter an email address like name@example.com.');
+  await pane.getByLabel('Email').fill(email);
+  await pane.getByLabel('Role').selectOption({ label: 'Viewer' });
+  await pane.getByRole('button', { name: 'Save' }).click();
+
+  const reveal = page.getByRole('dialog', { name: `Invitation for ${email}` });
+  const link = await reveal.getByLabel('Invitation link').inputValue();
+  expect(link).toMatch(/^http:\/\/[^/]+\/invitation\?token=[A-Za-z0-9_-]{43}$/);
+  await reveal.getByRole('button', { name: 'Done' }).click();
+  await expect(row(page, email)).toContainText('Invitation pending');
+
+  // The invitee, in a browser of their own.
+  const theirs = await browser.newContext();
+  const invitee = await theirs.newPage();
+  await invitee.goto(link);
+  await hydrated(invitee);
+  await expect(invitee.getByText(`You were invited as ${email}`)).toBeVisible();
+  await invitee.getByLabel('Name').fill('Ivy Invitee');
+  await invitee.getByLabel('Password', { exact: true }).fill('ivy password 123');
+  await invitee.getByLabel('Confirm password').fill('ivy password 12');
+  await invitee.getByRole('button', { name: 'Set password and sign in' }).click();
+  await expect(invitee.getByText('The passwords do not match.')).toBeVisible();
+  await invitee.getByLabel('Confirm password').fill('ivy password 123');
+  await invitee.getByRole('button', { name: 'Set password and sign in' }).click();
+  await expect(invitee).toHaveURL('/admin/security/users');
+  await expect(invitee.getByRole('heading', { name: 'Access denied' })).toBeVisible();
+
+  // Promoted: the same session opens the tab on its next request.
+  await page.reload();
+  await hydrated(page);
+  await expect(row(page, email)).toContainText('Ivy Invitee');
+  await row(page, email).getByRole('button', { name: 'Edit' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit Ivy Invitee' });
+  await edit.getByLabel('Role').selectOption({ label: 'Admin' });
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit).toHaveCount(0);
+  await expect(row(page, email)).toContainText('Admin');
+  await invitee.reload();
+  await expect(invitee.getByRole('tablist', { name: 'Security settings' })).toBeVisible();
+
+  // Removed: the confirmation starts on Cancel; Delete signs them out.
+  await row(page, email).getByRole('button', { name: 'Remove' }).click();
+  const remove = page.getByRole('dialog', { name: 'Remove Ivy Invitee?' });
+  await expect(remove.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await remove.getByRole('button', { name: 'Delete' }).click();
+  await expect(remove).toHaveCount(0);
+  await expect(row(page, email)).toHaveCount(0);
+  await invitee.reload();
+  await expect(invitee).toHaveURL(/\/login\?next=%2Fadmin%2Fsecurity%2Fusers$/);
+
+  // The audit log shows what happened, to whom.
+  const audit = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'When (UTC)' }) });
+  await expect(audit.getByRole('row', { name: /Removed/ }).first()).toContainText(email);
+  await theirs.close();
+});
+
+test('the last Admin can neither demote nor remove themselves', async ({ page }) => {
+  await openUsersTab(page);
+  const me = row(page, ADMIN.email);
+  await me.getByRole('button', { name: 'Edit' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit Administrator' });
+  await edit.getByLabel('Role').selectOption({ label: 'Viewer' });
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit.getByRole('alert')).toContainText('You are about to remove your own Admin role');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit.getByText('At least one Admin must remain.')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(edit).toHaveCount(0);
+
+  await me.getByRole('button', { name: 'Remove' }).click();
+  const remove = page.getByRole('dialog', { name: 'Remove Administrator?' });
+  await remove.getByRole('button', { name: 'Delete' }).click();
+  await expect(remove.getByRole('alert')).toContainText('At least one Admin must remain.');
+  await remove.getByRole('button', { name: 'Cancel' }).click();
+  await expect(me).toContainText('Admin');
+});
+
+test('search and sort live in the URL; groups take members; applications get a secret', async ({ page }) => {
+  await openUsersTab(page);
+  const tag = `E2E${Date.now()}`;
+  await add(page, 'Group', `${tag} Zebra team`, 'Contributor');
+  await expect(page.getByRole('dialog', { name: `${tag} Zebra team was added` })).toBeVisible();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await add(page, 'Application', `${tag} Alpha sync`, 'Viewer');
+  const secret = page.getByRole('dialog', { name: `${tag} Alpha sync was added` });
+  await expect(secret.getByLabel('Client secret')).toHaveValue(/^gatehouse_app_[A-Za-z0-9_-]{43}$/);
+  await secret.getByRole('button', { name: 'Done' }).click();
+
+  await page.getByRole('searchbox', { name: 'Search' }).fill(tag.toLowerCase());
+  await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+  await expect(page).toHaveURL(`/admin/security/users?q=${tag.toLowerCase()}`);
+  const body = page.getByRole('tabpanel').locator('table.principals tbody tr');
+  await expect(body).toHaveCount(2);
+  await expect(body.first()).toContainText('Alpha sync');
+
+  await page.getByRole('link', { name: 'Name' }).click();
+  await expect(page).toHaveURL(new RegExp(`q=${tag.toLowerCase()}&sort=-name$`));
+  await expect(page.getByRole('columnheader', { name: 'Name' })).toHaveAttribute('aria-sort', 'descending');
+  await expect(body.first()).toContainText('Zebra team');
+  await page.reload();
+  await expect(body.first()).toContainText('Zebra team');
+  await page.goBack();
+  await expect(body.first()).toContainText('Alpha sync');
+
+  await page.getByRole('link', { name: 'Type' }).click();
+  await expect(page.getByRole('columnheader', { name: 'Type' })).toHaveAttribute('aria-sort', 'ascending');
+  await expect(body.first()).toContainText('Application');
+
+  await hydrated(page);
+  await row(page, 'Zebra team').getByRole('button', { name: 'Members' }).click();
+  const members = page.getByRole('dialog', { name: `Members of ${tag} Zebra team` });
+  await expect(members).toContainText('No members yet.');
+  await members.getByLabel('Member email').fill('nobody@e2e.test');
+  await members.getByRole('button', { name: 'Add member' }).click();
+  await expect(members.getByText('No user has this email.')).toBeVisible();
+  await members.getByLabel('Member email').fill('viewer@e2e.test');
+  await members.getByRole('button', { name: 'Add member' }).click();
+  await expect(members.getByRole('listitem')).toContainText('viewer@e2e.test');
+  await members.getByRole('button', { name: 'Close' }).click();
+  await expect(row(page, 'Zebra team')).toContainText('1 member');
+});
