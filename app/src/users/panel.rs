@@ -24,8 +24,8 @@ enum Open {
     Edit(Principal),
     Remove(Principal),
     Members(Principal),
-    Reinvite(Principal),
-    NewSecret(Principal),
+    /// A new invitation link or client secret.
+    Renew(Principal, Renewal),
     /// A secret or link to hand over, shown once.
     Reveal {
         title: String,
@@ -198,12 +198,14 @@ fn PrincipalRow(p: Principal, is_me: bool, open: RwSignal<Option<Open>>) -> impl
     };
     let extra = match (p.kind, p.pending) {
         (PrincipalKind::Group, _) => Some(action("Members", Open::Members(p.clone()), &p.name)),
-        (PrincipalKind::Application, _) => {
-            Some(action("New secret", Open::NewSecret(p.clone()), &p.name))
-        }
+        (PrincipalKind::Application, _) => Some(action(
+            "New secret",
+            Open::Renew(p.clone(), Renewal::Secret),
+            &p.name,
+        )),
         (PrincipalKind::User, true) => Some(action(
             "Invitation link",
-            Open::Reinvite(p.clone()),
+            Open::Renew(p.clone(), Renewal::Invitation),
             &p.name,
         )),
         (PrincipalKind::User, false) => None,
@@ -249,50 +251,20 @@ fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> 
         Open::Edit(p) => view! { <EditPane p on_close=close changed/> }.into_any(),
         Open::Remove(p) => view! { <RemovePane p on_close=close changed/> }.into_any(),
         Open::Members(p) => view! { <MembersPane group=p on_close=close changed/> }.into_any(),
-        Open::Reinvite(p) => {
-            let reveal = Callback::new(move |path: String| {
-                open.set(Some(Open::Reveal {
-                    title: "Invitation link".into(),
-                    label: "Invitation link",
-                    value: absolute_url(&path),
-                    note: INVITATION_NOTE,
-                }));
-            });
-            view! {
-                <SecretPane
-                    title=format!("New invitation link for {}?", p.email_or_id)
-                    text="The previous link stops working. Send the new one to the user."
-                    confirm="Create link"
-                    on_close=close
-                    id=p.id
-                    reveal
-                    kind=SecretKind::Invitation
-                />
-            }
-            .into_any()
-        }
-        Open::NewSecret(p) => {
-            let reveal = Callback::new(move |secret: String| {
+        Open::Renew(p, kind) => {
+            let reveal = Callback::new(move |value: String| {
                 changed.run(());
                 open.set(Some(Open::Reveal {
-                    title: "Client secret".into(),
-                    label: "Client secret",
-                    value: secret,
-                    note: SECRET_NOTE,
+                    title: kind.label().into(),
+                    label: kind.label(),
+                    value: match kind {
+                        Renewal::Invitation => absolute_url(&value),
+                        Renewal::Secret => value,
+                    },
+                    note: kind.note(),
                 }));
             });
-            view! {
-                <SecretPane
-                    title=format!("New client secret for {}?", p.name)
-                    text="The current secret stops working at once. Scripts using it fail until they get the new one."
-                    confirm="Create secret"
-                    on_close=close
-                    id=p.id
-                    reveal
-                    kind=SecretKind::Application
-                />
-            }
-                .into_any()
+            view! { <RenewPane p kind on_close=close reveal/> }.into_any()
         }
         Open::Reveal {
             title,
@@ -419,34 +391,61 @@ fn RemovePane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> im
     }
 }
 
-#[derive(Clone, Copy)]
-enum SecretKind {
+/// What a renewal replaces: a pending user's invitation link, or an application's secret.
+#[derive(Clone, Copy, Debug)]
+enum Renewal {
     Invitation,
-    Application,
+    Secret,
+}
+
+impl Renewal {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Invitation => "Invitation link",
+            Self::Secret => "Client secret",
+        }
+    }
+
+    fn note(self) -> &'static str {
+        match self {
+            Self::Invitation => INVITATION_NOTE,
+            Self::Secret => SECRET_NOTE,
+        }
+    }
 }
 
 /// Confirms, then asks the server for a new invitation link or client secret.
 #[component]
-fn SecretPane(
-    #[prop(into)] title: String,
-    text: &'static str,
-    confirm: &'static str,
+fn RenewPane(
+    p: Principal,
+    kind: Renewal,
     on_close: Callback<()>,
-    id: i64,
     reveal: Callback<String>,
-    kind: SecretKind,
 ) -> impl IntoView {
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
+    let id = p.id;
+    let (title, text, confirm) = match kind {
+        Renewal::Invitation => (
+            format!("New invitation link for {}?", p.email_or_id),
+            "The previous link stops working. Send the new one to the user.",
+            "Create link",
+        ),
+        Renewal::Secret => (
+            format!("New client secret for {}?", p.name),
+            "The current secret stops working at once. Scripts using it fail until they get the new one.",
+            "Create secret",
+        ),
+    };
     let go = move |_| {
         let done = move |value: String| reveal.run(value);
         match kind {
-            SecretKind::Invitation => submit(pending, error, reinvite_user(id), done),
-            SecretKind::Application => submit(pending, error, regenerate_secret(id), done),
+            Renewal::Invitation => submit(pending, error, reinvite_user(id), done),
+            Renewal::Secret => submit(pending, error, regenerate_secret(id), done),
         }
     };
     view! {
-        <Pane id="new-secret" title on_close>
+        <Pane id="renew" title on_close>
             <p>{text}</p>
             {form_error(error, &[])}
             <div class="dialog-actions">

@@ -541,42 +541,25 @@ async fn a_users_role_is_the_highest_of_their_own_and_their_groups() {
     assert_eq!(listed["principals"][0]["role"], "viewer");
     assert_eq!(listed["principals"][0]["effectiveRole"], "admin");
 
-    let err = app
-        .rpc_fails(
-            &admin,
-            "/rpc/group_member_add",
-            &form(&[
-                ("group_id", &group_id.to_string()),
-                ("email", "member@example.com"),
-            ]),
-            INVALID,
-        )
-        .await;
-    assert_eq!(message(&err), "This user is already a member.");
-    let err = app
-        .rpc_fails(
-            &admin,
-            "/rpc/group_member_add",
-            &form(&[
-                ("group_id", &group_id.to_string()),
-                ("email", "nobody@example.com"),
-            ]),
-            INVALID,
-        )
-        .await;
-    assert_eq!(field(&err), "member");
-    let err = app
-        .rpc_fails(
-            &admin,
-            "/rpc/group_member_add",
-            &form(&[
-                ("group_id", &user_id.to_string()),
-                ("email", "member@example.com"),
-            ]),
-            INVALID,
-        )
-        .await;
-    assert_eq!(message(&err), "Only groups have members.");
+    for (group, email, expected) in [
+        (
+            group_id,
+            "member@example.com",
+            "This user is already a member.",
+        ),
+        (
+            group_id,
+            "nobody@example.com",
+            "No user has this email. Add them as a user first.",
+        ),
+        (user_id, "member@example.com", "Only groups have members."),
+    ] {
+        let body = form(&[("group_id", &group.to_string()), ("email", email)]);
+        let err = app
+            .rpc_fails(&admin, "/rpc/group_member_add", &body, INVALID)
+            .await;
+        assert_eq!((field(&err), message(&err).as_str()), ("member", expected));
+    }
 
     app.rpc(
         &admin,
