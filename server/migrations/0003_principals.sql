@@ -23,11 +23,14 @@ INSERT INTO principals (id, kind, name, handle, role, lockbox_approver, password
 SELECT id, 'user', name, email, role, lockbox_approver, password_hash, created_at FROM users;
 DROP TABLE users;
 
--- One index per sortable column; each ends in the rowid, the list's tie-breaker. The handle's
--- UNIQUE index serves the Email/ID sort and search.
-CREATE INDEX principals_name ON principals (name);
-CREATE INDEX principals_kind ON principals (kind, name);
-CREATE INDEX principals_role ON principals (role, name);
+-- One index per sort; each ends in the handle (unique), the list's tie-breaker, so that a sort
+-- is a walk along one index and pages never overlap. Search matches a prefix of the name or the
+-- handle: the name index and `principals_handle` carry every column a sort needs, so a search
+-- sorts its matches without reading the table.
+CREATE INDEX principals_name ON principals (name, handle, kind, role);
+CREATE INDEX principals_handle ON principals (handle, name, kind, role);
+CREATE INDEX principals_kind ON principals (kind, name, handle);
+CREATE INDEX principals_role ON principals (role, name, handle);
 -- Groups and applications are known by name, so a name names one of each.
 CREATE UNIQUE INDEX principals_named_once ON principals (kind, name) WHERE kind <> 'user';
 

@@ -1,5 +1,6 @@
-//! The principals list as one indexed query: search by prefix of the name or the email/ID,
-//! sort on any column (ties broken by id, so pages never overlap), page by offset.
+//! The principals list in two indexed queries (a page of rows, the match count): search by prefix of the name or the email/ID,
+//! sort on any column (ties broken by the unique email/ID, so pages never overlap), page by
+//! offset.
 
 use super::{GROUP_ROLE, parse_role};
 use crate::{
@@ -67,14 +68,15 @@ fn upper_bound(prefix: &str) -> String {
     format!("{prefix}{}", char::MAX)
 }
 
-/// Spelled out per key so that each matches an index's column order exactly.
+/// Spelled out per key so that each matches an index's column order exactly; the handle is
+/// unique, so it settles every tie.
 fn order_by(query: &ListQuery) -> String {
     let dir = if query.descending { "DESC" } else { "ASC" };
     let columns: &[&str] = match query.sort {
-        SortKey::Name => &["p.name", "p.id"],
+        SortKey::Name => &["p.name", "p.handle"],
         SortKey::Email => &["p.handle"],
-        SortKey::Type => &["p.kind", "p.name", "p.id"],
-        SortKey::Role => &["p.role", "p.name", "p.id"],
+        SortKey::Type => &["p.kind", "p.name", "p.handle"],
+        SortKey::Role => &["p.role", "p.name", "p.handle"],
     };
     columns
         .iter()
