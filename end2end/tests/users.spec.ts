@@ -99,6 +99,7 @@ test('the last Admin can neither demote nor remove themselves', async ({ page })
   await expect(edit.getByText('At least one Admin must remain.')).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(edit).toHaveCount(0);
+  await expect(me.getByRole('button', { name: 'Edit' })).toBeFocused();
 
   await me.getByRole('button', { name: 'Remove' }).click();
   const remove = page.getByRole('dialog', { name: 'Remove Administrator?' });

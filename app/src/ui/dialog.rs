@@ -31,6 +31,7 @@ pub fn Pane(
         }
     });
     on_cleanup(move || escape.remove());
+    return_focus_on_close();
     let title_id = format!("{id}-title");
     view! {
         <div class="dialog-backdrop">
@@ -45,6 +46,25 @@ pub fn Pane(
                 {children()}
             </div>
         </div>
+    }
+}
+
+/// Gives focus back to what had it when the pane opened (the button that opened it), so that
+/// keyboard users carry on where they were.
+fn return_focus_on_close() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        // Browser objects are not Send; cleanups must be. The browser has one thread.
+        let opener = send_wrapper::SendWrapper::new(document().active_element());
+        on_cleanup(move || {
+            let opener = opener.take();
+            if let Some(el) = opener.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                && el.is_connected()
+            {
+                let _ = el.focus();
+            }
+        });
     }
 }
 

@@ -1,6 +1,6 @@
-//! The principals list in two indexed queries (a page of rows, the match count): search by prefix of the name or the email/ID,
-//! sort on any column (ties broken by the unique email/ID, so pages never overlap), page by
-//! offset.
+//! The principals list in two indexed queries (a page of rows, the match count): search by
+//! prefix of the name or the email/ID, sort on any column (ties broken by the unique email/ID,
+//! so pages never overlap), page by offset.
 
 use super::{GROUP_ROLE, parse_role};
 use crate::{
