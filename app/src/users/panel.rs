@@ -217,8 +217,8 @@ fn PrincipalRow(p: Principal, is_me: bool, open: RwSignal<Option<Open>>) -> impl
         <tr>
             <td>
                 {p.name.clone()}
-                {is_me.then(|| view! { <span class="badge">"You"</span> })}
-                {p.pending.then(|| view! { <span class="badge badge-off">"Invitation pending"</span> })}
+                {is_me.then(|| view! { <span class="badge badge-info">"You"</span> })}
+                {p.pending.then(|| view! { <span class="badge badge-info">"Invitation pending"</span> })}
                 {p.members.map(|n| view! { <span class="muted">" · " {n} {if n == 1 { " member" } else { " members" }}</span> })}
             </td>
             <td class="handle">{p.email_or_id.clone()}</td>
