@@ -71,11 +71,13 @@ pub async fn authorize(ctx: &AppContext, session: &Session) -> Result<Option<Use
     Ok(Some(user))
 }
 
-fn context() -> Result<AppContext, AppError> {
+/// The server's context, as every server function reads it.
+pub fn context() -> Result<AppContext, AppError> {
     use_context::<AppContext>().ok_or_else(|| AppError::internal("AppContext was not provided"))
 }
 
-async fn request_session() -> Result<Session, AppError> {
+/// The session of the current server-function or page request.
+pub async fn request_session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
         .map_err(AppError::internal)

@@ -3,7 +3,7 @@
 
 use super::{
     PrincipalKind, add_principal,
-    panel::{INVITATION_NOTE, SECRET_NOTE, absolute_url, role_select},
+    panel::{INVITATION_NOTE, Reveal, SECRET_NOTE, absolute_url, role_select},
 };
 use crate::{
     error::AppError,
@@ -11,9 +11,6 @@ use crate::{
     ui::{Pane, field_error, form_error, submit},
 };
 use leptos::prelude::*;
-
-/// What to show once a principal is added: title, label, the secret or link, and a note.
-pub type Reveal = (String, &'static str, String, &'static str);
 
 #[component]
 pub fn AddPane(on_close: Callback<()>, on_added: Callback<Reveal>) -> impl IntoView {
@@ -29,32 +26,30 @@ pub fn AddPane(on_close: Callback<()>, on_added: Callback<Reveal>) -> impl IntoV
             principal.get_untracked(),
             role.get_untracked(),
         );
+        // What the new principal needs handed over: a user's link, an application's secret,
+        // a group's ID.
         submit(pending, error, call, move |added| {
-            let name = added.principal.name.clone();
-            let reveal = match (added.invitation_path, added.client_secret) {
-                (Some(path), _) => Some((
-                    format!("Invitation for {}", added.principal.email_or_id),
-                    "Invitation link",
-                    absolute_url(&path),
-                    INVITATION_NOTE,
-                )),
-                (None, Some(secret)) => Some((
-                    format!("{name} was added"),
-                    "Client secret",
-                    secret,
-                    SECRET_NOTE,
-                )),
-                (None, None) => None,
-            };
-            match reveal {
-                Some(r) => on_added.run(r),
-                None => on_added.run((
-                    format!("{name} was added"),
-                    "ID",
-                    added.principal.email_or_id,
-                    "Add members to the group from its row.",
-                )),
-            }
+            let p = added.principal;
+            on_added.run(match (added.invitation_path, added.client_secret) {
+                (Some(path), _) => Reveal {
+                    title: format!("Invitation for {}", p.email_or_id),
+                    label: "Invitation link",
+                    value: absolute_url(&path),
+                    note: INVITATION_NOTE,
+                },
+                (None, Some(secret)) => Reveal {
+                    title: format!("{} was added", p.name),
+                    label: "Client secret",
+                    value: secret,
+                    note: SECRET_NOTE,
+                },
+                (None, None) => Reveal {
+                    title: format!("{} was added", p.name),
+                    label: "ID",
+                    value: p.email_or_id,
+                    note: "Add members to the group from its row.",
+                },
+            });
         });
     };
     let principal_label = move || match kind.get() {

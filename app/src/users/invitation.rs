@@ -26,8 +26,7 @@ pub struct Invitation {
 /// Public: the token is the credential. Unknown tokens are 422, expired or used ones 410.
 #[server(prefix = "/rpc", endpoint = "invitation_check")]
 pub async fn check_invitation(token: String) -> Result<Invitation, AppError> {
-    let ctx = use_context::<crate::auth::ssr::AppContext>()
-        .ok_or_else(|| AppError::internal("AppContext was not provided"))?;
+    let ctx = crate::auth::ssr::context()?;
     super::ssr::invitations::check(&ctx.pool, &token).await
 }
 
@@ -40,8 +39,7 @@ pub async fn accept_invitation(
     confirm: String,
 ) -> Result<(), AppError> {
     use crate::auth::ssr as auth;
-    let ctx = use_context::<auth::AppContext>()
-        .ok_or_else(|| AppError::internal("AppContext was not provided"))?;
+    let ctx = auth::context()?;
     let name = super::ssr::changes::parse_name(&name)
         .map_err(|e| AppError::invalid("name", e.to_string()))?;
     if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -63,10 +61,7 @@ pub async fn accept_invitation(
     super::ssr::invitations::check(&ctx.pool, &token).await?;
     let hash = auth::hash_password(password).await?;
     let user_id = super::ssr::invitations::accept(&ctx.pool, &token, &name, &hash).await?;
-    let session = leptos_axum::extract::<tower_sessions::Session>()
-        .await
-        .map_err(AppError::internal)?;
-    auth::sign_in(&session, user_id).await
+    auth::sign_in(&auth::request_session().await?, user_id).await
 }
 
 #[component]

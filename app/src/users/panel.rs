@@ -26,13 +26,16 @@ enum Open {
     Members(Principal),
     /// A new invitation link or client secret.
     Renew(Principal, Renewal),
-    /// A secret or link to hand over, shown once.
-    Reveal {
-        title: String,
-        label: &'static str,
-        value: String,
-        note: &'static str,
-    },
+    Reveal(Reveal),
+}
+
+/// A secret or link to hand over, shown once.
+#[derive(Clone, Debug)]
+pub(super) struct Reveal {
+    pub title: String,
+    pub label: &'static str,
+    pub value: String,
+    pub note: &'static str,
 }
 
 #[component]
@@ -240,10 +243,9 @@ fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> 
         Open::Add => view! {
             <AddPane
                 on_close=close
-                on_added=Callback::new(move |reveal: (String, &'static str, String, &'static str)| {
+                on_added=Callback::new(move |reveal| {
                     changed.run(());
-                    let (title, label, value, note) = reveal;
-                    open.set(Some(Open::Reveal { title, label, value, note }));
+                    open.set(Some(Open::Reveal(reveal)));
                 })
             />
         }
@@ -254,7 +256,7 @@ fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> 
         Open::Renew(p, kind) => {
             let reveal = Callback::new(move |value: String| {
                 changed.run(());
-                open.set(Some(Open::Reveal {
+                open.set(Some(Open::Reveal(Reveal {
                     title: kind.label().into(),
                     label: kind.label(),
                     value: match kind {
@@ -262,19 +264,11 @@ fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> 
                         Renewal::Secret => value,
                     },
                     note: kind.note(),
-                }));
+                })));
             });
             view! { <RenewPane p kind on_close=close reveal/> }.into_any()
         }
-        Open::Reveal {
-            title,
-            label,
-            value,
-            note,
-        } => view! {
-            <RevealPane title label value note on_close=close/>
-        }
-        .into_any(),
+        Open::Reveal(reveal) => view! { <RevealPane reveal on_close=close/> }.into_any(),
     }
 }
 
@@ -458,13 +452,13 @@ fn RenewPane(
 
 /// Shows a secret or link once, with Copy.
 #[component]
-pub(super) fn RevealPane(
-    title: String,
-    label: &'static str,
-    value: String,
-    note: &'static str,
-    on_close: Callback<()>,
-) -> impl IntoView {
+fn RevealPane(reveal: Reveal, on_close: Callback<()>) -> impl IntoView {
+    let Reveal {
+        title,
+        label,
+        value,
+        note,
+    } = reveal;
     let copied = RwSignal::new(None::<&'static str>);
     let text = value.clone();
     let copy = move |_| {

@@ -76,9 +76,9 @@ impl IntoResponse for ApiError {
 }
 
 impl From<AppError> for ApiError {
-    fn from(e: AppError) -> Self {
-        // Only internal failures reach here; their cause is already logged.
-        let _ = e;
+    /// Only internal failures reach here (the lookups behind the API), and their cause is
+    /// already logged.
+    fn from(_: AppError) -> Self {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: "Something went wrong on our side. Try again later.",
