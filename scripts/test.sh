@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh
+bash scripts/setup.sh test
 export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 echo "[test] cargo test" >&2

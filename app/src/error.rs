@@ -16,8 +16,14 @@ pub enum AppError {
     Unauthorized,
     #[error("You do not have permission to do this.")]
     Forbidden,
+    /// Forbidden, with the reason the caller needs to understand it.
+    #[error("{0}")]
+    NotPermitted(String),
     #[error("Not found.")]
     NotFound,
+    /// The thing changed under the caller (a request decided by someone else a moment ago).
+    #[error("{0}")]
+    Conflict(String),
     /// The request itself is malformed (bad encoding, missing arguments).
     #[error("{0}")]
     BadRequest(String),
@@ -61,8 +67,9 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::NotPermitted(_) => 403,
             Self::NotFound => 404,
+            Self::Conflict(_) => 409,
             Self::BadRequest(_) => 400,
             Self::Gone(_) => 410,
             Self::Invalid { .. } => 422,

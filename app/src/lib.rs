@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Gatehouse's Leptos app: shared types, components, routes and server functions.
 //! Everything behind `ssr` runs only on the server.
 
@@ -16,11 +17,11 @@ pub mod time_fmt;
 pub mod ui;
 pub mod users;
 
-use auth::{LoginPage, guard::provide_current_user, guard::set_response_status, return_path};
+use auth::{LoginRoute, guard::provide_current_user, guard::set_response_status, return_path};
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, SsrMode,
     components::{ParentRoute, Redirect, Route, Router, Routes},
     path,
 };
@@ -35,6 +36,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // cargo-leptos names the stylesheet by its hash (`hash-files`), so it can be cached
+                // for a year and a redeploy still fetches the new one.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -50,21 +54,22 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_current_user();
     view! {
-        <Stylesheet id="leptos" href="/pkg/gatehouse.css"/>
         <Title text="Gatehouse"/>
         // Every route renders in Async mode: it waits for its data before the first byte, so that
-        // the status (403, a redirect) is decided before the headers are sent.
+        // the status (403, a redirect) is decided before the headers are sent. Pages and tabs are
+        // lazy routes: each is a WASM chunk of its own (`cargo leptos build --split`), loaded
+        // when it is opened; the shell, router and guards stay in the main module.
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path=return_path::DEFAULT_LANDING/> } ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/invitation") view=users::InvitationPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/invitation") view={Lazy::<users::InvitationRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/admin/security") view=security::SecurityPage ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/security/users"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("users") view=users::UsersPanel ssr=SsrMode::Async/>
-                    <Route path=path!("apis") view=api_keys::ApisPanel ssr=SsrMode::Async/>
-                    <Route path=path!("key-vault") view=key_vault::KeyVaultPanel ssr=SsrMode::Async/>
-                    <Route path=path!("lockbox") view=lockbox::LockboxPanel ssr=SsrMode::Async/>
+                    <Route path=path!("users") view={Lazy::<users::UsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("apis") view={Lazy::<api_keys::ApisRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("key-vault") view={Lazy::<key_vault::KeyVaultRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("lockbox") view={Lazy::<lockbox::LockboxRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -83,6 +83,16 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_API_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub api_failures_per_minute: u32,
 
+    /// Customer Lockbox: how long a request waits for an answer before it expires, in seconds.
+    /// When set, it replaces the tab's setting (default there: 4 days).
+    #[arg(long, env = "GATEHOUSE_LOCKBOX_REQUEST_EXPIRY_SECONDS", value_parser = clap::value_parser!(i64).range(1..=31_536_000))]
+    pub lockbox_request_expiry_seconds: Option<i64>,
+
+    /// Customer Lockbox: how long approved access lasts, in seconds. When set, it replaces the
+    /// tab's setting (default there: 8 hours).
+    #[arg(long, env = "GATEHOUSE_LOCKBOX_ACCESS_PERIOD_SECONDS", value_parser = clap::value_parser!(i64).range(1..=31_536_000))]
+    pub lockbox_access_period_seconds: Option<i64>,
+
     /// Log format.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

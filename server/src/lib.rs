@@ -20,6 +20,7 @@ use crate::{
 use app::{
     api_keys::ssr::{ApiKeys, sealing::Sealer, store as key_store},
     auth::ssr::{AppContext, SessionPolicy},
+    lockbox::ssr::{self as lockbox, LockboxSettings},
 };
 use axum::{
     Json, Router,
@@ -95,6 +96,10 @@ impl Application {
                     absolute: Duration::from_secs(config.session_absolute_hours * 3600),
                 },
                 api_keys,
+                lockbox: LockboxSettings {
+                    request_expiry_secs: config.lockbox_request_expiry_seconds,
+                    access_period_secs: config.lockbox_access_period_seconds,
+                },
             },
             login_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
             api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
@@ -158,8 +163,8 @@ pub async fn prepare_database(config: &Config) -> Result<SqlitePool, StartupErro
     Ok(pool)
 }
 
-/// Background upkeep: API key usage is written every few seconds (batched, off the request
-/// path); expired sessions and keys past their grace period are deleted once a minute.
+/// Background upkeep: API key usage is written and expired Lockbox requests are swept every
+/// few seconds (batched, off the request path); expired sessions and keys past their grace period are deleted once a minute.
 async fn housekeeping(store: SqliteStore, state: AppState) {
     use tower_sessions::session_store::ExpiredDeletion;
     const USAGE_EVERY: Duration = Duration::from_secs(5);
@@ -170,6 +175,11 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
         tick.tick().await;
         if let Err(e) = key_store::flush_usage(keys, pool).await {
             tracing::warn!(error = %e, "could not write API key usage");
+        }
+        // Reads judge Lockbox requests by the clock already; this writes the outcome down
+        // (history, audit) within one tick of the deadline.
+        if let Err(e) = lockbox::sweep(pool).await {
+            tracing::warn!(error = %e, "could not sweep Lockbox requests");
         }
         if n % CLEANUP_EVERY_TICKS != 0 {
             continue;
@@ -243,14 +253,17 @@ fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
         .layer(sessions)
         .layer(middleware::from_fn(http::cross_site::refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        // Pages and the WASM bundle compress well; the API's small JSON is not worth the work.
+        // Pages compress well; the API's small JSON is not worth the work, and the bundle comes
+        // precompressed.
         .layer(CompressionLayer::new());
 
-    // The REST API (GET only, keys in a header) and the health check use no cookies and read no
-    // bodies: neither sessions, the cross-site check nor compression stand on their hot path.
+    // The REST API (GET only, keys in a header), the health check and the static bundle use no
+    // cookies and read no bodies: neither sessions, the cross-site check nor on-the-fly
+    // compression stand on their path.
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api::router())
+        .merge(http::assets::router(&state.leptos_options))
         .merge(pages)
         .layer(middleware::from_fn_with_state(
             header_policy,

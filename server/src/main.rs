@@ -35,9 +35,14 @@ async fn main() -> ExitCode {
 
 async fn serve(cli: &Cli) -> Result<(), gatehouse::error::StartupError> {
     // cargo-leptos compiles the site's file names in; the environment may override the rest.
-    let leptos_options = get_configuration(None)
+    let mut leptos_options = get_configuration(None)
         .map_err(|e| gatehouse::error::StartupError::Config(e.to_string()))?
         .leptos_options;
+    // The build names the bundle's files by their hashes (`hash-files`); the binary remembers
+    // that, so it also serves the right names when started on its own rather than by cargo-leptos.
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        leptos_options.hash_files = option_env!("LEPTOS_HASH_FILES") == Some("true");
+    }
     Application::build(&cli.config, leptos_options)
         .await?
         .run_until(shutdown_signal())

@@ -4,7 +4,7 @@ mod panel;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub use panel::ApisPanel;
+pub use panel::ApisRoute;
 
 use crate::error::AppError;
 use leptos::prelude::*;

@@ -8,11 +8,27 @@ use crate::{
     ui::{ConfirmDialog, copy_to_clipboard},
 };
 use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
 
 const OPENAPI_URL: &str = "/api/v1/openapi.json";
 
+/// The APIs tab as a lazy route: its code, including the keys' overview and its decoding, is a
+/// chunk of its own that arrives when the tab opens.
+pub struct ApisRoute;
+
+#[lazy_route]
+impl LazyRoute for ApisRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ApisPanel/> }.into_any()
+    }
+}
+
 #[component]
-pub fn ApisPanel() -> impl IntoView {
+fn ApisPanel() -> impl IntoView {
     let enable = ServerAction::<EnableApi>::new();
     let disable = ServerAction::<DisableApi>::new();
     let regenerate = ServerAction::<RegenerateApiKey>::new();

@@ -6,7 +6,7 @@
 pub mod guard;
 mod login;
 pub mod return_path;
-pub use login::LoginPage;
+pub use login::LoginRoute;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 

@@ -2,9 +2,24 @@
 
 use crate::security::PlannedPanel;
 use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
+
+/// The Key Vault tab as a lazy route: its code is a chunk of its own.
+pub struct KeyVaultRoute;
+
+#[lazy_route]
+impl LazyRoute for KeyVaultRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <KeyVaultPanel/> }.into_any()
+    }
+}
 
 #[component]
-pub fn KeyVaultPanel() -> impl IntoView {
+fn KeyVaultPanel() -> impl IntoView {
     view! {
         <PlannedPanel
             title="Key Vault"

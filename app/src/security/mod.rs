@@ -4,7 +4,9 @@ mod overview;
 mod planned;
 mod tabs;
 
-pub use overview::{SecurityOverview, load_security_overview};
+pub use overview::{
+    LockboxPending, PageFacts, SecurityOverview, load_security_overview, provide_page_facts,
+};
 pub use planned::PlannedPanel;
 pub use tabs::{SecurityTab, TABS};
 
@@ -27,7 +29,10 @@ pub fn SecurityPage() -> impl IntoView {
                 <p class="page-lede">
                     "Decide who may use this environment, which keys unlock its API, where the credentials of its connections are kept, and whether support may access customer data."
                 </p>
-                <tabs::TabList/>
+                {
+                    provide_page_facts();
+                    view! { <tabs::TabList/> }
+                }
                 <tabs::TabPanel>
                     <Outlet/>
                 </tabs::TabPanel>

@@ -32,6 +32,7 @@ pub const TABS: [SecurityTab; 4] = [
 ];
 
 const PANEL_ID: &str = "security-panel";
+const LOCKBOX: &str = "lockbox";
 
 fn tab_id(tab: SecurityTab) -> String {
     format!("tab-{}", tab.slug)
@@ -70,6 +71,10 @@ fn target(key: &str, from: usize) -> Option<usize> {
 
 #[component]
 pub fn TabList() -> impl IntoView {
+    // The pending count on the Customer Lockbox tab. It describes the tab rather than naming it,
+    // so the tab's accessible name stays "Customer Lockbox".
+    let count = use_context::<super::LockboxPending>();
+    let pending = move || count.map(|c| c.0.get()).filter(|n| *n > 0);
     let selected = use_selected();
     let navigate = use_navigate();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
@@ -95,9 +100,18 @@ pub fn TabList() -> impl IntoView {
                             href=href(*tab)
                             aria-controls=PANEL_ID
                             aria-selected=move || if is_selected() { "true" } else { "false" }
+                            aria-describedby=(tab.slug == LOCKBOX).then(|| format!("{}-count", tab_id(*tab)))
                             tabindex=move || if is_selected() { "0" } else { "-1" }
                         >
                             {tab.label}
+                            {(tab.slug == LOCKBOX).then(|| view! {
+                                {move || pending().map(|n| view! {
+                                    <span class="tab-count" aria-hidden="true">{n}</span>
+                                })}
+                                <span id=format!("{}-count", tab_id(*tab)) hidden>
+                                    {move || pending().map(|n| format!("{n} pending"))}
+                                </span>
+                            })}
                         </a>
                     }
                 })

@@ -8,7 +8,7 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{LazyRoute, hooks::use_query_map, lazy_route};
 use serde::{Deserialize, Serialize};
 
 /// Same rule as the command line's: long enough to resist guessing, short enough for argon2.
@@ -64,8 +64,22 @@ pub async fn accept_invitation(
     auth::sign_in(&auth::request_session().await?, user_id).await
 }
 
+/// The invitation page as a lazy route: only invitees download its code.
+pub struct InvitationRoute;
+
+#[lazy_route]
+impl LazyRoute for InvitationRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <InvitationPage/> }.into_any()
+    }
+}
+
 #[component]
-pub fn InvitationPage() -> impl IntoView {
+fn InvitationPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
     let invitation = Resource::new(token, check_invitation);

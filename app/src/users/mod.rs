@@ -11,8 +11,8 @@ mod query;
 pub mod ssr;
 
 pub use email::Email;
-pub use invitation::{AcceptInvitation, InvitationPage, accept_invitation, check_invitation};
-pub use panel::UsersPanel;
+pub use invitation::{AcceptInvitation, InvitationRoute, accept_invitation, check_invitation};
+pub use panel::UsersRoute;
 pub use query::{ListQuery, PAGE_SIZE, SortKey};
 
 use crate::{error::AppError, roles::Role};
@@ -76,6 +76,9 @@ pub struct Principal {
     /// A group's member count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<i64>,
+    /// A user who may approve Customer Lockbox requests.
+    #[serde(default)]
+    pub lockbox_approver: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,11 +139,17 @@ pub async fn add_principal(
     ssr::changes::add(&ctx.pool, &admin, kind, &principal, role).await
 }
 
-/// Changes a principal's role. An Admin lowering their own role must say they mean it.
+/// Changes a principal's role and, for a user, whether they are a Lockbox approver (left as it
+/// is when absent). An Admin lowering their own role must say they mean it.
 #[server(prefix = "/rpc", endpoint = "principals_change_role")]
-pub async fn change_role(id: i64, role: Role, confirm_self: bool) -> Result<Principal, AppError> {
+pub async fn change_role(
+    id: i64,
+    role: Role,
+    confirm_self: bool,
+    #[server(default)] lockbox_approver: Option<bool>,
+) -> Result<Principal, AppError> {
     let (ctx, admin) = admin().await?;
-    ssr::changes::change_role(&ctx.pool, &admin, id, role, confirm_self).await
+    ssr::changes::change_role(&ctx.pool, &admin, id, role, confirm_self, lockbox_approver).await
 }
 
 /// Removes a principal. A removed user's sessions end at their next request.

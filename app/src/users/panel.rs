@@ -13,7 +13,11 @@ use crate::{
     ui::{Pane, form_error, submit},
 };
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::{
+    LazyRoute,
+    hooks::{use_navigate, use_query_map},
+    lazy_route,
+};
 
 const TAB_PATH: &str = "/admin/security/users";
 
@@ -38,8 +42,25 @@ pub(super) struct Reveal {
     pub note: &'static str,
 }
 
+/// The Users tab as a lazy route: its code, including the list's loading and decoding, is a
+/// chunk of its own that arrives when the tab opens. The main bundle stays small; the price is
+/// that a client-side switch to the tab fetches the chunk before the list (on a first visit the
+/// list comes with the page).
+pub struct UsersRoute;
+
+#[lazy_route]
+impl LazyRoute for UsersRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <UsersPanel/> }.into_any()
+    }
+}
+
 #[component]
-pub fn UsersPanel() -> impl IntoView {
+fn UsersPanel() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| ListQuery::from_params(|k| params.read().get(k)));
     let refresh = RwSignal::new(0u32);
@@ -305,6 +326,8 @@ pub(super) fn role_select(selected: RwSignal<Role>, id: &'static str) -> impl In
 fn EditPane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl IntoView {
     let me = use_current_user().map(|u| u.id) == Some(p.id);
     let role = RwSignal::new(p.role);
+    let is_user = p.kind == PrincipalKind::User;
+    let approver = RwSignal::new(p.lockbox_approver);
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
     // Lowering one's own Admin role takes a second, explicit step.
@@ -320,7 +343,12 @@ fn EditPane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl
         submit(
             pending,
             error,
-            change_role(id, new_role, self_demotion),
+            change_role(
+                id,
+                new_role,
+                self_demotion,
+                is_user.then(|| approver.get_untracked()),
+            ),
             move |_| {
                 if self_demotion {
                     // This page is no longer theirs to see: let the server render what is.
@@ -335,11 +363,25 @@ fn EditPane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl
     view! {
         <Pane id="edit-principal" title=format!("Edit {}", p.name) on_close>
             <p class="muted">{p.kind.label()} " · " {p.email_or_id.clone()}</p>
-            {form_error(error, &["role"])}
+            {form_error(error, &["role", "lockbox_approver"])}
             <div class="field">
                 {role_select(role, "edit-role")}
                 {crate::ui::field_error(error, "role")}
             </div>
+            {is_user.then(|| view! {
+                <div class="field field-check">
+                    <label>
+                        <input
+                            type="checkbox"
+                            prop:checked=move || approver.get()
+                            on:change=move |ev| approver.set(event_target_checked(&ev))
+                        />
+                        " Lockbox approver"
+                    </label>
+                    <p class="muted">"May approve or deny Customer Lockbox requests (with the Admin role)."</p>
+                    {crate::ui::field_error(error, "lockbox_approver")}
+                </div>
+            })}
             {move || confirming_self.get().then(|| view! {
                 <p class="notice" role="alert">
                     "You are about to remove your own Admin role. You will no longer be able to open the Security page. Select Save again to confirm."

@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`, unlocked by the keys of the APIs tab.
 
+mod lockbox;
 mod openapi;
 
 use crate::AppState;
@@ -9,7 +10,10 @@ use app::{
     roles::Role,
     users::{
         ListQuery,
-        ssr::{applications as app_store, list},
+        ssr::{
+            applications::{self as app_store, Application},
+            list,
+        },
     },
 };
 use axum::{
@@ -22,6 +26,7 @@ use axum::{
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use std::{
+    borrow::Cow,
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
     sync::Arc,
@@ -49,13 +54,22 @@ impl FailedKeyThrottle {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    message: &'static str,
+    message: Cow<'static, str>,
 }
 
-const DISABLED: ApiError = ApiError {
-    status: StatusCode::FORBIDDEN,
-    message: "The API is disabled for this environment. An administrator can enable it on the APIs tab.",
-};
+impl ApiError {
+    const fn new(status: StatusCode, message: &'static str) -> Self {
+        Self {
+            status,
+            message: Cow::Borrowed(message),
+        }
+    }
+}
+
+const DISABLED: ApiError = ApiError::new(
+    StatusCode::FORBIDDEN,
+    "The API is disabled for this environment. An administrator can enable it on the APIs tab.",
+);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -76,12 +90,12 @@ impl IntoResponse for ApiError {
 }
 
 impl From<AppError> for ApiError {
-    /// Only internal failures reach here (the lookups behind the API), and their cause is
-    /// already logged.
-    fn from(_: AppError) -> Self {
+    /// The same status and message a server function would answer with; an internal failure's
+    /// cause was logged where it happened and is not sent.
+    fn from(e: AppError) -> Self {
         ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "Something went wrong on our side. Try again later.",
+            status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            message: Cow::Owned(e.to_string()),
         }
     }
 }
@@ -91,27 +105,25 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/environment", get(environment))
         .route("/api/v1/principals", get(principals))
         .route("/api/v1/openapi.json", get(openapi::document))
+        .merge(lockbox::router())
 }
 
 /// Who is calling: a subscription key (no role of its own) or an application (its role).
 enum Caller {
     Key,
-    Application(Role),
+    Application(Application),
 }
 
 /// Counts a failed attempt against `client`; too many in a minute turn 401s into 429s.
 fn refuse(throttle: &FailedKeyThrottle, client: IpAddr, message: &'static str) -> ApiError {
     if throttle.0.check_key(&client).is_err() {
         tracing::warn!(client = %client, "API credential attempts throttled");
-        return ApiError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            message: "Too many requests with missing or wrong credentials. Wait a minute.",
-        };
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests with missing or wrong credentials. Wait a minute.",
+        );
     }
-    ApiError {
-        status: StatusCode::UNAUTHORIZED,
-        message,
-    }
+    ApiError::new(StatusCode::UNAUTHORIZED, message)
 }
 
 /// Authenticates a request by its `Authorization: Bearer` application secret, or else by its
@@ -144,7 +156,7 @@ async fn authenticate(
         if !keys.ring.snapshot().enabled {
             return Err(DISABLED);
         }
-        return Ok(Caller::Application(app.role));
+        return Ok(Caller::Application(app));
     }
     if !accept_key {
         return Err(refuse(
@@ -193,18 +205,23 @@ async fn principals(
     params: Result<Query<PrincipalsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     match authenticate(&state, peer.ip(), &headers, false).await? {
-        Caller::Application(Role::Admin) => {}
+        Caller::Application(app) if app.role == Role::Admin => {}
         _ => {
-            return Err(ApiError {
-                status: StatusCode::FORBIDDEN,
-                message: "Listing principals needs an application with the Admin role.",
-            });
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Listing principals needs an application with the Admin role.",
+            ));
         }
     }
-    let bad = |message| ApiError {
-        status: StatusCode::BAD_REQUEST,
-        message,
-    };
+    let page = list::page(&state.ctx.pool, &list_query(params)?).await?;
+    Ok(Json(page).into_response())
+}
+
+/// The list's parameters, strictly: an API says what it did not understand.
+fn list_query(
+    params: Result<Query<PrincipalsParams>, QueryRejection>,
+) -> Result<ListQuery, ApiError> {
+    let bad = |message| ApiError::new(StatusCode::BAD_REQUEST, message);
     let Ok(Query(params)) = params else {
         return Err(bad("The query string is malformed."));
     };
@@ -214,7 +231,6 @@ async fn principals(
         "page" => params.page.clone(),
         _ => None,
     });
-    // The page reads parameters leniently; an API says what it did not understand.
     if params
         .sort
         .as_deref()
@@ -234,6 +250,5 @@ async fn principals(
     if params.q.chars().count() > 200 {
         return Err(bad("q has at most 200 characters."));
     }
-    let page = list::page(&state.ctx.pool, &query).await?;
-    Ok(Json(page).into_response())
+    Ok(query)
 }

@@ -56,6 +56,125 @@ pub async fn document() -> Json<serde_json::Value> {
                         "429": with("Too many failed attempts from this address")
                     }
                 }
+            },
+            "/lockbox/requests": {
+                "post": {
+                    "operationId": "fileLockboxRequest",
+                    "summary": "File a Customer Lockbox request for support access to customer data",
+                    "description": "For support tooling (an application). While Customer Lockbox is on, the request waits for a Lockbox approver; while it is off, it is approved at once by policy. Unanswered requests expire; approved access ends after its access period.",
+                    "security": [{ "applicationSecret": [] }],
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewLockboxRequest" } } }
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "The request, with its id; Location names it",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/LockboxRequest" } } }
+                        },
+                        "400": with("The body is not the JSON described"),
+                        "401": with("Missing or wrong client secret"),
+                        "403": with("The API is disabled"),
+                        "422": with("A field breaks a rule (empty, too long, not an email, period above the policy's)")
+                    }
+                }
+            },
+            "/lockbox/requests/{id}": {
+                "get": {
+                    "operationId": "getLockboxRequest",
+                    "summary": "Follow a request this application filed",
+                    "security": [{ "applicationSecret": [] }],
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } }],
+                    "responses": {
+                        "200": {
+                            "description": "The request as it stands now",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/LockboxRequest" } } }
+                        },
+                        "400": with("The id is not a positive whole number"),
+                        "401": with("Missing or wrong client secret"),
+                        "403": with("Another application filed it, or the API is disabled"),
+                        "404": with("No such request")
+                    }
+                }
+            },
+            "/lockbox/check": {
+                "post": {
+                    "operationId": "checkLockboxRequest",
+                    "summary": "Is a support application's request live? (RFC 7662-style introspection)",
+                    "description": "For services that hold customer data: ask before serving a support engineer. An inactive answer carries nothing but active: false.",
+                    "security": [{ "applicationSecret": [] }],
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": {
+                            "type": "object",
+                            "required": ["request", "application"],
+                            "additionalProperties": false,
+                            "properties": {
+                                "request": { "type": "integer", "description": "The Lockbox request id" },
+                                "application": { "type": "string", "description": "Client ID of the support application presenting it" }
+                            }
+                        } } }
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Whether access is live now",
+                            "content": { "application/json": { "schema": {
+                                "type": "object",
+                                "required": ["active"],
+                                "properties": {
+                                    "active": { "type": "boolean" },
+                                    "exp": { "type": "integer", "description": "When access ends, Unix seconds" },
+                                    "expiresAt": { "type": "string", "format": "date-time" },
+                                    "requestId": { "type": "integer" },
+                                    "ticket": { "type": "string" },
+                                    "application": { "type": "string" },
+                                    "access": { "type": "string", "enum": ["read"] }
+                                }
+                            } } }
+                        },
+                        "400": with("The body is not the JSON described"),
+                        "401": with("Missing or wrong client secret")
+                    }
+                }
+            },
+            "/support/principals": {
+                "get": {
+                    "operationId": "supportListPrincipals",
+                    "summary": "Customer data for support: the principals list, within an approved Lockbox request",
+                    "security": [{ "applicationSecret": [] }],
+                    "parameters": [
+                        { "$ref": "#/components/parameters/LockboxRequest" },
+                        { "name": "q", "in": "query", "schema": { "type": "string", "maxLength": 200 } },
+                        { "name": "sort", "in": "query", "schema": { "type": "string" } },
+                        { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1 } }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "One page of principals; the access is audited",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PrincipalPage" } } }
+                        },
+                        "400": with("A parameter or the request id is malformed"),
+                        "401": with("Missing or wrong client secret"),
+                        "403": with("No live approved request: the message says why (pending, denied, expired, revoked, another application's)")
+                    }
+                }
+            },
+            "/support/audit": {
+                "get": {
+                    "operationId": "supportAuditLog",
+                    "summary": "Customer data for support: the audit log, newest first, within an approved Lockbox request",
+                    "security": [{ "applicationSecret": [] }],
+                    "parameters": [
+                        { "$ref": "#/components/parameters/LockboxRequest" },
+                        { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1 } }
+                    ],
+                    "responses": {
+                        "200": { "description": "One page of the audit log (25 entries); the access is audited" },
+                        "400": with("A parameter or the request id is malformed"),
+                        "401": with("Missing or wrong client secret"),
+                        "403": with("No live approved request: the message says why")
+                    }
+                }
             }
         },
         "components": {
@@ -63,7 +182,51 @@ pub async fn document() -> Json<serde_json::Value> {
                 "subscriptionKey": { "type": "apiKey", "in": "header", "name": "Ocp-Apim-Subscription-Key" },
                 "applicationSecret": { "type": "http", "scheme": "bearer", "description": "An application's client secret from the Users tab" }
             },
+            "parameters": {
+                "LockboxRequest": {
+                    "name": "Lockbox-Request",
+                    "in": "header",
+                    "required": true,
+                    "description": "The id of an approved Customer Lockbox request filed by this application",
+                    "schema": { "type": "integer", "minimum": 1 }
+                }
+            },
             "schemas": {
+                "NewLockboxRequest": {
+                    "type": "object",
+                    "required": ["ticket", "justification", "engineer"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "ticket": { "type": "string", "maxLength": 64, "description": "Support ticket ID" },
+                        "justification": { "type": "string", "maxLength": 2000 },
+                        "engineer": {
+                            "type": "object",
+                            "required": ["name", "email"],
+                            "properties": { "name": { "type": "string", "maxLength": 200 }, "email": { "type": "string", "format": "email" } }
+                        },
+                        "access": { "type": "string", "enum": ["read"], "default": "read" },
+                        "accessPeriodSeconds": { "type": "integer", "minimum": 1, "description": "At most the policy's access period (its default)" }
+                    }
+                },
+                "LockboxRequest": {
+                    "type": "object",
+                    "required": ["id", "status", "ticket", "requestedAt", "requestExpiresAt", "accessPeriodSeconds", "approvals", "approvalsRequired", "byPolicy"],
+                    "properties": {
+                        "id": { "type": "integer" },
+                        "status": { "type": "string", "enum": ["pending", "approved", "denied", "expired", "revoked"] },
+                        "ticket": { "type": "string" },
+                        "justification": { "type": "string" },
+                        "engineer": { "type": "object", "properties": { "name": { "type": "string" }, "email": { "type": "string" } } },
+                        "access": { "type": "string" },
+                        "requestedAt": { "type": "string", "format": "date-time" },
+                        "requestExpiresAt": { "type": "string", "format": "date-time" },
+                        "accessPeriodSeconds": { "type": "integer" },
+                        "accessExpiresAt": { "type": "string", "format": "date-time", "description": "When approved access ends (or ended)" },
+                        "approvals": { "type": "integer" },
+                        "approvalsRequired": { "type": "integer", "enum": [1, 2] },
+                        "byPolicy": { "type": "boolean", "description": "Approved at once because Customer Lockbox was off" }
+                    }
+                },
                 "Environment": {
                     "type": "object",
                     "required": ["id", "name", "apiStatus", "created"],
@@ -85,7 +248,8 @@ pub async fn document() -> Json<serde_json::Value> {
                         "role": { "type": "string", "enum": ["viewer", "contributor", "admin"] },
                         "effectiveRole": { "type": "string", "enum": ["viewer", "contributor", "admin"], "description": "The highest of the user's own role and their groups'" },
                         "pending": { "type": "boolean", "description": "A user who has not accepted their invitation" },
-                        "members": { "type": "integer", "description": "A group's member count" }
+                        "members": { "type": "integer", "description": "A group's member count" },
+                        "lockboxApprover": { "type": "boolean", "description": "A user who may approve Customer Lockbox requests" }
                     }
                 },
                 "PrincipalPage": {

@@ -13,6 +13,8 @@ use app::{
         ssr::{AppContext, SignedInUser, authorize, sign_in, verify_credentials},
     },
     error::AppError,
+    roles::Role,
+    security::PageFacts,
 };
 use axum::{
     Form,
@@ -101,6 +103,17 @@ pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next:
             },
             None => None,
         };
+        // The Security page's tab strip shows the pending Lockbox requests to Admins.
+        if user.as_ref().is_some_and(|u| u.role == Role::Admin) {
+            match app::lockbox::ssr::pending_count(&ctx.pool).await {
+                Ok(lockbox_pending) => {
+                    request
+                        .extensions_mut()
+                        .insert(PageFacts { lockbox_pending });
+                }
+                Err(e) => return e.into_response(),
+            }
+        }
         request.extensions_mut().insert(SignedInUser(user));
     }
     next.run(request).await

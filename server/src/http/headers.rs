@@ -64,6 +64,12 @@ pub async fn security_headers(
 
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // Pages and server-function answers carry one user's data and name the current bundle's
+    // chunks: never stored, so a redeploy never serves a page that points at old chunks.
+    // (The bundle sets its own: it is immutable.)
+    if !headers.contains_key(header::CACHE_CONTROL) && !is_static_file(headers) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if let Some(csp) = csp {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
@@ -84,4 +90,9 @@ pub async fn security_headers(
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
     );
     response
+}
+
+/// Static files from `public/` (the favicon) may be cached; everything generated may not.
+fn is_static_file(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::LAST_MODIFIED)
 }

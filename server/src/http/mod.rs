@@ -1,5 +1,6 @@
 //! Cross-cutting HTTP layers.
 
+pub mod assets;
 pub mod cross_site;
 pub mod headers;
 pub mod server_fn_status;

@@ -77,6 +77,36 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         "id=102",
     ),
     ("/rpc/audit_list", Access::AtLeast(Role::Admin), "page=1"),
+    // The fixture Lockbox requests are 200 and 201. Deciding also needs the Lockbox approver
+    // flag, which the bootstrap Admin has (a non-approver Admin's 403 is in the Lockbox tests);
+    // in this order the Admin's calls succeed.
+    ("/rpc/lockbox_overview", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/lockbox_requests",
+        Access::AtLeast(Role::Admin),
+        "filter=recent",
+    ),
+    (
+        "/rpc/lockbox_request",
+        Access::AtLeast(Role::Admin),
+        "id=200",
+    ),
+    (
+        "/rpc/lockbox_policy",
+        Access::AtLeast(Role::Admin),
+        "enabled=true&approvals_required=1",
+    ),
+    (
+        "/rpc/lockbox_approve",
+        Access::AtLeast(Role::Admin),
+        "id=200&password=correct+horse+battery+staple",
+    ),
+    (
+        "/rpc/lockbox_revoke",
+        Access::AtLeast(Role::Admin),
+        "id=200",
+    ),
+    ("/rpc/lockbox_deny", Access::AtLeast(Role::Admin), "id=201"),
     ("/rpc/invitation_check", Access::Token, "token=wrong"),
     (
         "/rpc/invitation_accept",
@@ -110,6 +140,19 @@ async fn add_fixtures(app: &TestApp) {
         .execute(&app.pool)
         .await
         .expect("fixture");
+    }
+    for id in [200, 201] {
+        sqlx::query(
+            "INSERT INTO lockbox_requests (id, application_id, application_name, ticket, \
+             justification, engineer_name, engineer_email, access, access_period_secs, \
+             requested_at, request_expires_at) \
+             VALUES (?, 101, 'Fixture app', 'T-200', 'Matrix', 'Sam', 'sam@support.test', \
+             'read', 3600, unixepoch(), unixepoch() + 3600)",
+        )
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .expect("lockbox fixture");
     }
 }
 

@@ -6,5 +6,6 @@ mod bootstrap;
 mod cross_site;
 mod headers;
 mod helpers;
+mod lockbox;
 mod sign_in;
 mod users;

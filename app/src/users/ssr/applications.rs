@@ -9,6 +9,7 @@ use sqlx::SqlitePool;
 pub struct Application {
     pub id: i64,
     pub client_id: String,
+    pub name: String,
     pub role: Role,
 }
 
@@ -21,19 +22,30 @@ pub async fn find_by_secret(
     if !secret.starts_with(tokens::SECRET_PREFIX) || secret.len() > 128 {
         return Ok(None);
     }
-    let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, handle, role FROM principals \
+    let row: Option<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, handle, name, role FROM principals \
          WHERE secret_digest = ? AND kind = 'application'",
     )
     .bind(tokens::digest(secret).to_vec())
     .fetch_optional(pool)
     .await?;
-    row.map(|(id, client_id, role)| {
+    row.map(|(id, client_id, name, role)| {
         Ok(Application {
             id,
             client_id,
+            name,
             role: parse_role(&role)?,
         })
     })
     .transpose()
+}
+
+/// The id of the application with client ID `client_id`, if there is one.
+pub async fn find_id(pool: &SqlitePool, client_id: &str) -> Result<Option<i64>, AppError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM principals WHERE handle = ? AND kind = 'application'")
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }

@@ -147,6 +147,7 @@ pub async fn change_role(
     id: i64,
     role: Role,
     confirm_self: bool,
+    lockbox_approver: Option<bool>,
 ) -> Result<Principal, AppError> {
     if id == admin.id && role < Role::Admin && !confirm_self {
         return Err(AppError::invalid(
@@ -164,14 +165,37 @@ pub async fn change_role(
     if role < before.role {
         ensure_an_admin_remains(&mut tx).await?;
     }
-    record(
-        &mut tx,
-        admin,
-        "principal.role",
-        &before.email_or_id,
-        &format!("{} -> {}", before.role.as_str(), role.as_str()),
-    )
-    .await?;
+    if role != before.role {
+        record(
+            &mut tx,
+            admin,
+            "principal.role",
+            &before.email_or_id,
+            &format!("{} -> {}", before.role.as_str(), role.as_str()),
+        )
+        .await?;
+    }
+    if let Some(approver) = lockbox_approver.filter(|a| *a != before.lockbox_approver) {
+        if before.kind != PrincipalKind::User {
+            return Err(AppError::invalid(
+                "lockbox_approver",
+                "Only users can be Lockbox approvers.",
+            ));
+        }
+        sqlx::query("UPDATE principals SET lockbox_approver = ? WHERE id = ?")
+            .bind(approver)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            admin,
+            "principal.lockbox_approver",
+            &before.email_or_id,
+            if approver { "on" } else { "off" },
+        )
+        .await?;
+    }
     let after = list::one(&mut tx, id).await?;
     tx.commit().await?;
     Ok(after)

@@ -19,6 +19,7 @@ struct Row {
     group_role: Option<String>,
     pending: bool,
     members: Option<i64>,
+    lockbox_approver: bool,
 }
 
 impl TryFrom<Row> for Principal {
@@ -38,6 +39,7 @@ impl TryFrom<Row> for Principal {
             effective_role: via_group.map_or(role, |g| g.max(role)),
             pending: row.pending,
             members: row.members,
+            lockbox_approver: row.lockbox_approver,
         })
     }
 }
@@ -50,7 +52,8 @@ fn select() -> String {
          CASE WHEN p.kind = 'user' THEN {GROUP_ROLE} END AS group_role, \
          (p.kind = 'user' AND p.password_hash IS NULL) AS pending, \
          CASE WHEN p.kind = 'group' THEN \
-             (SELECT COUNT(*) FROM group_members m WHERE m.group_id = p.id) END AS members \
+             (SELECT COUNT(*) FROM group_members m WHERE m.group_id = p.id) END AS members, \
+         p.lockbox_approver \
          FROM principals p"
     )
 }

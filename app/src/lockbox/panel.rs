@@ -1,0 +1,482 @@
+//! The Customer Lockbox tab: the policy, the approvers, and the requests with their details,
+//! where approvers approve (with their password), deny or revoke.
+
+use super::{
+    LockboxOverview, LockboxPolicy, LockboxRequestDetail, LockboxRequestRow, LockboxStatus,
+    RequestFilter, approve_lockbox_request, deny_lockbox_request, duration_label,
+    load_lockbox_overview, lockbox_request, lockbox_requests, revoke_lockbox_request,
+    set_lockbox_policy,
+};
+use crate::{
+    error::AppError,
+    time_fmt::utc_minutes,
+    ui::{ConfirmDialog, Pane, field_error, form_error, submit},
+};
+use leptos::prelude::*;
+use leptos_router::{LazyRoute, hooks::use_query_map, lazy_route};
+
+const TAB_PATH: &str = "/admin/security/lockbox";
+
+/// The Customer Lockbox tab as a lazy route: its code, including loading and decoding the
+/// policy and the requests, is a chunk of its own that arrives when the tab opens.
+pub struct LockboxRoute;
+
+#[lazy_route]
+impl LazyRoute for LockboxRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LockboxPanel/> }.into_any()
+    }
+}
+
+#[component]
+fn LockboxPanel() -> impl IntoView {
+    let params = use_query_map();
+    let filter = Memo::new(move |_| {
+        params
+            .read()
+            .get("filter")
+            .and_then(|f| RequestFilter::parse(&f))
+            .unwrap_or_default()
+    });
+    let refresh = RwSignal::new(0u32);
+    let overview = Resource::new(move || refresh.get(), |_| load_lockbox_overview());
+    let requests = Resource::new(
+        move || (filter.get(), refresh.get()),
+        |(f, _)| lockbox_requests(f),
+    );
+    let changed = Callback::new(move |()| refresh.update(|n| *n += 1));
+    // The pending count on the tab strip follows every reload of the overview.
+    if let Some(count) = use_context::<crate::security::LockboxPending>() {
+        Effect::new(move |_| {
+            if let Some(Ok(o)) = overview.get() {
+                count.0.set(o.pending);
+            }
+        });
+    }
+    let selected = RwSignal::new(None::<i64>);
+    let can_decide = Signal::derive(move || {
+        overview
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|o| o.can_decide)
+    });
+    view! {
+        <h2>"Customer Lockbox"</h2>
+        <p>
+            "While Customer Lockbox is on, a support engineer who needs access to customer data must ask first. A Lockbox approver approves or denies each request; approved access is read-only, lasts for the access period and then ends by itself."
+        </p>
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(o) => view! { <PolicyCard overview=o changed/> }.into_any(),
+                    Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <h3 id="lockbox-requests-title">"Requests"</h3>
+        <nav class="filters" aria-label="Filter requests">
+            {[RequestFilter::Pending, RequestFilter::Recent]
+                .into_iter()
+                .map(|f| {
+                    let label = match f {
+                        RequestFilter::Pending => "Pending",
+                        RequestFilter::Recent => "Recent",
+                    };
+                    view! {
+                        <a
+                            class="filter"
+                            href=format!("{TAB_PATH}?filter={}", f.as_str())
+                            aria-current=move || (filter.get() == f).then_some("page")
+                        >
+                            {label}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match requests.await {
+                    Ok(rows) => view! { <RequestTable rows filter=filter.get_untracked() selected/> }.into_any(),
+                    Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        {move || selected.get().map(|id| view! {
+            <RequestPane
+                id
+                can_decide
+                on_close=Callback::new(move |()| selected.set(None))
+                changed
+            />
+        })}
+    }
+}
+
+#[component]
+fn PolicyCard(overview: LockboxOverview, changed: Callback<()>) -> impl IntoView {
+    let LockboxOverview {
+        policy,
+        approvers,
+        pending: _,
+        can_decide,
+    } = overview;
+    let enabled = RwSignal::new(policy.enabled);
+    let approvals = RwSignal::new(policy.approvals_required);
+    let expiry_hours = RwSignal::new(hours(policy.request_expiry_secs));
+    let period_hours = RwSignal::new(hours(policy.access_period_secs));
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let saved = RwSignal::new(None::<&'static str>);
+    let confirm_off = RwSignal::new(false);
+    let fixed = policy.durations_fixed;
+    let save = move |on: bool| {
+        let expiry = parse_hours(&expiry_hours.get_untracked());
+        let period = parse_hours(&period_hours.get_untracked());
+        let (expiry, period) = if fixed {
+            (None, None)
+        } else {
+            (expiry, period)
+        };
+        saved.set(None);
+        submit(
+            pending,
+            error,
+            set_lockbox_policy(on, approvals.get_untracked(), expiry, period),
+            move |p: LockboxPolicy| {
+                enabled.set(p.enabled);
+                saved.set(Some("Saved."));
+                changed.run(());
+            },
+        );
+    };
+    let toggle = move |_| {
+        if enabled.get_untracked() {
+            confirm_off.set(true);
+        } else {
+            save(true);
+        }
+    };
+    view! {
+        <section class="card lockbox-policy" aria-labelledby="lockbox-policy-title">
+            <h3 id="lockbox-policy-title">"Policy"</h3>
+            {form_error(error, &["approvals_required", "request_expiry", "access_period"])}
+            <div class="switch-row">
+                <button
+                    type="button"
+                    role="switch"
+                    class="switch"
+                    id="lockbox-switch"
+                    aria-checked=move || if enabled.get() { "true" } else { "false" }
+                    disabled=move || pending.get()
+                    on:click=toggle
+                >
+                    <span class="switch-track" aria-hidden="true"></span>
+                    "Customer Lockbox"
+                </button>
+                <span class="muted">
+                    {move || if enabled.get() {
+                        "On: every request waits for an approver."
+                    } else {
+                        "Off: requests are approved at once by policy, and recorded as such."
+                    }}
+                </span>
+            </div>
+            <div class="field">
+                <label for="lockbox-approvals">"Approvals required"</label>
+                <select
+                    id="lockbox-approvals"
+                    on:change=move |ev| approvals.set(if event_target_value(&ev) == "2" { 2 } else { 1 })
+                    prop:value=move || approvals.get().to_string()
+                >
+                    <option value="1" selected=policy.approvals_required == 1>"1 approver"</option>
+                    <option value="2" selected=policy.approvals_required == 2>"2 approvers (two-person rule)"</option>
+                </select>
+                {field_error(error, "approvals_required")}
+            </div>
+            {if fixed {
+                view! {
+                    <p class="muted">
+                        "Request expiration: " {duration_label(policy.request_expiry_secs)}
+                        " · Access period: " {duration_label(policy.access_period_secs)}
+                        " (set by the server's configuration)"
+                    </p>
+                }.into_any()
+            } else {
+                view! {
+                    <div class="field">
+                        <label for="lockbox-expiry">"Request expiration (hours)"</label>
+                        <input id="lockbox-expiry" type="number" min="1" max="8760" step="any"
+                            prop:value=move || expiry_hours.get()
+                            on:input=move |ev| expiry_hours.set(event_target_value(&ev))/>
+                        {field_error(error, "request_expiry")}
+                    </div>
+                    <div class="field">
+                        <label for="lockbox-period">"Access period (hours)"</label>
+                        <input id="lockbox-period" type="number" min="1" max="8760" step="any"
+                            prop:value=move || period_hours.get()
+                            on:input=move |ev| period_hours.set(event_target_value(&ev))/>
+                        {field_error(error, "access_period")}
+                    </div>
+                }.into_any()
+            }}
+            <div class="dialog-actions">
+                <button type="button" disabled=move || pending.get() on:click=move |_| save(enabled.get_untracked())>
+                    "Save settings"
+                </button>
+                <span role="status">{move || saved.get()}</span>
+            </div>
+            <h4>"Lockbox approvers"</h4>
+            {if approvers.is_empty() {
+                view! { <p class="muted">"Nobody yet. An Admin marks users as Lockbox approvers in the Users tab (Edit)."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="approvers">
+                        {approvers.into_iter().map(|a| view! { <li>{a.name} " · " <span class="muted">{a.email}</span></li> }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            {(!can_decide).then(|| view! {
+                <p class="notice notice-info" role="note">"You are not a Lockbox approver: you can see requests but not decide them."</p>
+            })}
+            <ConfirmDialog
+                open=confirm_off
+                id="lockbox-off"
+                title="Turn Customer Lockbox off?"
+                confirm_label="Turn off"
+                on_confirm=Callback::new(move |()| save(false))
+            >
+                <p>"New support requests will be approved at once by policy, without an approver. Requests already waiting keep waiting."</p>
+            </ConfirmDialog>
+        </section>
+    }
+}
+
+fn hours(secs: i64) -> String {
+    let h = secs as f64 / 3600.0;
+    if h.fract() == 0.0 {
+        format!("{h:.0}")
+    } else {
+        format!("{h:.2}")
+    }
+}
+
+/// Hours as typed, in seconds; nonsense becomes a value the server refuses with its message.
+fn parse_hours(raw: &str) -> Option<i64> {
+    let h: f64 = raw.trim().parse().unwrap_or(-1.0);
+    Some(if h.is_finite() {
+        (h * 3600.0).round() as i64
+    } else {
+        -1
+    })
+}
+
+fn status_class(status: LockboxStatus) -> &'static str {
+    match status {
+        LockboxStatus::ActionNeeded => "badge badge-warn",
+        LockboxStatus::Approved => "badge badge-ok",
+        _ => "badge",
+    }
+}
+
+#[component]
+fn RequestTable(
+    rows: Vec<LockboxRequestRow>,
+    filter: RequestFilter,
+    selected: RwSignal<Option<i64>>,
+) -> impl IntoView {
+    if rows.is_empty() {
+        let empty = match filter {
+            RequestFilter::Pending => "No requests are waiting for a decision.",
+            RequestFilter::Recent => "No requests in the past 28 days.",
+        };
+        return view! { <p class="muted">{empty}</p> }.into_any();
+    }
+    view! {
+        <table class="lockbox-requests" aria-labelledby="lockbox-requests-title">
+            <thead>
+                <tr>
+                    <th scope="col">"Support request ID"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Requested"</th>
+                    <th scope="col">"Request expiration"</th>
+                    <th scope="col">"Access period"</th>
+                    <th scope="col">"Access expiration"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows.into_iter().map(|r| {
+                    let id = r.id;
+                    view! {
+                        <tr>
+                            <td>
+                                <button type="button" class="link-button" on:click=move |_| selected.set(Some(id))>
+                                    {r.ticket.clone()}
+                                </button>
+                            </td>
+                            <td><span class=status_class(r.status)>{r.status.label()}</span></td>
+                            <td>{utc_minutes(r.requested_at)}</td>
+                            <td>{utc_minutes(r.request_expires_at)}</td>
+                            <td>{duration_label(r.access_period_secs)}</td>
+                            <td>{r.access_ends_at.map(utc_minutes).unwrap_or_else(|| "—".into())}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn RequestPane(
+    id: i64,
+    can_decide: Signal<bool>,
+    on_close: Callback<()>,
+    changed: Callback<()>,
+) -> impl IntoView {
+    let reload = RwSignal::new(0u32);
+    let detail = Resource::new(move || reload.get(), move |_| lockbox_request(id));
+    view! {
+        <Pane id="lockbox-request" title="Support request" on_close>
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(d) => view! {
+                            <RequestDetail
+                                d
+                                can_decide
+                                decided=Callback::new(move |()| {
+                                    reload.update(|n| *n += 1);
+                                    changed.run(());
+                                })
+                            />
+                        }.into_any(),
+                        Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <div class="dialog-actions">
+                <button type="button" on:click=move |_| on_close.run(())>"Close"</button>
+            </div>
+        </Pane>
+    }
+}
+
+#[component]
+fn RequestDetail(
+    d: LockboxRequestDetail,
+    can_decide: Signal<bool>,
+    decided: Callback<()>,
+) -> impl IntoView {
+    let id = d.row.id;
+    let status = d.row.status;
+    let password = RwSignal::new(String::new());
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let confirm_deny = RwSignal::new(false);
+    let confirm_revoke = RwSignal::new(false);
+    let approve = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submit(
+            pending,
+            error,
+            approve_lockbox_request(id, password.get_untracked()),
+            move |_| {
+                password.set(String::new());
+                decided.run(());
+            },
+        );
+    };
+    let deny = Callback::new(move |()| {
+        submit(pending, error, deny_lockbox_request(id), move |_| {
+            decided.run(())
+        })
+    });
+    let revoke = Callback::new(move |()| {
+        submit(pending, error, revoke_lockbox_request(id), move |_| {
+            decided.run(())
+        })
+    });
+    let not_approver =
+        "Only Lockbox approvers can approve or deny. An Admin can make you one in the Users tab.";
+    let progress = (d.approvals_required == 2 && status == LockboxStatus::ActionNeeded)
+        .then(|| format!("{} of 2 approvals", d.approved_by.len()));
+    view! {
+        <dl class="facts">
+            <dt>"Support request ID"</dt><dd>{d.row.ticket.clone()}</dd>
+            <dt>"Lockbox request"</dt><dd>{id}</dd>
+            <dt>"Status"</dt><dd><span class=status_class(status)>{status.label()}</span>{d.by_policy.then_some(" (by policy)")}</dd>
+            <dt>"Engineer"</dt><dd>{d.engineer_name.clone()} " · " {d.engineer_email.clone()}</dd>
+            <dt>"Support application"</dt><dd>{d.application.clone()}</dd>
+            <dt>"Justification"</dt><dd class="justification">{d.justification.clone()}</dd>
+            <dt>"Requested access"</dt><dd>{if d.access == "read" { "Read customer data" } else { "Other" }}</dd>
+            <dt>"Requested"</dt><dd>{utc_minutes(d.row.requested_at)}</dd>
+            <dt>"Request expiration"</dt><dd>{utc_minutes(d.row.request_expires_at)}</dd>
+            <dt>"Access period"</dt><dd>{duration_label(d.row.access_period_secs)}</dd>
+            <dt>"Access expiration"</dt><dd>{d.row.access_ends_at.map(utc_minutes).unwrap_or_else(|| "—".into())}</dd>
+        </dl>
+        {progress.map(|p| view! { <p class="notice notice-info" role="status">{p}</p> })}
+        {form_error(error, &["password"])}
+        {(status == LockboxStatus::ActionNeeded).then(|| view! {
+            <form class="decision" on:submit=approve>
+                <div class="field">
+                    <label for="lockbox-password">"Your password"</label>
+                    <input
+                        id="lockbox-password"
+                        type="password"
+                        autocomplete="current-password"
+                        maxlength="1024"
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev))
+                        disabled=move || !can_decide.get()
+                    />
+                    {field_error(error, "password")}
+                </div>
+                <div class="dialog-actions">
+                    <button type="submit" class="button-primary"
+                        disabled=move || pending.get() || !can_decide.get()
+                        title=move || (!can_decide.get()).then_some(not_approver)>
+                        "Approve"
+                    </button>
+                    <button type="button" class="button-danger"
+                        disabled=move || pending.get() || !can_decide.get()
+                        title=move || (!can_decide.get()).then_some(not_approver)
+                        on:click=move |_| confirm_deny.set(true)>
+                        "Deny"
+                    </button>
+                </div>
+                {move || (!can_decide.get()).then(|| view! { <p class="muted">{not_approver}</p> })}
+            </form>
+        })}
+        {(status == LockboxStatus::Approved).then(|| view! {
+            <div class="dialog-actions">
+                <button type="button" class="button-danger"
+                    disabled=move || pending.get() || !can_decide.get()
+                    on:click=move |_| confirm_revoke.set(true)>
+                    "Revoke"
+                </button>
+            </div>
+        })}
+        <h4>"History"</h4>
+        <ol class="history">
+            {d.history.into_iter().map(|e| view! {
+                <li>
+                    <span class="muted">{utc_minutes(e.at)}</span> " " <strong>{e.event}</strong>
+                    {e.actor.map(|a| format!(" by {a}"))}
+                    {(!e.detail.is_empty()).then(|| format!(" — {}", e.detail))}
+                </li>
+            }).collect_view()}
+        </ol>
+        <ConfirmDialog open=confirm_deny id="lockbox-deny" title="Deny this request?" confirm_label="Deny" on_confirm=deny>
+            <p>"The support engineer will not get access for this request."</p>
+        </ConfirmDialog>
+        <ConfirmDialog open=confirm_revoke id="lockbox-revoke" title="Revoke access now?" confirm_label="Revoke" on_confirm=revoke>
+            <p>"The support engineer's access ends at once, before the access period is over."</p>
+        </ConfirmDialog>
+    }
+}

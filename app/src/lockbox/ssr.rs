@@ -1,0 +1,811 @@
+//! Lockbox storage and rules. Every decision runs in one write transaction with its history
+//! and audit rows, so that two approvers deciding at the same moment are serialised: one wins,
+//! the other is told the request was decided already.
+
+use super::{
+    Approver, LockboxEvent, LockboxOverview, LockboxPolicy, LockboxRequestDetail,
+    LockboxRequestRow, LockboxStatus, MAX_JUSTIFICATION_CHARS, MAX_TICKET_CHARS, RECENT_DAYS,
+    RequestFilter,
+};
+use crate::{
+    audit::ssr::{self as audit, Entry},
+    auth::ssr::{AppContext, client_addr, require, verify_credentials},
+    db::begin_write,
+    error::AppError,
+    roles::{Role, UserInfo},
+    time_fmt::unix_now,
+    users::{Email, ssr::applications::Application},
+};
+use sqlx::{SqliteConnection, SqlitePool};
+
+/// Durations the server's configuration fixes (environment variables), overriding the tab's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LockboxSettings {
+    pub request_expiry_secs: Option<i64>,
+    pub access_period_secs: Option<i64>,
+}
+
+/// Longest request expiry and access period that may be set: a year.
+const MAX_DURATION_SECS: i64 = 365 * 86_400;
+
+/// The guard for decisions: an Admin who is also a Lockbox approver.
+pub async fn require_approver() -> Result<(AppContext, UserInfo), AppError> {
+    let (ctx, user) = require(Role::Admin).await?;
+    if !user.lockbox_approver {
+        return Err(AppError::NotPermitted(
+            "Only Lockbox approvers can approve, deny or revoke requests.".into(),
+        ));
+    }
+    Ok((ctx, user))
+}
+
+/// What a stored row says, judged against the clock: a pending request past its expiry is
+/// Expired, and so is an approved one whose access has ended, whether or not the sweep has
+/// written that down yet.
+pub fn effective_status(
+    stored: &str,
+    now: i64,
+    request_expires_at: i64,
+    access_ends_at: Option<i64>,
+) -> LockboxStatus {
+    match stored {
+        "pending" if now < request_expires_at => LockboxStatus::ActionNeeded,
+        "approved" if access_ends_at.is_some_and(|end| now < end) => LockboxStatus::Approved,
+        "denied" => LockboxStatus::Denied,
+        "revoked" => LockboxStatus::Revoked,
+        _ => LockboxStatus::Expired,
+    }
+}
+
+async fn policy_on(
+    conn: &mut SqliteConnection,
+    settings: LockboxSettings,
+) -> Result<LockboxPolicy, AppError> {
+    let (enabled, approvals, expiry, period): (bool, i64, i64, i64) = sqlx::query_as(
+        "SELECT enabled, approvals_required, request_expiry_secs, access_period_secs \
+         FROM lockbox_policy WHERE id = 1",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(LockboxPolicy {
+        enabled,
+        approvals_required: if approvals >= 2 { 2 } else { 1 },
+        request_expiry_secs: settings.request_expiry_secs.unwrap_or(expiry),
+        access_period_secs: settings.access_period_secs.unwrap_or(period),
+        durations_fixed: settings.request_expiry_secs.is_some()
+            || settings.access_period_secs.is_some(),
+    })
+}
+
+pub async fn policy(ctx: &AppContext) -> Result<LockboxPolicy, AppError> {
+    let mut conn = ctx.pool.acquire().await?;
+    policy_on(&mut conn, ctx.lockbox).await
+}
+
+/// Requests waiting for a decision now.
+pub async fn pending_count(pool: &SqlitePool) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM lockbox_requests WHERE status = 'pending' AND request_expires_at > ?",
+    )
+    .bind(unix_now())
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn overview(ctx: &AppContext, caller: &UserInfo) -> Result<LockboxOverview, AppError> {
+    let approvers: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, handle FROM principals \
+         WHERE kind = 'user' AND lockbox_approver = 1 AND password_hash IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&ctx.pool)
+    .await?;
+    Ok(LockboxOverview {
+        policy: policy(ctx).await?,
+        approvers: approvers
+            .into_iter()
+            .map(|(name, email)| Approver { name, email })
+            .collect(),
+        pending: pending_count(&ctx.pool).await?,
+        can_decide: caller.lockbox_approver && caller.role == Role::Admin,
+    })
+}
+
+const ROW_COLUMNS: &str = "SELECT id, ticket, status, requested_at, request_expires_at, \
+     access_period_secs, access_ends_at, \
+     (SELECT count(*) FROM lockbox_approvals a WHERE a.request_id = r.id) AS approvals \
+     FROM lockbox_requests r";
+
+type RawRow = (i64, String, String, i64, i64, i64, Option<i64>, i64);
+
+fn row(raw: RawRow, now: i64) -> LockboxRequestRow {
+    let (id, ticket, status, requested_at, request_expires_at, period, access_ends_at, approvals) =
+        raw;
+    LockboxRequestRow {
+        id,
+        ticket,
+        status: effective_status(&status, now, request_expires_at, access_ends_at),
+        requested_at,
+        request_expires_at,
+        access_period_secs: period,
+        access_ends_at,
+        approvals: approvals.clamp(0, 2) as u8,
+    }
+}
+
+pub async fn list(
+    pool: &SqlitePool,
+    filter: RequestFilter,
+) -> Result<Vec<LockboxRequestRow>, AppError> {
+    let now = unix_now();
+    let rows: Vec<RawRow> = match filter {
+        RequestFilter::Pending => {
+            sqlx::query_as(&format!(
+                "{ROW_COLUMNS} WHERE status = 'pending' AND request_expires_at > ? \
+                 ORDER BY requested_at DESC, id DESC LIMIT 500"
+            ))
+            .bind(now)
+            .fetch_all(pool)
+            .await?
+        }
+        RequestFilter::Recent => sqlx::query_as(&format!(
+            "{ROW_COLUMNS} WHERE requested_at >= ? ORDER BY requested_at DESC, id DESC LIMIT 500"
+        ))
+        .bind(now - RECENT_DAYS * 86_400)
+        .fetch_all(pool)
+        .await?,
+    };
+    Ok(rows.into_iter().map(|r| row(r, now)).collect())
+}
+
+async fn row_on(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: i64,
+) -> Result<(LockboxRequestRow, String), AppError> {
+    let raw: Option<RawRow> = sqlx::query_as(&format!("{ROW_COLUMNS} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let raw = raw.ok_or(AppError::NotFound)?;
+    let stored = raw.2.clone();
+    Ok((row(raw, now), stored))
+}
+
+async fn detail_on(
+    conn: &mut SqliteConnection,
+    settings: LockboxSettings,
+    id: i64,
+) -> Result<LockboxRequestDetail, AppError> {
+    let now = unix_now();
+    let (row, _) = row_on(conn, id, now).await?;
+    let (application, justification, engineer_name, engineer_email, access, by_policy): (
+        String,
+        String,
+        String,
+        String,
+        String,
+        bool,
+    ) = sqlx::query_as(
+        "SELECT application_name, justification, engineer_name, engineer_email, access, by_policy \
+         FROM lockbox_requests WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let approved_by: Vec<String> = sqlx::query_scalar(
+        "SELECT approver_email FROM lockbox_approvals WHERE request_id = ? ORDER BY decided_at, approver_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let history: Vec<(i64, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT at, actor, event, detail FROM lockbox_events WHERE request_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let policy = policy_on(conn, settings).await?;
+    Ok(LockboxRequestDetail {
+        row,
+        application,
+        justification,
+        engineer_name,
+        engineer_email,
+        access,
+        by_policy,
+        approvals_required: policy.approvals_required,
+        approved_by,
+        history: history
+            .into_iter()
+            .map(|(at, actor, event, detail)| LockboxEvent {
+                at,
+                actor,
+                event,
+                detail,
+            })
+            .collect(),
+    })
+}
+
+pub async fn detail(ctx: &AppContext, id: i64) -> Result<LockboxRequestDetail, AppError> {
+    let mut conn = ctx.pool.acquire().await?;
+    detail_on(&mut conn, ctx.lockbox, id).await
+}
+
+async fn event(
+    conn: &mut SqliteConnection,
+    id: i64,
+    actor: Option<&str>,
+    event: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO lockbox_events (request_id, at, actor, event, detail) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(unix_now())
+    .bind(actor)
+    .bind(event)
+    .bind(detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The audit row of a lockbox change: the request ID and ticket as the target.
+async fn audit_row(
+    conn: &mut SqliteConnection,
+    actor: Option<&UserInfo>,
+    action: &str,
+    id: i64,
+    ticket: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    let client = client_addr();
+    audit::record(
+        conn,
+        Entry {
+            actor,
+            action,
+            target: Some(&format!("request {id} (ticket {ticket})")),
+            detail,
+            client_addr: client.as_deref(),
+        },
+    )
+    .await
+}
+
+pub struct PolicyChange {
+    pub enabled: bool,
+    pub approvals_required: u8,
+    pub request_expiry_secs: Option<i64>,
+    pub access_period_secs: Option<i64>,
+}
+
+fn check_duration(field: &str, secs: Option<i64>) -> Result<(), AppError> {
+    match secs {
+        Some(s) if !(60..=MAX_DURATION_SECS).contains(&s) => Err(AppError::invalid(
+            field,
+            "Choose a duration from 1 minute to 365 days.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub async fn set_policy(
+    ctx: &AppContext,
+    admin: &UserInfo,
+    change: PolicyChange,
+) -> Result<LockboxPolicy, AppError> {
+    if !(1..=2).contains(&change.approvals_required) {
+        return Err(AppError::invalid(
+            "approvals_required",
+            "Approvals required is 1, or 2 for the two-person rule.",
+        ));
+    }
+    check_duration("request_expiry", change.request_expiry_secs)?;
+    check_duration("access_period", change.access_period_secs)?;
+    let mut tx = begin_write(&ctx.pool).await?;
+    let before = policy_on(&mut tx, ctx.lockbox).await?;
+    let fixed = before.durations_fixed;
+    sqlx::query(
+        "UPDATE lockbox_policy SET enabled = ?, approvals_required = ?, \
+         request_expiry_secs = coalesce(?, request_expiry_secs), \
+         access_period_secs = coalesce(?, access_period_secs), updated_at = ? WHERE id = 1",
+    )
+    .bind(change.enabled)
+    .bind(i64::from(change.approvals_required))
+    .bind(change.request_expiry_secs.filter(|_| !fixed))
+    .bind(change.access_period_secs.filter(|_| !fixed))
+    .bind(unix_now())
+    .execute(&mut *tx)
+    .await?;
+    let after = policy_on(&mut tx, ctx.lockbox).await?;
+    let client = client_addr();
+    audit::record(
+        &mut tx,
+        Entry {
+            actor: Some(admin),
+            action: "lockbox.policy",
+            target: Some("Customer Lockbox"),
+            detail: &format!(
+                "{} approvals_required={} request_expiry={}s access_period={}s",
+                if after.enabled { "on" } else { "off" },
+                after.approvals_required,
+                after.request_expiry_secs,
+                after.access_period_secs
+            ),
+            client_addr: client.as_deref(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Refuses a decision on a request that is no longer waiting for one, saying why.
+fn must_be_pending(status: LockboxStatus) -> Result<(), AppError> {
+    match status {
+        LockboxStatus::ActionNeeded => Ok(()),
+        LockboxStatus::Expired => Err(AppError::Conflict(
+            "This request expired before anyone answered it.".into(),
+        )),
+        other => Err(AppError::Conflict(format!(
+            "This request was decided already: it is {}.",
+            other.label()
+        ))),
+    }
+}
+
+pub async fn approve(
+    ctx: &AppContext,
+    approver: &UserInfo,
+    id: i64,
+    password: String,
+) -> Result<LockboxRequestDetail, AppError> {
+    if password.is_empty() || password.len() > 1024 {
+        return Err(AppError::invalid(
+            "password",
+            "Enter your password to approve.",
+        ));
+    }
+    // Re-authentication (OWASP ASVS 7.5.3): whoever holds this session must also know the
+    // password. Checked before the transaction, as it is slow on purpose.
+    let confirmed = verify_credentials(&ctx.pool, &approver.email, password).await?;
+    if confirmed.is_none_or(|u| u.id != approver.id) {
+        return Err(AppError::invalid(
+            "password",
+            "The password is not correct.",
+        ));
+    }
+    let now = unix_now();
+    let mut tx = begin_write(&ctx.pool).await?;
+    let (row, _) = row_on(&mut tx, id, now).await?;
+    must_be_pending(row.status)?;
+    let inserted = sqlx::query(
+        "INSERT INTO lockbox_approvals (request_id, approver_id, approver_email, decided_at) \
+         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(approver.id)
+    .bind(&approver.email)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(AppError::Conflict(
+            "You approved this request already; a second approver must approve it too.".into(),
+        ));
+    }
+    let policy = policy_on(&mut tx, ctx.lockbox).await?;
+    let approvals = i64::from(row.approvals) + 1;
+    let complete = approvals >= i64::from(policy.approvals_required);
+    if complete {
+        sqlx::query(
+            "UPDATE lockbox_requests SET status = 'approved', decided_at = ?, \
+             access_ends_at = ? + access_period_secs WHERE id = ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let step = format!("{approvals} of {}", policy.approvals_required);
+    let event_name = if complete {
+        "Approved"
+    } else {
+        "Approval recorded"
+    };
+    let decision = Decision {
+        approver,
+        id,
+        ticket: &row.ticket,
+        event: event_name,
+        action: "lockbox.approve",
+        detail: &step,
+    };
+    conclude(tx, ctx, decision).await
+}
+
+/// What an approver did, for the request's history and the audit log.
+struct Decision<'a> {
+    approver: &'a UserInfo,
+    id: i64,
+    ticket: &'a str,
+    event: &'a str,
+    action: &'a str,
+    detail: &'a str,
+}
+
+/// Writes a decision's history and audit rows in its transaction, commits, and returns the
+/// request as it now stands.
+async fn conclude(
+    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    ctx: &AppContext,
+    d: Decision<'_>,
+) -> Result<LockboxRequestDetail, AppError> {
+    event(&mut tx, d.id, Some(&d.approver.email), d.event, d.detail).await?;
+    audit_row(
+        &mut tx,
+        Some(d.approver),
+        d.action,
+        d.id,
+        d.ticket,
+        d.detail,
+    )
+    .await?;
+    let detail = detail_on(&mut tx, ctx.lockbox, d.id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+pub async fn deny(
+    ctx: &AppContext,
+    approver: &UserInfo,
+    id: i64,
+) -> Result<LockboxRequestDetail, AppError> {
+    let now = unix_now();
+    let mut tx = begin_write(&ctx.pool).await?;
+    let (row, _) = row_on(&mut tx, id, now).await?;
+    must_be_pending(row.status)?;
+    sqlx::query("UPDATE lockbox_requests SET status = 'denied', decided_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let decision = Decision {
+        approver,
+        id,
+        ticket: &row.ticket,
+        event: "Denied",
+        action: "lockbox.deny",
+        detail: "",
+    };
+    conclude(tx, ctx, decision).await
+}
+
+pub async fn revoke(
+    ctx: &AppContext,
+    approver: &UserInfo,
+    id: i64,
+) -> Result<LockboxRequestDetail, AppError> {
+    let now = unix_now();
+    let mut tx = begin_write(&ctx.pool).await?;
+    let (row, _) = row_on(&mut tx, id, now).await?;
+    if row.status != LockboxStatus::Approved {
+        return Err(AppError::Conflict(format!(
+            "Only live approved access can be revoked; this request is {}.",
+            row.status.label()
+        )));
+    }
+    sqlx::query("UPDATE lockbox_requests SET status = 'revoked', access_ends_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    event(&mut tx, id, Some(&approver.email), "Access revoked", "").await?;
+    audit_row(
+        &mut tx,
+        Some(approver),
+        "lockbox.revoke",
+        id,
+        &row.ticket,
+        "",
+    )
+    .await?;
+    let detail = detail_on(&mut tx, ctx.lockbox, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// A request as support tooling files it.
+#[derive(Clone, Debug)]
+pub struct NewRequest {
+    pub ticket: String,
+    pub justification: String,
+    pub engineer_name: String,
+    pub engineer_email: String,
+    pub access: String,
+    pub access_period_secs: Option<i64>,
+}
+
+fn text(field: &str, label: &str, value: &str, max: usize) -> Result<String, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AppError::invalid(field, format!("{label} is required.")));
+    }
+    if value.chars().count() > max {
+        return Err(AppError::invalid(
+            field,
+            format!("{label} has at most {max} characters."),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(AppError::invalid(
+            field,
+            format!("{label} contains control characters."),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// The stand-in the audit log needs for an application acting on its own.
+fn as_actor(app: &Application) -> UserInfo {
+    UserInfo {
+        id: app.id,
+        email: app.client_id.clone(),
+        name: app.name.clone(),
+        role: app.role,
+        lockbox_approver: false,
+    }
+}
+
+/// Files a request. With the policy off it is approved at once, by policy.
+pub async fn file(
+    ctx: &AppContext,
+    app: &Application,
+    new: NewRequest,
+) -> Result<LockboxRequestDetail, AppError> {
+    let ticket = text(
+        "ticket",
+        "The support ticket ID",
+        &new.ticket,
+        MAX_TICKET_CHARS,
+    )?;
+    let justification = text(
+        "justification",
+        "The justification",
+        &new.justification,
+        MAX_JUSTIFICATION_CHARS,
+    )?;
+    let engineer_name = text(
+        "engineer.name",
+        "The engineer's name",
+        &new.engineer_name,
+        200,
+    )?;
+    let engineer_email = Email::parse(&new.engineer_email)
+        .map_err(|e| AppError::invalid("engineer.email", e.to_string()))?;
+    if new.access != "read" {
+        return Err(AppError::invalid(
+            "access",
+            "Only read access (\"read\") can be requested.",
+        ));
+    }
+    let mut tx = begin_write(&ctx.pool).await?;
+    let policy = policy_on(&mut tx, ctx.lockbox).await?;
+    let period = match new.access_period_secs {
+        None => policy.access_period_secs,
+        Some(p) if p > 0 && p <= policy.access_period_secs => p,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "accessPeriodSeconds",
+                format!(
+                    "The access period is at most the policy's {} ({} seconds).",
+                    super::duration_label(policy.access_period_secs),
+                    policy.access_period_secs
+                ),
+            ));
+        }
+    };
+    let now = unix_now();
+    let by_policy = !policy.enabled;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO lockbox_requests (application_id, application_name, ticket, justification, \
+         engineer_name, engineer_email, access, access_period_secs, requested_at, \
+         request_expires_at, status, by_policy, decided_at, access_ends_at) \
+         VALUES (?, ?, ?, ?, ?, ?, 'read', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(app.id)
+    .bind(&app.name)
+    .bind(&ticket)
+    .bind(&justification)
+    .bind(&engineer_name)
+    .bind(engineer_email.as_str())
+    .bind(period)
+    .bind(now)
+    .bind(now + policy.request_expiry_secs)
+    .bind(if by_policy { "approved" } else { "pending" })
+    .bind(by_policy)
+    .bind(by_policy.then_some(now))
+    .bind(by_policy.then_some(now + period))
+    .fetch_one(&mut *tx)
+    .await?;
+    let actor = as_actor(app);
+    event(
+        &mut tx,
+        id,
+        Some(&app.client_id),
+        "Requested",
+        &format!("by {engineer_name} <{}>", engineer_email.as_str()),
+    )
+    .await?;
+    audit_row(
+        &mut tx,
+        Some(&actor),
+        "lockbox.request",
+        id,
+        &ticket,
+        &justification,
+    )
+    .await?;
+    if by_policy {
+        event(
+            &mut tx,
+            id,
+            None,
+            "Approved by policy",
+            "Customer Lockbox is off",
+        )
+        .await?;
+        audit_row(
+            &mut tx,
+            None,
+            "lockbox.approve",
+            id,
+            &ticket,
+            "by policy: Customer Lockbox is off",
+        )
+        .await?;
+    }
+    let detail = detail_on(&mut tx, ctx.lockbox, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// A request as the application that filed it may see it; another application's is refused.
+pub async fn for_application(
+    ctx: &AppContext,
+    app: &Application,
+    id: i64,
+) -> Result<LockboxRequestDetail, AppError> {
+    let owner: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT application_id FROM lockbox_requests WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&ctx.pool)
+            .await?;
+    match owner {
+        None => Err(AppError::NotFound),
+        Some(Some(owner)) if owner == app.id => detail(ctx, id).await,
+        Some(_) => Err(AppError::NotPermitted(
+            "This request was filed by another application.".into(),
+        )),
+    }
+}
+
+/// Live access: the request is approved, its window open, and (when `application` is given)
+/// it was filed by that application. Returns the request's ticket and when access ends, or
+/// why not.
+pub async fn live_access(
+    pool: &SqlitePool,
+    id: i64,
+    application: Option<i64>,
+) -> Result<Result<(String, i64), String>, AppError> {
+    /// Who filed it, ticket, stored status, request expiry, access end.
+    type Live = (Option<i64>, String, String, i64, Option<i64>);
+    let row: Option<Live> = sqlx::query_as(
+        "SELECT application_id, ticket, status, request_expires_at, access_ends_at \
+         FROM lockbox_requests WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((owner, ticket, stored, expires, ends)) = row else {
+        return Ok(Err(format!("There is no Lockbox request {id}.")));
+    };
+    if application.is_some_and(|app| owner != Some(app)) {
+        return Ok(Err(format!(
+            "Lockbox request {id} was filed by another application."
+        )));
+    }
+    Ok(match effective_status(&stored, unix_now(), expires, ends) {
+        LockboxStatus::Approved => Ok((ticket, ends.unwrap_or_default())),
+        LockboxStatus::ActionNeeded => {
+            Err(format!("Lockbox request {id} is waiting for approval."))
+        }
+        LockboxStatus::Denied => Err(format!("Lockbox request {id} was denied.")),
+        LockboxStatus::Revoked => Err(format!("Access for Lockbox request {id} was revoked.")),
+        LockboxStatus::Expired => Err(format!("Lockbox request {id} has expired.")),
+    })
+}
+
+/// Records one use of approved access (the support endpoints), with the request and ticket.
+pub async fn record_access(
+    pool: &SqlitePool,
+    app: &Application,
+    id: i64,
+    ticket: &str,
+    what: &str,
+) -> Result<(), AppError> {
+    let mut conn = pool.acquire().await?;
+    let actor = as_actor(app);
+    event(&mut conn, id, Some(&app.client_id), "Accessed", what).await?;
+    audit_row(&mut conn, Some(&actor), "lockbox.access", id, ticket, what).await
+}
+
+/// Writes down what the clock already decided: pending requests past their expiry and approved
+/// access past its end become Expired, with history and audit rows. Reads never wait for this.
+pub async fn sweep(pool: &SqlitePool) -> Result<usize, AppError> {
+    let now = unix_now();
+    let mut tx = begin_write(pool).await?;
+    let unanswered: Vec<(i64, String)> = sqlx::query_as(
+        "UPDATE lockbox_requests SET status = 'expired' \
+         WHERE status = 'pending' AND request_expires_at <= ? RETURNING id, ticket",
+    )
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    let ended: Vec<(i64, String)> = sqlx::query_as(
+        "UPDATE lockbox_requests SET status = 'expired' \
+         WHERE status = 'approved' AND access_ends_at <= ? RETURNING id, ticket",
+    )
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, ticket) in &unanswered {
+        event(&mut tx, *id, None, "Expired", "nobody answered in time").await?;
+        audit_row(&mut tx, None, "lockbox.expire", *id, ticket, "unanswered").await?;
+    }
+    for (id, ticket) in &ended {
+        event(
+            &mut tx,
+            *id,
+            None,
+            "Access ended",
+            "the access period is over",
+        )
+        .await?;
+        audit_row(
+            &mut tx,
+            None,
+            "lockbox.expire",
+            *id,
+            ticket,
+            "access period over",
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(unanswered.len() + ended.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_decides_over_the_stored_status() {
+        let s = |stored, now, ends| effective_status(stored, now, 100, ends);
+        assert_eq!(s("pending", 99, None), LockboxStatus::ActionNeeded);
+        assert_eq!(s("pending", 100, None), LockboxStatus::Expired);
+        assert_eq!(s("approved", 150, Some(200)), LockboxStatus::Approved);
+        assert_eq!(s("approved", 200, Some(200)), LockboxStatus::Expired);
+        assert_eq!(s("denied", 0, None), LockboxStatus::Denied);
+        assert_eq!(s("revoked", 0, Some(10)), LockboxStatus::Revoked);
+        assert_eq!(s("expired", 0, None), LockboxStatus::Expired);
+    }
+}

@@ -1,0 +1,302 @@
+//! Customer Lockbox over REST: support tooling files and follows requests, reads customer data
+//! only within an approved request's window, and other services ask whether a request is live.
+
+use super::{ApiError, Caller, PrincipalsParams, authenticate, list_query};
+use crate::AppState;
+use app::{
+    audit::ssr as audit,
+    lockbox::{
+        LockboxRequestDetail,
+        ssr::{self as lockbox, NewRequest},
+    },
+    time_fmt::rfc3339,
+    users::ssr::{
+        applications::{self, Application},
+        list,
+    },
+};
+use axum::{
+    Json, Router,
+    extract::{
+        ConnectInfo, DefaultBodyLimit, Path, Query, State,
+        rejection::{JsonRejection, QueryRejection},
+    },
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use std::{borrow::Cow, net::SocketAddr};
+
+/// The header that names the approved request a support call relies on.
+pub const REQUEST_HEADER: &str = "lockbox-request";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/lockbox/requests", post(file_request))
+        .route("/api/v1/lockbox/requests/{id}", get(get_request))
+        .route("/api/v1/lockbox/check", post(check))
+        .route("/api/v1/support/principals", get(support_principals))
+        .route("/api/v1/support/audit", get(support_audit))
+        // A request is a few short fields.
+        .layer(DefaultBodyLimit::max(16 * 1024))
+}
+
+/// Only applications use the Lockbox endpoints: a subscription key identifies nobody.
+async fn application(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Application, ApiError> {
+    match authenticate(state, peer.ip(), headers, false).await? {
+        Caller::Application(app) => Ok(app),
+        Caller::Key => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Send an application's client secret as Authorization: Bearer <client secret>.",
+        )),
+    }
+}
+
+fn bad_json(rejection: JsonRejection) -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        message: Cow::Owned(format!(
+            "The body must be JSON as the OpenAPI document describes: {}",
+            rejection.body_text()
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewRequestBody {
+    ticket: String,
+    justification: String,
+    engineer: Engineer,
+    #[serde(default = "read")]
+    access: String,
+    access_period_seconds: Option<i64>,
+}
+
+fn read() -> String {
+    "read".into()
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Engineer {
+    name: String,
+    email: String,
+}
+
+/// A request as the REST API shows it. Times are RFC 3339, UTC.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestView {
+    id: i64,
+    status: &'static str,
+    ticket: String,
+    justification: String,
+    engineer: Engineer,
+    access: String,
+    requested_at: String,
+    request_expires_at: String,
+    access_period_seconds: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_expires_at: Option<String>,
+    approvals: u8,
+    approvals_required: u8,
+    by_policy: bool,
+}
+
+impl From<LockboxRequestDetail> for RequestView {
+    fn from(d: LockboxRequestDetail) -> Self {
+        RequestView {
+            id: d.row.id,
+            status: d.row.status.api_name(),
+            ticket: d.row.ticket,
+            justification: d.justification,
+            engineer: Engineer {
+                name: d.engineer_name,
+                email: d.engineer_email,
+            },
+            access: d.access,
+            requested_at: rfc3339(d.row.requested_at),
+            request_expires_at: rfc3339(d.row.request_expires_at),
+            access_period_seconds: d.row.access_period_secs,
+            access_expires_at: d.row.access_ends_at.map(rfc3339),
+            approvals: d.row.approvals,
+            approvals_required: d.approvals_required,
+            by_policy: d.by_policy,
+        }
+    }
+}
+
+/// `POST /api/v1/lockbox/requests`: 201 with the request; approved at once while the policy is
+/// off, otherwise waiting for an approver.
+async fn file_request(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<NewRequestBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let app = application(&state, peer, &headers).await?;
+    let Json(body) = body.map_err(bad_json)?;
+    let detail = lockbox::file(
+        &state.ctx,
+        &app,
+        NewRequest {
+            ticket: body.ticket,
+            justification: body.justification,
+            engineer_name: body.engineer.name,
+            engineer_email: body.engineer.email,
+            access: body.access,
+            access_period_secs: body.access_period_seconds,
+        },
+    )
+    .await?;
+    let location = format!("/api/v1/lockbox/requests/{}", detail.row.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(RequestView::from(detail)),
+    )
+        .into_response())
+}
+
+fn request_id(raw: &str) -> Result<i64, ApiError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "A Lockbox request ID is a positive whole number.",
+        ))
+}
+
+/// `GET /api/v1/lockbox/requests/{id}`: the filing application follows its request.
+async fn get_request(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
+    let app = application(&state, peer, &headers).await?;
+    let id = request_id(&id)?;
+    Ok(Json(
+        lockbox::for_application(&state.ctx, &app, id).await?.into(),
+    ))
+}
+
+/// The approved request a support call names in its `Lockbox-Request` header, or 403 with the
+/// reason it does not count (pending, denied, expired, revoked, another application's).
+async fn approved_request(
+    state: &AppState,
+    app: &Application,
+    headers: &HeaderMap,
+) -> Result<(i64, String), ApiError> {
+    let Some(raw) = headers.get(REQUEST_HEADER) else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Customer data needs an approved Lockbox request: send its ID in the Lockbox-Request header.",
+        ));
+    };
+    let id = request_id(raw.to_str().unwrap_or_default())?;
+    match lockbox::live_access(&state.ctx.pool, id, Some(app.id)).await? {
+        Ok((ticket, _ends)) => Ok((id, ticket)),
+        Err(reason) => Err(ApiError {
+            status: StatusCode::FORBIDDEN,
+            message: Cow::Owned(reason),
+        }),
+    }
+}
+
+/// `GET /api/v1/support/principals`: the principals list, within an approved request's window.
+async fn support_principals(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    params: Result<Query<PrincipalsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let app = application(&state, peer, &headers).await?;
+    let (id, ticket) = approved_request(&state, &app, &headers).await?;
+    let query = list_query(params)?;
+    let page = list::page(&state.ctx.pool, &query).await?;
+    lockbox::record_access(&state.ctx.pool, &app, id, &ticket, "principals").await?;
+    Ok(Json(page).into_response())
+}
+
+#[derive(Deserialize)]
+struct AuditParams {
+    page: Option<String>,
+}
+
+/// `GET /api/v1/support/audit`: the audit log, newest first, within an approved request's window.
+async fn support_audit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let app = application(&state, peer, &headers).await?;
+    let (id, ticket) = approved_request(&state, &app, &headers).await?;
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "page must be a whole number from 1.",
+        )
+    };
+    let page = match params.map_err(|_| bad())?.0.page {
+        None => 1,
+        Some(p) => p
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or_else(bad)?,
+    };
+    let entries = audit::page(&state.ctx.pool, page).await?;
+    lockbox::record_access(&state.ctx.pool, &app, id, &ticket, "audit log").await?;
+    Ok(Json(entries).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CheckBody {
+    request: i64,
+    /// The client ID of the support application that presents the request.
+    application: String,
+}
+
+/// `POST /api/v1/lockbox/check`, shaped like OAuth 2.0 token introspection (RFC 7662): another
+/// service asks, with its own client secret, whether a support application's request is live.
+/// An inactive answer says only that, as RFC 7662 §2.2 advises.
+async fn check(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<CheckBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    application(&state, peer, &headers).await?;
+    let Json(body) = body.map_err(bad_json)?;
+    let support_app = applications::find_id(&state.ctx.pool, body.application.trim()).await?;
+    let live = match support_app {
+        Some(app_id) if body.request > 0 => {
+            lockbox::live_access(&state.ctx.pool, body.request, Some(app_id)).await?
+        }
+        _ => Err(String::new()),
+    };
+    Ok(match live {
+        Ok((ticket, ends)) => Json(serde_json::json!({
+            "active": true,
+            "exp": ends,
+            "expiresAt": rfc3339(ends),
+            "requestId": body.request,
+            "ticket": ticket,
+            "application": body.application.trim(),
+            "access": "read",
+        })),
+        Err(_) => Json(serde_json::json!({ "active": false })),
+    }
+    .into_response())
+}
