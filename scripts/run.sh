@@ -7,5 +7,5 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh run
 bash scripts/build.sh
-echo "[run] Gatehouse on http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000}/ (Ctrl-C stops it)" >&2
+echo "[run] built in ${SECONDS}s; Gatehouse on http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000}/ (Ctrl-C stops it)" >&2
 exec target/release/gatehouse "$@"

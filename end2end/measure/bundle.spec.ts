@@ -101,10 +101,13 @@ for (const first of TABS) {
     const wire = await Wire.attach(page);
     await page.goto(first.path);
     await settle(page);
+    await page.getByRole('heading', { level: 2, name: first.name, exact: true }).waitFor();
     rows[`first visit ${first.path}`] = wire.take();
     for (const other of TABS.filter((t) => t !== first)) {
       await page.getByRole('tab', { name: other.name, exact: true }).click();
       await page.waitForURL(other.path);
+      // The tab's chunk has arrived once its panel shows.
+      await page.getByRole('heading', { level: 2, name: other.name, exact: true }).waitFor();
       await page.waitForLoadState('networkidle');
       rows[`  then ${other.path.replace('/admin/security/', '')} (from ${first.name})`] = wire.take();
     }

@@ -81,3 +81,34 @@ async fn frame_ancestors_can_allow_an_embedding_portal() {
     let page = client().get(app.url("/login")).send().await.unwrap();
     assert!(csp(&page).contains("frame-ancestors 'self' https://portal.example.com"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_answers_are_never_stored_by_caches() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(app::roles::Role::Admin)).await;
+    let page = admin
+        .get(app.url("/admin/security/users"))
+        .send()
+        .await
+        .unwrap();
+    let rpc = app.call_server_fn(&admin, "/rpc/current_user", "").await;
+    let api = reqwest::get(app.url("/api/v1/environment")).await.unwrap();
+    let missing = reqwest::get(app.url("/pkg/no-such-chunk.wasm"))
+        .await
+        .unwrap();
+    for (what, res) in [
+        ("page", &page),
+        ("server function", &rpc),
+        ("REST API", &api),
+        ("missing bundle file", &missing),
+    ] {
+        assert_eq!(
+            res.headers()
+                .get(header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{what}"
+        );
+    }
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+}
