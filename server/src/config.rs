@@ -1,5 +1,6 @@
 //! Configuration: command-line flags, each also read from the environment.
 
+use app::roles::Role;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 
@@ -20,7 +21,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Add a local user; the password is read from standard input.
-    AddUser(crate::users::AddUser),
+    AddUser(AddUser),
 }
 
 #[derive(Args, Debug)]
@@ -113,4 +114,22 @@ impl Config {
     pub fn defaults() -> Self {
         Cli::parse_from(["gatehouse"]).config
     }
+}
+
+/// `gatehouse add-user`: who to add (the password comes from standard input).
+#[derive(Args, Debug)]
+pub struct AddUser {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+    /// viewer, contributor or admin
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+    #[arg(long, default_value_t = false)]
+    pub lockbox_approver: bool,
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| "expected viewer, contributor or admin".to_owned())
 }

@@ -20,7 +20,7 @@ use crate::{
 use app::{
     api_keys::ssr::{ApiKeys, sealing::Sealer, store as key_store},
     auth::ssr::{AppContext, SessionPolicy},
-    lockbox::ssr::{self as lockbox, LockboxSettings},
+    lockbox::{settings::LockboxSettings, ssr as lockbox},
 };
 use axum::{
     Json, Router,

@@ -17,7 +17,7 @@ pub struct AppContext {
     pub pool: SqlitePool,
     pub sessions: SessionPolicy,
     pub api_keys: std::sync::Arc<crate::api_keys::ssr::ApiKeys>,
-    pub lockbox: crate::lockbox::ssr::LockboxSettings,
+    pub lockbox: crate::lockbox::settings::LockboxSettings,
 }
 
 /// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's

@@ -8,6 +8,8 @@
 
 mod panel;
 #[cfg(feature = "ssr")]
+pub mod settings;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 
 pub use panel::LockboxRoute;

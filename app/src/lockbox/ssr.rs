@@ -2,6 +2,7 @@
 //! and audit rows, so that two approvers deciding at the same moment are serialised: one wins,
 //! the other is told the request was decided already.
 
+use super::settings::LockboxSettings;
 use super::{
     Approver, LockboxEvent, LockboxOverview, LockboxPolicy, LockboxRequestDetail,
     LockboxRequestRow, LockboxStatus, MAX_JUSTIFICATION_CHARS, MAX_TICKET_CHARS, RECENT_DAYS,
@@ -17,13 +18,6 @@ use crate::{
     users::{Email, ssr::applications::Application},
 };
 use sqlx::{SqliteConnection, SqlitePool};
-
-/// Durations the server's configuration fixes (environment variables), overriding the tab's.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LockboxSettings {
-    pub request_expiry_secs: Option<i64>,
-    pub access_period_secs: Option<i64>,
-}
 
 /// Longest request expiry and access period that may be set: a year.
 const MAX_DURATION_SECS: i64 = 365 * 86_400;

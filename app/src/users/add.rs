@@ -3,7 +3,8 @@
 
 use super::{
     PrincipalKind, add_principal,
-    panel::{INVITATION_NOTE, Reveal, SECRET_NOTE, absolute_url, role_select},
+    reveal::{INVITATION_NOTE, Reveal, SECRET_NOTE, absolute_url},
+    role_select::role_select,
 };
 use crate::{
     error::AppError,

@@ -1,6 +1,7 @@
 //! The invitation page: the invitee opens their one-time link, chooses a name and a password,
 //! and is signed in.
 
+use super::Invitation;
 use crate::{
     auth::guard::set_response_status,
     error::AppError,
@@ -9,19 +10,10 @@ use crate::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{LazyRoute, hooks::use_query_map, lazy_route};
-use serde::{Deserialize, Serialize};
 
 /// Same rule as the command line's: long enough to resist guessing, short enough for argon2.
 const MIN_PASSWORD_CHARS: usize = 12;
 const MAX_PASSWORD_BYTES: usize = 1024;
-
-/// What an invitation link tells its invitee before they accept.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invitation {
-    pub email: String,
-    pub name: String,
-    pub expires_at: i64,
-}
 
 /// Public: the token is the credential. Unknown tokens are 422, expired or used ones 410.
 #[server(prefix = "/rpc", endpoint = "invitation_check")]

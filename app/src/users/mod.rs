@@ -7,6 +7,8 @@ mod invitation;
 mod members;
 mod panel;
 mod query;
+mod reveal;
+mod role_select;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -105,6 +107,14 @@ pub struct Added {
     pub invitation_path: Option<String>,
     /// A new application's client secret.
     pub client_secret: Option<String>,
+}
+
+/// What an invitation link tells its invitee before they accept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub email: String,
+    pub name: String,
+    pub expires_at: i64,
 }
 
 /// A group member, as the Members pane lists them.

@@ -2,8 +2,13 @@
 //! the URL), row actions in panes, and the audit log.
 
 use super::{
-    ListQuery, Principal, PrincipalKind, PrincipalPage, SortKey, add::AddPane, change_role,
-    list_principals, members::MembersPane, regenerate_secret, reinvite_user, remove_principal,
+    ListQuery, Principal, PrincipalKind, PrincipalPage, SortKey,
+    add::AddPane,
+    change_role, list_principals,
+    members::MembersPane,
+    regenerate_secret, reinvite_user, remove_principal,
+    reveal::{INVITATION_NOTE, Reveal, SECRET_NOTE, absolute_url},
+    role_select::role_select,
 };
 use crate::{
     audit::AuditLog,
@@ -31,15 +36,6 @@ enum Open {
     /// A new invitation link or client secret.
     Renew(Principal, Renewal),
     Reveal(Reveal),
-}
-
-/// A secret or link to hand over, shown once.
-#[derive(Clone, Debug)]
-pub(super) struct Reveal {
-    pub title: String,
-    pub label: &'static str,
-    pub value: String,
-    pub note: &'static str,
 }
 
 /// The Users tab as a lazy route: its code, including the list's loading and decoding, is a
@@ -290,35 +286,6 @@ fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> 
             view! { <RenewPane p kind on_close=close reveal/> }.into_any()
         }
         Open::Reveal(reveal) => view! { <RevealPane reveal on_close=close/> }.into_any(),
-    }
-}
-
-pub(super) const INVITATION_NOTE: &str =
-    "Send this link to the invitee. It works once, for 7 days; they choose their password there.";
-pub(super) const SECRET_NOTE: &str = "Copy the secret now: it is not shown again. Callers send it as Authorization: Bearer <secret>.";
-
-/// `path` on this site, as a link to hand over.
-pub(super) fn absolute_url(path: &str) -> String {
-    #[cfg(feature = "hydrate")]
-    if let Ok(origin) = window().location().origin() {
-        return format!("{origin}{path}");
-    }
-    path.to_owned()
-}
-
-pub(super) fn role_select(selected: RwSignal<Role>, id: &'static str) -> impl IntoView {
-    view! {
-        <label for=id>"Role"</label>
-        <select id=id on:change=move |ev| {
-            if let Some(role) = Role::parse(&event_target_value(&ev)) {
-                selected.set(role);
-            }
-        }>
-            {Role::ALL
-                .into_iter()
-                .map(|r| view! { <option value=r.as_str() selected=move || selected.get() == r>{r.label()}</option> })
-                .collect_view()}
-        </select>
     }
 }
 

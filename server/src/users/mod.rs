@@ -1,30 +1,15 @@
 //! User administration from the command line (scripts, first set-up, end-to-end fixtures).
 
-use crate::{config::Config, error::StartupError, prepare_database};
+use crate::{
+    config::{AddUser, Config},
+    error::StartupError,
+    prepare_database,
+};
 use app::{
     auth::ssr::hash_password,
-    roles::Role,
     users::{Email, ssr as users},
 };
-use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
-
-#[derive(Args, Debug)]
-pub struct AddUser {
-    #[arg(long)]
-    pub email: String,
-    #[arg(long)]
-    pub name: String,
-    /// viewer, contributor or admin
-    #[arg(long, value_parser = parse_role)]
-    pub role: Role,
-    #[arg(long, default_value_t = false)]
-    pub lockbox_approver: bool,
-}
-
-fn parse_role(value: &str) -> Result<Role, String> {
-    Role::parse(value).ok_or_else(|| "expected viewer, contributor or admin".to_owned())
-}
 
 /// Adds a local user whose password is read from standard input (never from the command line,
 /// where other users of the machine could read it).

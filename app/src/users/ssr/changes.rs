@@ -1,37 +1,14 @@
 //! Adding, changing and removing principals. Each change is one `BEGIN IMMEDIATE` transaction
 //! with its audit row: it happens and is recorded, or neither.
 
-use super::{ensure_an_admin_remains, invitations, list, tokens};
+use super::{ensure_an_admin_remains, invitations, list, record, tokens};
 use crate::{
-    audit::ssr as audit,
     db::begin_write,
     error::AppError,
     roles::{Role, UserInfo},
     users::{Added, Email, MAX_NAME_CHARS, Principal, PrincipalKind},
 };
-use sqlx::{SqliteConnection, SqlitePool};
-
-/// Writes the audit row of a change made by `admin`, in the change's transaction.
-pub(crate) async fn record(
-    conn: &mut SqliteConnection,
-    admin: &UserInfo,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> Result<(), AppError> {
-    let client = crate::auth::ssr::client_addr();
-    audit::record(
-        conn,
-        audit::Entry {
-            actor: Some(admin),
-            action,
-            target: Some(target),
-            detail,
-            client_addr: client.as_deref(),
-        },
-    )
-    .await
-}
+use sqlx::SqlitePool;
 
 /// A group's or application's name: trimmed, 1 to 200 characters, no control characters.
 pub fn parse_name(raw: &str) -> Result<String, AppError> {

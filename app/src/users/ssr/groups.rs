@@ -1,6 +1,6 @@
 //! Group membership. A member's effective role is the highest of their own and their groups'.
 
-use super::{changes::record, ensure_an_admin_remains, list};
+use super::{ensure_an_admin_remains, list, record};
 use crate::{
     db::begin_write,
     error::AppError,

@@ -1,13 +1,13 @@
 //! One-time invitation links: a random token whose SHA-256 is stored, valid for seven days and
 //! for one use. Issuing a new one for a user retires their older links.
 
-use super::{changes::record, tokens};
+use super::{record, tokens};
 use crate::{
     db::begin_write,
     error::AppError,
     roles::UserInfo,
     time_fmt::unix_now,
-    users::{INVITATION_DAYS, invitation::Invitation},
+    users::{INVITATION_DAYS, Invitation},
 };
 use sqlx::{SqliteConnection, SqlitePool};
 

@@ -1,11 +1,14 @@
 //! Principal storage. Every query that decides access goes through here.
 
 pub mod applications;
+mod audit_row;
 pub mod changes;
 pub mod groups;
 pub mod invitations;
 pub mod list;
 mod tokens;
+
+pub(crate) use audit_row::record;
 
 use crate::{
     error::AppError,

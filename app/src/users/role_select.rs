@@ -1,0 +1,20 @@
+//! The Role picker of the Add and Edit panes.
+
+use crate::roles::Role;
+use leptos::prelude::*;
+
+pub(super) fn role_select(selected: RwSignal<Role>, id: &'static str) -> impl IntoView {
+    view! {
+        <label for=id>"Role"</label>
+        <select id=id on:change=move |ev| {
+            if let Some(role) = Role::parse(&event_target_value(&ev)) {
+                selected.set(role);
+            }
+        }>
+            {Role::ALL
+                .into_iter()
+                .map(|r| view! { <option value=r.as_str() selected=move || selected.get() == r>{r.label()}</option> })
+                .collect_view()}
+        </select>
+    }
+}
