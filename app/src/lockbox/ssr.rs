@@ -155,14 +155,12 @@ async fn row_on(
     conn: &mut SqliteConnection,
     id: i64,
     now: i64,
-) -> Result<(LockboxRequestRow, String), AppError> {
+) -> Result<LockboxRequestRow, AppError> {
     let raw: Option<RawRow> = sqlx::query_as(&format!("{ROW_COLUMNS} WHERE id = ?"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    let raw = raw.ok_or(AppError::NotFound)?;
-    let stored = raw.2.clone();
-    Ok((row(raw, now), stored))
+    Ok(row(raw.ok_or(AppError::NotFound)?, now))
 }
 
 async fn detail_on(
@@ -171,7 +169,7 @@ async fn detail_on(
     id: i64,
 ) -> Result<LockboxRequestDetail, AppError> {
     let now = unix_now();
-    let (row, _) = row_on(conn, id, now).await?;
+    let row = row_on(conn, id, now).await?;
     let (application, justification, engineer_name, engineer_email, access, by_policy): (
         String,
         String,
@@ -374,7 +372,7 @@ pub async fn approve(
     }
     let now = unix_now();
     let mut tx = begin_write(&ctx.pool).await?;
-    let (row, _) = row_on(&mut tx, id, now).await?;
+    let row = row_on(&mut tx, id, now).await?;
     must_be_pending(row.status)?;
     let inserted = sqlx::query(
         "INSERT INTO lockbox_approvals (request_id, approver_id, approver_email, decided_at) \
@@ -461,7 +459,7 @@ pub async fn deny(
 ) -> Result<LockboxRequestDetail, AppError> {
     let now = unix_now();
     let mut tx = begin_write(&ctx.pool).await?;
-    let (row, _) = row_on(&mut tx, id, now).await?;
+    let row = row_on(&mut tx, id, now).await?;
     must_be_pending(row.status)?;
     sqlx::query("UPDATE lockbox_requests SET status = 'denied', decided_at = ? WHERE id = ?")
         .bind(now)
@@ -486,7 +484,7 @@ pub async fn revoke(
 ) -> Result<LockboxRequestDetail, AppError> {
     let now = unix_now();
     let mut tx = begin_write(&ctx.pool).await?;
-    let (row, _) = row_on(&mut tx, id, now).await?;
+    let row = row_on(&mut tx, id, now).await?;
     if row.status != LockboxStatus::Approved {
         return Err(AppError::Conflict(format!(
             "Only live approved access can be revoked; this request is {}.",
