@@ -33,6 +33,10 @@ pub enum AppError {
     /// Something that existed and is no longer usable (an expired or used invitation).
     #[error("{0}")]
     Gone(String),
+    /// A system Gatehouse depends on (the linked Key Vault, a connection's target) failed;
+    /// the message says which and why, without a secret.
+    #[error("{0}")]
+    Upstream(String),
     #[error("Too many attempts. Wait a moment and try again.")]
     TooManyRequests,
     #[error("Something went wrong on our side. Try again later.")]
@@ -74,6 +78,7 @@ impl AppError {
             Self::Gone(_) => 410,
             Self::Invalid { .. } => 422,
             Self::TooManyRequests => 429,
+            Self::Upstream(_) => 502,
             Self::Internal => 500,
         }
     }

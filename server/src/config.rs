@@ -94,6 +94,14 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_LOCKBOX_ACCESS_PERIOD_SECONDS", value_parser = clap::value_parser!(i64).range(1..=31_536_000))]
     pub lockbox_access_period_seconds: Option<i64>,
 
+    /// Key Vault: seconds between background checks of the linked vault.
+    #[arg(long, env = "GATEHOUSE_KEY_VAULT_CHECK_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub key_vault_check_seconds: u64,
+
+    /// Key Vault: time limit for one request to the vault, in seconds (connecting: 5 s at most).
+    #[arg(long, env = "GATEHOUSE_KEY_VAULT_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub key_vault_timeout_seconds: u64,
+
     /// Log format.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -20,6 +20,10 @@ use crate::{
 use app::{
     api_keys::ssr::{ApiKeys, sealing::Sealer, store as key_store},
     auth::ssr::{AppContext, SessionPolicy},
+    key_vault::{
+        runtime::{KeyVaultSettings, VaultRuntime},
+        ssr as key_vault,
+    },
     lockbox::{settings::LockboxSettings, ssr as lockbox},
 };
 use axum::{
@@ -62,6 +66,7 @@ pub struct Application {
     pool: SqlitePool,
     api_keys: Arc<ApiKeys>,
     housekeeping: JoinHandle<()>,
+    vault_watch: JoinHandle<()>,
 }
 
 impl Application {
@@ -82,6 +87,12 @@ impl Application {
         }
         key_store::reload(&api_keys, &pool).await?;
 
+        let vault = VaultRuntime::new(KeyVaultSettings {
+            check_every: Duration::from_secs(config.key_vault_check_seconds),
+            request_timeout: Duration::from_secs(config.key_vault_timeout_seconds),
+        })
+        .map_err(|e| StartupError::Config(format!("the Key Vault HTTP client: {e}")))?;
+
         let store = SqliteStore::new(pool.clone())
             .with_table_name("sessions")
             .map_err(StartupError::Config)?;
@@ -100,11 +111,13 @@ impl Application {
                     request_expiry_secs: config.lockbox_request_expiry_seconds,
                     access_period_secs: config.lockbox_access_period_seconds,
                 },
+                key_vault: Arc::new(vault),
             },
             login_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
             api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
         };
         let housekeeping = tokio::spawn(housekeeping(store.clone(), state.clone()));
+        let vault_watch = tokio::spawn(key_vault::watch(state.ctx.clone()));
         let api_keys = state.ctx.api_keys.clone();
         let router = router(state, store, config);
         let listener = TcpListener::bind(&config.addr).await?;
@@ -114,6 +127,7 @@ impl Application {
             pool,
             api_keys,
             housekeeping,
+            vault_watch,
         })
     }
 
@@ -142,6 +156,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await?;
         self.housekeeping.abort();
+        self.vault_watch.abort();
         if let Err(e) = key_store::flush_usage(&self.api_keys, &self.pool).await {
             tracing::warn!(error = %e, "could not write the last API key usage");
         }

@@ -18,6 +18,7 @@ pub struct AppContext {
     pub sessions: SessionPolicy,
     pub api_keys: std::sync::Arc<crate::api_keys::ssr::ApiKeys>,
     pub lockbox: crate::lockbox::settings::LockboxSettings,
+    pub key_vault: std::sync::Arc<crate::key_vault::runtime::VaultRuntime>,
 }
 
 /// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's

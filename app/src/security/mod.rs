@@ -5,7 +5,8 @@ mod planned;
 mod tabs;
 
 pub use overview::{
-    LockboxPending, PageFacts, SecurityOverview, load_security_overview, provide_page_facts,
+    LockboxPending, PageFacts, SecurityOverview, VaultAlert, VaultBanner, load_security_overview,
+    provide_page_facts,
 };
 pub use planned::PlannedPanel;
 pub use tabs::{SecurityTab, TABS};
@@ -31,7 +32,10 @@ pub fn SecurityPage() -> impl IntoView {
                 </p>
                 {
                     provide_page_facts();
-                    view! { <tabs::TabList/> }
+                    view! {
+                        <overview::VaultBannerView/>
+                        <tabs::TabList/>
+                    }
                 }
                 <tabs::TabPanel>
                     <Outlet/>

@@ -20,7 +20,21 @@ pub struct SecurityOverview {
 pub struct PageFacts {
     /// Customer Lockbox requests waiting for a decision.
     pub lockbox_pending: i64,
+    /// Set while the linked Key Vault fails its checks.
+    pub vault_alert: Option<VaultAlert>,
 }
+
+/// The linked Key Vault fails its checks: since when, and how many connections it leaves
+/// without their credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultAlert {
+    pub since: i64,
+    pub connections: i64,
+}
+
+/// The Key Vault banner's state; the Key Vault tab updates it after a check.
+#[derive(Clone, Copy, Debug)]
+pub struct VaultBanner(pub RwSignal<Option<VaultAlert>>);
 
 /// The pending count on the Customer Lockbox tab; the tab itself updates it after a change.
 #[derive(Clone, Copy, Debug)]
@@ -37,9 +51,30 @@ pub fn provide_page_facts() {
         #[cfg(not(feature = "ssr"))]
         PageFacts::default()
     });
-    provide_context(LockboxPending(RwSignal::new(
-        facts.into_inner().lockbox_pending,
-    )));
+    let facts = facts.into_inner();
+    provide_context(LockboxPending(RwSignal::new(facts.lockbox_pending)));
+    provide_context(VaultBanner(RwSignal::new(facts.vault_alert)));
+}
+
+/// "Key Vault unreachable since …: N connections cannot get their credentials", on every tab.
+#[component]
+pub fn VaultBannerView() -> impl IntoView {
+    let banner = use_context::<VaultBanner>();
+    move || {
+        banner.and_then(|b| b.0.get()).map(|alert| {
+            let affected = match alert.connections {
+                0 => "no connection uses it yet".to_owned(),
+                1 => "1 connection cannot get its credentials".to_owned(),
+                n => format!("{n} connections cannot get their credentials"),
+            };
+            view! {
+                <p class="notice notice-warn vault-banner" role="alert">
+                    "Key Vault unreachable since " {crate::time_fmt::utc_minutes(alert.since)} ": " {affected} ". "
+                    <a href="/admin/security/key-vault">"Open Key Vault"</a>
+                </p>
+            }
+        })
+    }
 }
 
 /// Admin only, like everything on the Security page.

@@ -14,7 +14,7 @@ use app::{
     },
     error::AppError,
     roles::Role,
-    security::PageFacts,
+    security::{PageFacts, VaultAlert},
 };
 use axum::{
     Form,
@@ -103,13 +103,12 @@ pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next:
             },
             None => None,
         };
-        // The Security page's tab strip shows the pending Lockbox requests to Admins.
+        // The Security page shows Admins the pending Lockbox requests on its tab strip and a
+        // banner while the Key Vault fails its checks.
         if user.as_ref().is_some_and(|u| u.role == Role::Admin) {
-            match app::lockbox::ssr::pending_count(&ctx.pool).await {
-                Ok(lockbox_pending) => {
-                    request
-                        .extensions_mut()
-                        .insert(PageFacts { lockbox_pending });
+            match page_facts(&ctx).await {
+                Ok(facts) => {
+                    request.extensions_mut().insert(facts);
                 }
                 Err(e) => return e.into_response(),
             }
@@ -117,6 +116,15 @@ pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next:
         request.extensions_mut().insert(SignedInUser(user));
     }
     next.run(request).await
+}
+
+async fn page_facts(ctx: &AppContext) -> Result<PageFacts, AppError> {
+    Ok(PageFacts {
+        lockbox_pending: app::lockbox::ssr::pending_count(&ctx.pool).await?,
+        vault_alert: app::key_vault::ssr::alert(&ctx.pool)
+            .await?
+            .map(|(since, connections)| VaultAlert { since, connections }),
+    })
 }
 
 /// `POST /logout` (the header's button) or `GET /logout` typed into the address bar. A GET

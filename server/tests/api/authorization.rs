@@ -10,6 +10,9 @@ use reqwest::StatusCode;
 enum Access {
     Public,
     AtLeast(Role),
+    /// Callers with at least the role reach the function, which then answers with the status
+    /// (a body it refuses, or a state the matrix does not set up): the guard ran first.
+    Reaches(Role, u16),
     /// Anyone; a token in the body is the credential. The matrix sends a wrong one: every
     /// caller gets the same 422, whatever their role.
     Token,
@@ -107,6 +110,30 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         "id=200",
     ),
     ("/rpc/lockbox_deny", Access::AtLeast(Role::Admin), "id=201"),
+    // Key Vault: the check reports on an address where nothing listens; saving what fails the
+    // check is a 422; with no vault linked, listing is a 409 and unlinking a 404.
+    ("/rpc/key_vault", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/key_vault_check",
+        Access::AtLeast(Role::Admin),
+        "form[backend]=open_bao&form[address]=http%3A%2F%2F127.0.0.1%3A9&form[auth]=token&form[credential]=x",
+    ),
+    (
+        "/rpc/key_vault_save",
+        Access::Reaches(Role::Admin, 422),
+        "form[backend]=open_bao&form[address]=http%3A%2F%2F127.0.0.1%3A9&form[auth]=token&form[credential]=x",
+    ),
+    ("/rpc/key_vault_recheck", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/key_vault_secrets",
+        Access::Reaches(Role::Admin, 409),
+        "",
+    ),
+    (
+        "/rpc/key_vault_unlink",
+        Access::Reaches(Role::Admin, 404),
+        "",
+    ),
     ("/rpc/invitation_check", Access::Token, "token=wrong"),
     (
         "/rpc/invitation_accept",
@@ -169,6 +196,11 @@ fn expected(access: Access, caller: Option<Role>) -> StatusCode {
         (Access::AtLeast(_), None) => StatusCode::UNAUTHORIZED,
         (Access::AtLeast(min), Some(role)) if role >= min => StatusCode::OK,
         (Access::AtLeast(_), Some(_)) => StatusCode::FORBIDDEN,
+        (Access::Reaches(..), None) => StatusCode::UNAUTHORIZED,
+        (Access::Reaches(min, status), Some(role)) if role >= min => {
+            StatusCode::from_u16(status).unwrap()
+        }
+        (Access::Reaches(..), Some(_)) => StatusCode::FORBIDDEN,
         (Access::Token, _) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

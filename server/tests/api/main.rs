@@ -6,6 +6,8 @@ mod bootstrap;
 mod cross_site;
 mod headers;
 mod helpers;
+mod key_vault;
 mod lockbox;
+mod openbao;
 mod sign_in;
 mod users;

@@ -1,0 +1,102 @@
+//! What a server process keeps for the Key Vault between requests: its HTTP client and the
+//! vault tokens it signed in for. Free of the crate's own imports, because the server context
+//! that every feature reads carries it.
+//!
+//! Nothing here is the source of truth: the link lives in the database, and a token is cached
+//! under a key derived from the stored credential's nonce, so that a link changed by another
+//! server process (or unlinked and linked again) never reuses an old token.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+/// Connect and request timeouts for every call to a vault.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy, Debug)]
+pub struct KeyVaultSettings {
+    /// How often the background check runs.
+    pub check_every: Duration,
+    /// A whole request's time limit (10 s by default).
+    pub request_timeout: Duration,
+}
+
+/// A token from a vault's sign-in (OpenBao AppRole, Microsoft Entra).
+#[derive(Clone)]
+pub struct CachedToken {
+    pub token: String,
+    pub issued_at: Instant,
+    pub ttl: Duration,
+    pub renewable: bool,
+}
+
+impl CachedToken {
+    /// Still good for a third of its life or more: use it as it is.
+    pub fn fresh(&self, now: Instant) -> bool {
+        now.duration_since(self.issued_at) < self.ttl * 2 / 3
+    }
+
+    pub fn expired(&self, now: Instant) -> bool {
+        now.duration_since(self.issued_at) >= self.ttl
+    }
+}
+
+impl fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedToken")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct VaultRuntime {
+    pub settings: KeyVaultSettings,
+    pub http: reqwest::Client,
+    tokens: Mutex<HashMap<Vec<u8>, CachedToken>>,
+}
+
+impl fmt::Debug for VaultRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultRuntime")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VaultRuntime {
+    pub fn new(settings: KeyVaultSettings) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(settings.request_timeout)
+            // A redirect would carry the vault token (a custom header) to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            settings,
+            http,
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn token(&self, key: &[u8]) -> Option<CachedToken> {
+        self.tokens.lock().ok()?.get(key).cloned()
+    }
+
+    /// Keeps one token: the link has one credential at a time.
+    pub fn keep_token(&self, key: &[u8], token: CachedToken) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.clear();
+            tokens.insert(key.to_vec(), token);
+        }
+    }
+
+    pub fn forget_tokens(&self) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.clear();
+        }
+    }
+}
