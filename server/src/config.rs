@@ -102,6 +102,11 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_KEY_VAULT_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
     pub key_vault_timeout_seconds: u64,
 
+    /// Key Vault: how long a secret read from the vault is reused, in seconds (0: read it
+    /// on every use).
+    #[arg(long, env = "GATEHOUSE_KEY_VAULT_CACHE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub key_vault_cache_seconds: u64,
+
     /// Log format.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

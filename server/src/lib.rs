@@ -90,6 +90,7 @@ impl Application {
         let vault = VaultRuntime::new(KeyVaultSettings {
             check_every: Duration::from_secs(config.key_vault_check_seconds),
             request_timeout: Duration::from_secs(config.key_vault_timeout_seconds),
+            secret_cache: Duration::from_secs(config.key_vault_cache_seconds),
         })
         .map_err(|e| StartupError::Config(format!("the Key Vault HTTP client: {e}")))?;
 

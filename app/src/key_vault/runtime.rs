@@ -22,6 +22,8 @@ pub struct KeyVaultSettings {
     pub check_every: Duration,
     /// A whole request's time limit (10 s by default).
     pub request_timeout: Duration,
+    /// How long a secret's value read from the vault is reused (60 s by default; zero: never).
+    pub secret_cache: Duration,
 }
 
 /// A token from a vault's sign-in (OpenBao AppRole, Microsoft Entra).
@@ -56,6 +58,8 @@ pub struct VaultRuntime {
     pub settings: KeyVaultSettings,
     pub http: reqwest::Client,
     tokens: Mutex<HashMap<Vec<u8>, CachedToken>>,
+    /// Secret values by link (the credential's nonce) and name, with when they were read.
+    secrets: Mutex<HashMap<(Vec<u8>, String), (String, Instant)>>,
 }
 
 impl fmt::Debug for VaultRuntime {
@@ -79,6 +83,7 @@ impl VaultRuntime {
             settings,
             http,
             tokens: Mutex::new(HashMap::new()),
+            secrets: Mutex::new(HashMap::new()),
         })
     }
 
@@ -97,6 +102,28 @@ impl VaultRuntime {
     pub fn forget_tokens(&self) {
         if let Ok(mut tokens) = self.tokens.lock() {
             tokens.clear();
+        }
+        if let Ok(mut secrets) = self.secrets.lock() {
+            secrets.clear();
+        }
+    }
+
+    /// A secret's value read less than `secret_cache` ago.
+    pub fn cached_secret(&self, link: &[u8], name: &str) -> Option<String> {
+        let secrets = self.secrets.lock().ok()?;
+        let (value, read_at) = secrets.get(&(link.to_vec(), name.to_owned()))?;
+        (read_at.elapsed() < self.settings.secret_cache).then(|| value.clone())
+    }
+
+    pub fn keep_secret(&self, link: &[u8], name: &str, value: &str) {
+        if self.settings.secret_cache.is_zero() {
+            return;
+        }
+        if let Ok(mut secrets) = self.secrets.lock() {
+            // Old entries go on the next write: the map never outgrows the connections.
+            let ttl = self.settings.secret_cache;
+            secrets.retain(|_, (_, read_at)| read_at.elapsed() < ttl);
+            secrets.insert((link.to_vec(), name.to_owned()), (value.to_owned(), Instant::now()));
         }
     }
 }

@@ -390,6 +390,59 @@ pub async fn secret_names(ctx: &AppContext) -> Result<Vec<String>, AppError> {
     .map_err(upstream)
 }
 
+/// A secret's current value, read from the vault or reused for up to the cache's lifetime.
+/// `reference` is the secret's name; for OpenBao, `name#key` picks a key within it (without
+/// one: `value`, or the secret's only key).
+pub async fn secret_value(ctx: &AppContext, reference: &str) -> Result<String, AppError> {
+    let cfg = require_linked(ctx).await?;
+    let link = cfg.cache_key.clone().unwrap_or_default();
+    if let Some(value) = ctx.key_vault.cached_secret(&link, reference) {
+        return Ok(value);
+    }
+    let value = match cfg.target.backend {
+        Backend::Azure => Azure::new(&ctx.key_vault, &cfg)
+            .read(reference)
+            .await
+            .map_err(upstream)?,
+        Backend::OpenBao => {
+            let (name, key) = match reference.split_once('#') {
+                Some((name, key)) => (name, Some(key)),
+                None => (reference, None),
+            };
+            let data = OpenBao::new(&ctx.key_vault, &cfg)
+                .read(name)
+                .await
+                .map_err(upstream)?;
+            pick_key(name, key, data)?
+        }
+    };
+    ctx.key_vault.keep_secret(&link, reference, &value);
+    Ok(value)
+}
+
+/// The value of `key` in a KV secret, or of its `value` key, or of its only key.
+fn pick_key(
+    name: &str,
+    key: Option<&str>,
+    mut data: std::collections::BTreeMap<String, String>,
+) -> Result<String, AppError> {
+    let chosen = match key {
+        Some(key) => key.to_owned(),
+        None if data.contains_key("value") => "value".to_owned(),
+        None if data.len() == 1 => data.keys().next().cloned().unwrap_or_default(),
+        None => {
+            return Err(AppError::Upstream(format!(
+                "Key Vault: the secret {name:?} holds several keys; name one as {name}#KEY."
+            )));
+        }
+    };
+    data.remove(&chosen).ok_or_else(|| {
+        AppError::Upstream(format!(
+            "Key Vault: the secret {name:?} has no key {chosen:?}."
+        ))
+    })
+}
+
 /// Removes the link, unless connections still take their credential from it.
 pub async fn unlink(ctx: &AppContext, admin: &UserInfo) -> Result<(), AppError> {
     let mut tx = begin_write(&ctx.pool).await?;
