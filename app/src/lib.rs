@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod connections;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod error;

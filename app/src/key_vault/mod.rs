@@ -327,7 +327,11 @@ mod tests {
         for b in [Backend::OpenBao, Backend::Azure] {
             assert_eq!(Backend::parse(b.as_str()), Some(b));
         }
-        for a in [VaultAuth::Token, VaultAuth::AppRole, VaultAuth::ClientSecret] {
+        for a in [
+            VaultAuth::Token,
+            VaultAuth::AppRole,
+            VaultAuth::ClientSecret,
+        ] {
             assert_eq!(VaultAuth::parse(a.as_str()), Some(a));
         }
         assert_eq!(Backend::parse("vault"), None);

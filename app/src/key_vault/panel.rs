@@ -8,6 +8,7 @@ use super::{
     save_key_vault, unlink_key_vault,
 };
 use crate::{
+    connections::ConnectionsSection,
     error::AppError,
     security::{VaultAlert, VaultBanner},
     time_fmt::utc_minutes,
@@ -48,6 +49,13 @@ fn KeyVaultPanel() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let overview = Resource::new(move || refresh.get(), |_| load_key_vault());
     let changed = Callback::new(move |()| refresh.update(|n| *n += 1));
+    // Read by the connection pane only, which opens after hydration.
+    let vault_linked = Signal::derive(move || {
+        overview
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|o| o.link.is_some())
+    });
     // The banner on every tab follows what this tab last learnt.
     if let Some(banner) = use_context::<VaultBanner>() {
         Effect::new(move |_| {
@@ -69,6 +77,7 @@ fn KeyVaultPanel() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <ConnectionsSection refresh vault_linked changed/>
     }
 }
 
@@ -133,7 +142,9 @@ fn VaultTile(overview: KeyVaultOverview, changed: Callback<()>) -> impl IntoView
     let blocked = RwSignal::new(false);
     let edit_form = link.to_form();
     let check_now = move |_| {
-        submit(pending, error, recheck_key_vault(), move |_| changed.run(()))
+        submit(pending, error, recheck_key_vault(), move |_| {
+            changed.run(())
+        })
     };
     let unlink = Callback::new(move |()| {
         submit(pending, error, unlink_key_vault(), move |_| changed.run(()))
@@ -196,7 +207,7 @@ fn LinkFacts(link: VaultLink, check_every_secs: u64) -> impl IntoView {
             .unwrap_or_default();
         view! { <span class="badge badge-off">{format!("Unreachable{since}")}</span> }.into_any()
     };
-    let every = if check_every_secs % 60 == 0 {
+    let every = if check_every_secs.is_multiple_of(60) {
         format!("every {} min", check_every_secs / 60)
     } else {
         format!("every {check_every_secs} s")
@@ -291,9 +302,12 @@ fn SetupPane(initial: VaultForm, on_close: Callback<()>, saved: Callback<()>) ->
         });
     };
     let save = move |_| {
-        submit(saving, error, save_key_vault(form.get_untracked()), move |_| {
-            saved.run(())
-        });
+        submit(
+            saving,
+            error,
+            save_key_vault(form.get_untracked()),
+            move |_| saved.run(()),
+        );
     };
     let backend = move || form.with(|f| f.backend);
     let stored_hint = Signal::derive(move || {

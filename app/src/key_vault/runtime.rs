@@ -54,12 +54,15 @@ impl fmt::Debug for CachedToken {
     }
 }
 
+/// A secret by link (the stored credential's nonce) and reference.
+type SecretKey = (Vec<u8>, String);
+
 pub struct VaultRuntime {
     pub settings: KeyVaultSettings,
     pub http: reqwest::Client,
     tokens: Mutex<HashMap<Vec<u8>, CachedToken>>,
     /// Secret values by link (the credential's nonce) and name, with when they were read.
-    secrets: Mutex<HashMap<(Vec<u8>, String), (String, Instant)>>,
+    secrets: Mutex<HashMap<SecretKey, (String, Instant)>>,
 }
 
 impl fmt::Debug for VaultRuntime {
@@ -123,7 +126,10 @@ impl VaultRuntime {
             // Old entries go on the next write: the map never outgrows the connections.
             let ttl = self.settings.secret_cache;
             secrets.retain(|_, (_, read_at)| read_at.elapsed() < ttl);
-            secrets.insert((link.to_vec(), name.to_owned()), (value.to_owned(), Instant::now()));
+            secrets.insert(
+                (link.to_vec(), name.to_owned()),
+                (value.to_owned(), Instant::now()),
+            );
         }
     }
 }

@@ -546,16 +546,6 @@ fn text(field: &str, label: &str, value: &str, max: usize) -> Result<String, App
 }
 
 /// The stand-in the audit log needs for an application acting on its own.
-fn as_actor(app: &Application) -> UserInfo {
-    UserInfo {
-        id: app.id,
-        email: app.client_id.clone(),
-        name: app.name.clone(),
-        role: app.role,
-        lockbox_approver: false,
-    }
-}
-
 /// Files a request. With the policy off it is approved at once, by policy.
 pub async fn file(
     ctx: &AppContext,
@@ -627,7 +617,7 @@ pub async fn file(
     .bind(by_policy.then_some(now + period))
     .fetch_one(&mut *tx)
     .await?;
-    let actor = as_actor(app);
+    let actor = app.as_actor();
     event(
         &mut tx,
         id,
@@ -734,7 +724,7 @@ pub async fn record_access(
     what: &str,
 ) -> Result<(), AppError> {
     let mut conn = pool.acquire().await?;
-    let actor = as_actor(app);
+    let actor = app.as_actor();
     event(&mut conn, id, Some(&app.client_id), "Accessed", what).await?;
     audit_row(&mut conn, Some(&actor), "lockbox.access", id, ticket, what).await
 }

@@ -1,7 +1,7 @@
 //! Customer Lockbox over REST: support tooling files and follows requests, reads customer data
 //! only within an approved request's window, and other services ask whether a request is live.
 
-use super::{ApiError, Caller, PrincipalsParams, authenticate, list_query};
+use super::{ApiError, PrincipalsParams, application, list_query};
 use crate::AppState;
 use app::{
     audit::ssr as audit,
@@ -40,21 +40,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/support/audit", get(support_audit))
         // A request is a few short fields.
         .layer(DefaultBodyLimit::max(16 * 1024))
-}
-
-/// Only applications use the Lockbox endpoints: a subscription key identifies nobody.
-async fn application(
-    state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<Application, ApiError> {
-    match authenticate(state, peer.ip(), headers, false).await? {
-        Caller::Application(app) => Ok(app),
-        Caller::Key => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "Send an application's client secret as Authorization: Bearer <client secret>.",
-        )),
-    }
 }
 
 fn bad_json(rejection: JsonRejection) -> ApiError {

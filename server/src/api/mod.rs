@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`, unlocked by the keys of the APIs tab.
 
+mod connections;
 mod lockbox;
 mod openapi;
 
@@ -106,6 +107,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/principals", get(principals))
         .route("/api/v1/openapi.json", get(openapi::document))
         .merge(lockbox::router())
+        .merge(connections::router())
 }
 
 /// Who is calling: a subscription key (no role of its own) or an application (its role).
@@ -175,6 +177,21 @@ async fn authenticate(
             "Missing API key: send it in the Ocp-Apim-Subscription-Key header, or an application's client secret as Authorization: Bearer <client secret>.",
         )),
         Some(_) => Err(refuse(throttle, client, "The API key is not valid.")),
+    }
+}
+
+/// Endpoints only applications use: a subscription key identifies nobody.
+async fn application(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Application, ApiError> {
+    match authenticate(state, peer.ip(), headers, false).await? {
+        Caller::Application(app) => Ok(app),
+        Caller::Key => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Send an application's client secret as Authorization: Bearer <client secret>.",
+        )),
     }
 }
 

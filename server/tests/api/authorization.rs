@@ -134,6 +134,24 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         Access::Reaches(Role::Admin, 404),
         "",
     ),
+    // Connections: the matrix adds one (id 1) whose endpoint does not listen; Verify reports
+    // that in a 200.
+    ("/rpc/connections", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/connection_save",
+        Access::AtLeast(Role::Admin),
+        "form[name]=matrix-hook&form[url]=http%3A%2F%2F127.0.0.1%3A9%2Fhook&form[secret]=s",
+    ),
+    (
+        "/rpc/connection_verify",
+        Access::AtLeast(Role::Admin),
+        "id=1",
+    ),
+    (
+        "/rpc/connection_remove",
+        Access::AtLeast(Role::Admin),
+        "id=1",
+    ),
     ("/rpc/invitation_check", Access::Token, "token=wrong"),
     (
         "/rpc/invitation_accept",

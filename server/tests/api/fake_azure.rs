@@ -79,7 +79,11 @@ impl FakeAzure {
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
 }
 
 async fn token(
@@ -123,24 +127,31 @@ async fn token(
 }
 
 /// The 401 challenge for a missing or lapsed token.
-fn authorized(fake: &FakeAzure, headers: &HeaderMap) -> Result<(), Response> {
+fn authorized(fake: &FakeAzure, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let live = token.is_some_and(|t| fake.world.lock().unwrap().live_tokens.iter().any(|l| l == t));
+    let live = token.is_some_and(|t| {
+        fake.world
+            .lock()
+            .unwrap()
+            .live_tokens
+            .iter()
+            .any(|l| l == t)
+    });
     if live {
         return Ok(());
     }
     let challenge = format!(
         r#"Bearer authorization="https://login.microsoftonline.com/{TENANT}", resource="https://vault.azure.net""#
     );
-    Err((
+    Err(Box::new((
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, challenge)],
         Json(json!({ "error": { "code": "Unauthorized", "message": "AKV10000: Request is missing a Bearer or PoP token." } })),
     )
-        .into_response())
+        .into_response()))
 }
 
 fn api_version_ok(query: &HashMap<String, String>) -> bool {
@@ -156,13 +167,20 @@ async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(challenge) = authorized(&fake, &headers) {
-        return challenge;
+        return *challenge;
     }
     if !api_version_ok(&query) {
-        return error(StatusCode::BAD_REQUEST, "BadParameter", "The api-version is missing or not supported.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadParameter",
+            "The api-version is missing or not supported.",
+        );
     }
     let world = fake.world.lock().unwrap();
-    let skip: usize = query.get("$skiptoken").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let skip: usize = query
+        .get("$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let names: Vec<&String> = world.secrets.keys().collect();
     let page: Vec<_> = names
         .iter()
@@ -171,8 +189,14 @@ async fn list(
         .map(|n| json!({ "id": format!("{}/secrets/{n}", fake.address), "attributes": { "enabled": true } }))
         .collect();
     let next = (skip + PAGE_SIZE < names.len()).then(|| {
-        let host = world.next_link_host.clone().unwrap_or_else(|| fake.address.clone());
-        format!("{host}/secrets?api-version=7.4&$skiptoken={}", skip + PAGE_SIZE)
+        let host = world
+            .next_link_host
+            .clone()
+            .unwrap_or_else(|| fake.address.clone());
+        format!(
+            "{host}/secrets?api-version=7.4&$skiptoken={}",
+            skip + PAGE_SIZE
+        )
     });
     Json(json!({ "value": page, "nextLink": next })).into_response()
 }
@@ -184,10 +208,14 @@ async fn secret(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(challenge) = authorized(&fake, &headers) {
-        return challenge;
+        return *challenge;
     }
     if !api_version_ok(&query) {
-        return error(StatusCode::BAD_REQUEST, "BadParameter", "The api-version is missing or not supported.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadParameter",
+            "The api-version is missing or not supported.",
+        );
     }
     let world = fake.world.lock().unwrap();
     if world.forbidden.contains(&name) {

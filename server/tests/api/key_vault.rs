@@ -156,7 +156,11 @@ async fn a_read_only_approle_passes_without_the_warning_and_keeps_reading_after_
         outcomes(&report).iter().all(|(_, o)| o == "pass"),
         "{report}"
     );
-    assert!(outcome_of(&report, "authenticated").1.contains("gatehouse-reader"));
+    assert!(
+        outcome_of(&report, "authenticated")
+            .1
+            .contains("gatehouse-reader")
+    );
     app.rpc(&admin, "/rpc/key_vault_save", &body).await;
 
     // Reads use the AppRole token the server keeps; it lives three seconds and is renewed
@@ -238,12 +242,19 @@ async fn failing_checks_say_why_and_save_nothing() {
     });
     let started = Instant::now();
     let report = app
-        .rpc(&admin, "/rpc/key_vault_check", &token_form(&silent_addr, "x"))
+        .rpc(
+            &admin,
+            "/rpc/key_vault_check",
+            &token_form(&silent_addr, "x"),
+        )
         .await;
     hold.abort();
     let (outcome, reason) = outcome_of(&report, "reachable");
     assert_eq!(outcome, "fail");
-    assert!(reason.contains("did not answer within the time limit"), "{reason}");
+    assert!(
+        reason.contains("did not answer within the time limit"),
+        "{reason}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // A KV version 1 mount is not what Gatehouse reads.
@@ -374,7 +385,11 @@ async fn a_vault_that_stops_turns_unreachable_with_a_banner_on_every_tab_then_re
         &token_form(&bao.address, &bao.root_token),
     )
     .await;
-    assert!(!page(&app, &admin, "/admin/security/users").await.contains("Key Vault unreachable"));
+    assert!(
+        !page(&app, &admin, "/admin/security/users")
+            .await
+            .contains("Key Vault unreachable")
+    );
 
     bao.stop();
     wait_for("the status to turn unreachable", async || {
@@ -386,7 +401,10 @@ async fn a_vault_that_stops_turns_unreachable_with_a_banner_on_every_tab_then_re
     let link = &overview["link"];
     assert!(link["unreachable_since"].is_i64());
     assert!(
-        link["last_error"].as_str().unwrap().contains("Could not connect"),
+        link["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Could not connect"),
         "{link}"
     );
     for tab in ["users", "apis", "key-vault", "lockbox"] {
@@ -398,7 +416,11 @@ async fn a_vault_that_stops_turns_unreachable_with_a_banner_on_every_tab_then_re
     }
     // Viewers do not see the Security page, nor its banner.
     let viewer = app.client_as(Some(Role::Viewer)).await;
-    assert!(!page(&app, &viewer, "/admin/security/users").await.contains("Key Vault unreachable"));
+    assert!(
+        !page(&app, &viewer, "/admin/security/users")
+            .await
+            .contains("Key Vault unreachable")
+    );
 
     bao.restart().await;
     wait_for("the status to recover", async || {
@@ -406,7 +428,11 @@ async fn a_vault_that_stops_turns_unreachable_with_a_banner_on_every_tab_then_re
         o["link"]["healthy"] == true
     })
     .await;
-    assert!(!page(&app, &admin, "/admin/security/users").await.contains("Key Vault unreachable"));
+    assert!(
+        !page(&app, &admin, "/admin/security/users")
+            .await
+            .contains("Key Vault unreachable")
+    );
     let actions: Vec<(String, Option<String>)> = audit(&app, "vault.")
         .await
         .into_iter()

@@ -90,7 +90,10 @@ async fn an_azure_vault_is_checked_linked_and_listed_across_pages() {
     // Azure cannot say whether the app could write: the step says what was tried.
     let (outcome, reason) = step(&report, "cannot_write");
     assert_eq!(outcome, "not_checked");
-    assert!(reason.contains("tried listing and reading only"), "{reason}");
+    assert!(
+        reason.contains("tried listing and reading only"),
+        "{reason}"
+    );
 
     let saved = app.rpc(&admin, "/rpc/key_vault_save", &body).await;
     assert_eq!(saved["link"]["backend"], "azure");
@@ -110,19 +113,30 @@ async fn wrong_client_secret_and_wrong_tenant_fail_with_their_reasons() {
     let admin = app.client_as(Some(Role::Admin)).await;
 
     let report = app
-        .rpc(&admin, "/rpc/key_vault_check", &form(&fake, TENANT, "wrong"))
+        .rpc(
+            &admin,
+            "/rpc/key_vault_check",
+            &form(&fake, TENANT, "wrong"),
+        )
         .await;
     assert_eq!(step(&report, "reachable").0, "pass");
     let (outcome, reason) = step(&report, "authenticated");
     assert_eq!(outcome, "fail");
     assert!(reason.contains("invalid_client"), "{reason}");
-    assert!(!reason.contains("Trace ID"), "only the first line: {reason}");
+    assert!(
+        !reason.contains("Trace ID"),
+        "only the first line: {reason}"
+    );
 
     // The challenge names the vault's tenant; another tenant's GUID is refused before any
     // credential is sent.
     let other = "11111111-2222-3333-4444-555555555555";
     let report = app
-        .rpc(&admin, "/rpc/key_vault_check", &form(&fake, other, CLIENT_SECRET))
+        .rpc(
+            &admin,
+            "/rpc/key_vault_check",
+            &form(&fake, other, CLIENT_SECRET),
+        )
         .await;
     let (outcome, reason) = step(&report, "reachable");
     assert_eq!(outcome, "fail");
@@ -141,7 +155,11 @@ async fn wrong_client_secret_and_wrong_tenant_fail_with_their_reasons() {
 #[tokio::test]
 async fn the_client_reads_caches_its_token_and_retries_once_after_a_401() {
     let fake = FakeAzure::start(&SECRETS).await;
-    fake.world.lock().unwrap().forbidden.push("sftp-password".into());
+    fake.world
+        .lock()
+        .unwrap()
+        .forbidden
+        .push("sftp-password".into());
     let (rt, cfg) = client_for(&fake, CLIENT_SECRET);
     let azure = Azure::new(&rt, &cfg);
 

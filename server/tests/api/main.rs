@@ -3,6 +3,7 @@
 mod api_keys;
 mod authorization;
 mod bootstrap;
+mod connections;
 mod cross_site;
 mod fake_azure;
 mod headers;

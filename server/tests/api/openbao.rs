@@ -63,10 +63,20 @@ impl OpenBao {
                 .await
                 .is_ok_and(|r| r.status() == StatusCode::OK);
             // The dev server mounts KV v2 at secret/ just after it starts answering.
-            if ready && self.api(Method::GET, "sys/mounts/secret/tune", None).await.0 == 200 {
+            if ready
+                && self
+                    .api(Method::GET, "sys/mounts/secret/tune", None)
+                    .await
+                    .0
+                    == 200
+            {
                 return;
             }
-            assert!(Instant::now() < deadline, "OpenBao did not start on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "OpenBao did not start on port {}",
+                self.port
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -105,7 +115,11 @@ impl OpenBao {
 
     pub async fn put_secret(&self, name: &str, data: Value) {
         let (status, body) = self
-            .api(Method::POST, &format!("secret/data/{name}"), Some(json!({ "data": data })))
+            .api(
+                Method::POST,
+                &format!("secret/data/{name}"),
+                Some(json!({ "data": data })),
+            )
             .await;
         assert_eq!(status, 200, "writing {name}: {body}");
     }
@@ -113,14 +127,22 @@ impl OpenBao {
     /// An AppRole whose policy may only read and list under `secret/`, with short-lived
     /// tokens; returns its role ID and a secret ID.
     pub async fn read_only_approle(&self, token_ttl: &str) -> (String, String) {
-        self.api(Method::POST, "sys/auth/approle", Some(json!({ "type": "approle" })))
-            .await;
+        self.api(
+            Method::POST,
+            "sys/auth/approle",
+            Some(json!({ "type": "approle" })),
+        )
+        .await;
         let policy = r#"
 path "secret/data/*" { capabilities = ["read"] }
 path "secret/metadata/*" { capabilities = ["read", "list"] }
 "#;
         let (status, _) = self
-            .api(Method::PUT, "sys/policies/acl/gatehouse-reader", Some(json!({ "policy": policy })))
+            .api(
+                Method::PUT,
+                "sys/policies/acl/gatehouse-reader",
+                Some(json!({ "policy": policy })),
+            )
             .await;
         assert_eq!(status, 204);
         let (status, _) = self
@@ -135,7 +157,9 @@ path "secret/metadata/*" { capabilities = ["read", "list"] }
             )
             .await;
         assert_eq!(status, 204);
-        let (_, role) = self.api(Method::GET, "auth/approle/role/gatehouse/role-id", None).await;
+        let (_, role) = self
+            .api(Method::GET, "auth/approle/role/gatehouse/role-id", None)
+            .await;
         let (_, secret) = self
             .api(Method::POST, "auth/approle/role/gatehouse/secret-id", None)
             .await;

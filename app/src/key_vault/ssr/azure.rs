@@ -68,9 +68,16 @@ pub fn challenge_tenant(challenge: &str) -> Option<String> {
     let start = challenge
         .find("authorization=\"")
         .map(|i| i + "authorization=\"".len())
-        .or_else(|| challenge.find("authorization_uri=\"").map(|i| i + "authorization_uri=\"".len()))?;
+        .or_else(|| {
+            challenge
+                .find("authorization_uri=\"")
+                .map(|i| i + "authorization_uri=\"".len())
+        })?;
     let uri = challenge[start..].split('"').next()?;
-    uri.trim_end_matches('/').rsplit('/').next().map(str::to_ascii_lowercase)
+    uri.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .map(str::to_ascii_lowercase)
 }
 
 impl<'a> Azure<'a> {
@@ -79,7 +86,12 @@ impl<'a> Azure<'a> {
     }
 
     fn vault(&self) -> String {
-        self.cfg.target.address.as_str().trim_end_matches('/').to_owned()
+        self.cfg
+            .target
+            .address
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     async fn send(&self, req: reqwest::RequestBuilder, host: &str) -> Result<Answer, VaultError> {
@@ -107,7 +119,12 @@ impl<'a> Azure<'a> {
 
     /// A new token from Microsoft Entra.
     async fn sign_in(&self) -> Result<String, VaultError> {
-        let authority = self.cfg.target.authority_host.as_str().trim_end_matches('/');
+        let authority = self
+            .cfg
+            .target
+            .authority_host
+            .as_str()
+            .trim_end_matches('/');
         let url = format!(
             "{authority}/{}/oauth2/v2.0/token",
             self.cfg.target.tenant_id

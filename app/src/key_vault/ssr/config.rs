@@ -70,7 +70,10 @@ fn is_loopback(url: &Url) -> bool {
 pub fn parse_address(field: &str, raw: &str, example: &str) -> Result<Url, AppError> {
     let raw = raw.trim();
     if raw.is_empty() {
-        return Err(AppError::invalid(field, format!("Enter an address such as {example}.")));
+        return Err(AppError::invalid(
+            field,
+            format!("Enter an address such as {example}."),
+        ));
     }
     if raw.chars().count() > MAX_ADDRESS_CHARS {
         return Err(AppError::invalid(field, "This address is too long."));
@@ -79,7 +82,10 @@ pub fn parse_address(field: &str, raw: &str, example: &str) -> Result<Url, AppEr
         AppError::invalid(field, format!("Enter a full address such as {example}."))
     })?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-        return Err(AppError::invalid(field, format!("Enter a full address such as {example}.")));
+        return Err(AppError::invalid(
+            field,
+            format!("Enter a full address such as {example}."),
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(AppError::invalid(
@@ -88,7 +94,10 @@ pub fn parse_address(field: &str, raw: &str, example: &str) -> Result<Url, AppEr
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(AppError::invalid(field, "The address takes no query (?) or fragment (#)."));
+        return Err(AppError::invalid(
+            field,
+            "The address takes no query (?) or fragment (#).",
+        ));
     }
     if url.scheme() == "http" && !is_loopback(&url) {
         return Err(AppError::invalid(
@@ -147,14 +156,16 @@ fn is_tenant(value: &str) -> bool {
 pub fn parse_target(form: &VaultForm) -> Result<VaultTarget, AppError> {
     let backend = form.backend;
     let address = match backend {
-        Backend::OpenBao => parse_address("address", &form.address, "https://vault.example.com:8200")?,
+        Backend::OpenBao => {
+            parse_address("address", &form.address, "https://vault.example.com:8200")?
+        }
         Backend::Azure => {
             let url = parse_address("address", &form.address, "https://NAME.vault.azure.net")?;
             let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
             let azure_host = AZURE_VAULT_SUFFIXES
                 .iter()
                 .any(|s| host.len() > s.len() && host.ends_with(s));
-            if !(azure_host || is_loopback(&url)) || url.path() != "" {
+            if !(azure_host || is_loopback(&url)) || !matches!(url.path(), "" | "/") {
                 return Err(AppError::invalid(
                     "address",
                     "An Azure Key Vault address looks like https://NAME.vault.azure.net.",
@@ -176,9 +187,11 @@ pub fn parse_target(form: &VaultForm) -> Result<VaultTarget, AppError> {
                         if id.is_empty() {
                             return Err(AppError::invalid("principal_id", "Enter the role ID."));
                         }
-                        if id.chars().count() > MAX_NAME_CHARS || id.chars().any(char::is_control)
-                        {
-                            return Err(AppError::invalid("principal_id", "This role ID is not valid."));
+                        if id.chars().count() > MAX_NAME_CHARS || id.chars().any(char::is_control) {
+                            return Err(AppError::invalid(
+                                "principal_id",
+                                "This role ID is not valid.",
+                            ));
                         }
                         id.to_owned()
                     }
@@ -191,8 +204,16 @@ pub fn parse_target(form: &VaultForm) -> Result<VaultTarget, AppError> {
                 };
                 (
                     form.auth,
-                    if mount.is_empty() { DEFAULT_MOUNT.to_owned() } else { mount },
-                    if prefix.is_empty() { prefix } else { format!("{prefix}/") },
+                    if mount.is_empty() {
+                        DEFAULT_MOUNT.to_owned()
+                    } else {
+                        mount
+                    },
+                    if prefix.is_empty() {
+                        prefix
+                    } else {
+                        format!("{prefix}/")
+                    },
                     namespace,
                     principal,
                     String::new(),
@@ -217,7 +238,11 @@ pub fn parse_target(form: &VaultForm) -> Result<VaultTarget, AppError> {
                 let authority = if form.authority_host.trim().is_empty() {
                     Url::parse(DEFAULT_AUTHORITY_HOST).expect("a valid constant")
                 } else {
-                    parse_address("authority_host", &form.authority_host, DEFAULT_AUTHORITY_HOST)?
+                    parse_address(
+                        "authority_host",
+                        &form.authority_host,
+                        DEFAULT_AUTHORITY_HOST,
+                    )?
                 };
                 (
                     VaultAuth::ClientSecret,
@@ -251,12 +276,18 @@ pub fn parse_credential(auth: VaultAuth, raw: &str) -> Result<Option<Credential>
     }
     let name = auth.credential_label();
     if value.chars().count() > MAX_CREDENTIAL_CHARS {
-        return Err(AppError::invalid("credential", format!("This {} is too long.", name.to_lowercase())));
+        return Err(AppError::invalid(
+            "credential",
+            format!("This {} is too long.", name.to_lowercase()),
+        ));
     }
     if value.chars().any(char::is_control) {
         return Err(AppError::invalid(
             "credential",
-            format!("The {} contains a control character; paste it again.", name.to_lowercase()),
+            format!(
+                "The {} contains a control character; paste it again.",
+                name.to_lowercase()
+            ),
         ));
     }
     Ok(Some(Credential(value.to_owned())))
@@ -308,7 +339,10 @@ mod tests {
         f.mount = "/kv/".into();
         f.path_prefix = "gatehouse/prod".into();
         let t = parse_target(&f).unwrap();
-        assert_eq!((t.mount.as_str(), t.path_prefix.as_str()), ("kv", "gatehouse/prod/"));
+        assert_eq!(
+            (t.mount.as_str(), t.path_prefix.as_str()),
+            ("kv", "gatehouse/prod/")
+        );
         f.path_prefix = "../sys".into();
         assert_eq!(field_of(parse_target(&f)), "path_prefix");
         f.path_prefix = String::new();
@@ -324,7 +358,10 @@ mod tests {
         f.principal_id = "0b1f9a2e-6a5e-4c5b-9a43-1c2d3e4f5a6b".into();
         let t = parse_target(&f).unwrap();
         assert_eq!(t.auth, VaultAuth::ClientSecret);
-        assert_eq!(t.authority_host.as_str(), "https://login.microsoftonline.com/");
+        assert_eq!(
+            t.authority_host.as_str(),
+            "https://login.microsoftonline.com/"
+        );
         f.principal_id = "not-a-guid".into();
         assert_eq!(field_of(parse_target(&f)), "principal_id");
         f.principal_id = "0b1f9a2e-6a5e-4c5b-9a43-1c2d3e4f5a6b".into();
@@ -340,7 +377,11 @@ mod tests {
         f.auth = VaultAuth::AppRole;
         assert_eq!(field_of(parse_target(&f)), "principal_id");
         assert!(parse_credential(VaultAuth::Token, "  ").unwrap().is_none());
-        assert!(parse_credential(VaultAuth::Token, "s.abc").unwrap().is_some());
+        assert!(
+            parse_credential(VaultAuth::Token, "s.abc")
+                .unwrap()
+                .is_some()
+        );
         assert!(parse_credential(VaultAuth::Token, "a\u{7}b").is_err());
         assert!(parse_credential(VaultAuth::Token, &"x".repeat(MAX_CREDENTIAL_CHARS + 1)).is_err());
     }

@@ -197,7 +197,10 @@ async fn config_from_form(ctx: &AppContext, form: &VaultForm) -> Result<VaultCon
                 "Enter the {label} again: the stored one is only sent to the vault it was saved for."
             ),
         )),
-        None => Err(AppError::invalid("credential", format!("Enter the {label}."))),
+        None => Err(AppError::invalid(
+            "credential",
+            format!("Enter the {label}."),
+        )),
     }
 }
 
@@ -453,7 +456,11 @@ pub async fn unlink(ctx: &AppContext, admin: &UserInfo) -> Result<(), AppError> 
     if !users.is_empty() {
         return Err(AppError::Conflict(format!(
             "The vault stays linked: {} still take{} credentials from it ({}). Switch {} to a stored credential or remove {} first.",
-            if users.len() == 1 { "a connection" } else { "connections" },
+            if users.len() == 1 {
+                "a connection"
+            } else {
+                "connections"
+            },
             if users.len() == 1 { "s" } else { "" },
             users.join(", "),
             if users.len() == 1 { "it" } else { "them" },

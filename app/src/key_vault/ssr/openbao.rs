@@ -56,7 +56,12 @@ impl<'a> OpenBao<'a> {
 
     /// The address as messages name it.
     fn host(&self) -> String {
-        self.cfg.target.address.as_str().trim_end_matches('/').to_owned()
+        self.cfg
+            .target
+            .address
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
@@ -141,7 +146,10 @@ impl<'a> OpenBao<'a> {
         match self.cfg.target.auth {
             VaultAuth::AppRole => {
                 let (token, policies) = self.approle_login().await?;
-                Ok((token, format!("Logged in with AppRole; policies: {policies}.")))
+                Ok((
+                    token,
+                    format!("Logged in with AppRole; policies: {policies}."),
+                ))
             }
             _ => {
                 let token = self.cfg.credential.0.clone();
@@ -270,7 +278,11 @@ impl<'a> OpenBao<'a> {
             return Err(VaultError::Denied(format!(
                 "the mount {mount:?} is not a KV version 2 secrets engine (it is {} {})",
                 if kind.is_empty() { "unknown" } else { kind },
-                if kind == "kv" { format!("version {version}") } else { String::new() }
+                if kind == "kv" {
+                    format!("version {version}")
+                } else {
+                    String::new()
+                }
             )));
         }
         Ok(())
@@ -280,7 +292,11 @@ impl<'a> OpenBao<'a> {
     async fn list_folder(&self, token: &str, folder: &str) -> Result<Vec<String>, VaultError> {
         let path = self.kv_path("metadata", folder);
         let answer = self
-            .send(self.request(Method::from_bytes(b"LIST").expect("a valid method"), &path, Some(token)))
+            .send(self.request(
+                Method::from_bytes(b"LIST").expect("a valid method"),
+                &path,
+                Some(token),
+            ))
             .await?;
         match answer.status {
             StatusCode::OK => Ok(answer.body["data"]["keys"]
@@ -340,7 +356,9 @@ impl<'a> OpenBao<'a> {
         name: &str,
     ) -> Result<BTreeMap<String, String>, VaultError> {
         let path = self.kv_path("data", name);
-        let answer = self.send(self.request(Method::GET, &path, Some(token))).await?;
+        let answer = self
+            .send(self.request(Method::GET, &path, Some(token)))
+            .await?;
         match answer.status {
             StatusCode::OK => Ok(answer.body["data"]["data"]
                 .as_object()
@@ -391,7 +409,12 @@ impl<'a> OpenBao<'a> {
             .map(|p| {
                 let caps = answer.body[p.as_str()]
                     .as_array()
-                    .map(|c| c.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .map(|c| {
+                        c.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 (p.clone(), caps)
             })
@@ -431,7 +454,12 @@ impl<'a> OpenBao<'a> {
             Err(e) => return steps.fail(CheckStepKind::MayList, &e),
         };
         let probe = |kind: &str| self.kv_path(kind, PROBE_NAME);
-        let paths = [probe("data"), probe("metadata"), probe("delete"), probe("destroy")];
+        let paths = [
+            probe("data"),
+            probe("metadata"),
+            probe("delete"),
+            probe("destroy"),
+        ];
         let caps = match self.capabilities(&token, &paths).await {
             Ok(caps) => caps,
             Err(e) => return steps.fail(CheckStepKind::MayRead, &e),

@@ -28,7 +28,11 @@ impl Steps {
     /// Fills in the steps that did not run.
     pub fn finish(mut self) -> Vec<CheckStep> {
         for kind in CheckStepKind::ALL.into_iter().skip(self.0.len()) {
-            self.add(kind, Outcome::NotChecked, "Not run: an earlier step failed.");
+            self.add(
+                kind,
+                Outcome::NotChecked,
+                "Not run: an earlier step failed.",
+            );
         }
         self.0
     }

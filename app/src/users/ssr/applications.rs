@@ -13,6 +13,19 @@ pub struct Application {
     pub role: Role,
 }
 
+impl Application {
+    /// The application as the audit log's actor: its client ID where a user's email would be.
+    pub fn as_actor(&self) -> crate::roles::UserInfo {
+        crate::roles::UserInfo {
+            id: self.id,
+            email: self.client_id.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            lockbox_approver: false,
+        }
+    }
+}
+
 /// The application whose secret is `secret`. The lookup is by SHA-256 digest, so the time it
 /// takes says nothing about how close a guess was.
 pub async fn find_by_secret(

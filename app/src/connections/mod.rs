@@ -1,0 +1,188 @@
+//! Connections: credentials to third-party systems that the platform's services use. Each holds
+//! its secret encrypted under the master key, or names a secret in the linked Key Vault; either
+//! way the value is only ever sent to an application allowed to use the connection (REST API)
+//! or to the connection's own target (Verify).
+
+mod panel;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+pub use panel::ConnectionsSection;
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Longest connection name (a slug that appears in API paths), URL and header name.
+pub const MAX_NAME_CHARS: usize = 64;
+pub const MAX_URL_CHARS: usize = 2048;
+pub const MAX_HEADER_CHARS: usize = 64;
+/// Longest secret, and longest vault secret reference.
+pub const MAX_SECRET_CHARS: usize = 4096;
+pub const MAX_REFERENCE_CHARS: usize = 512;
+/// The signature header a webhook gets unless the form names another.
+pub const DEFAULT_SIGNATURE_HEADER: &str = "X-Gatehouse-Signature";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionKind {
+    /// An HTTPS endpoint that receives events signed with HMAC-SHA256.
+    #[default]
+    Webhook,
+}
+
+impl ConnectionKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Webhook => "Webhook",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        (value == "webhook").then_some(Self::Webhook)
+    }
+}
+
+/// Which applications may fetch the connection's credential.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    #[default]
+    Admins,
+    Contributors,
+}
+
+impl Audience {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Admins => "Admins",
+            Self::Contributors => "Admins and contributors",
+        }
+    }
+
+    /// The lowest role allowed, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admins => "admin",
+            Self::Contributors => "contributor",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "admin" => Some(Self::Admins),
+            "contributor" => Some(Self::Contributors),
+            _ => None,
+        }
+    }
+
+    pub fn min_role(self) -> crate::roles::Role {
+        match self {
+            Self::Admins => crate::roles::Role::Admin,
+            Self::Contributors => crate::roles::Role::Contributor,
+        }
+    }
+}
+
+/// The Add/Edit pane's values. On an edit, an empty `secret` keeps the stored one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectionForm {
+    /// `None` adds a connection.
+    pub id: Option<i64>,
+    pub name: String,
+    pub kind: ConnectionKind,
+    pub audience: Audience,
+    pub url: String,
+    pub header_name: String,
+    pub use_vault: bool,
+    pub vault_secret: String,
+    pub secret: String,
+}
+
+/// Where a connection's secret is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credentials {
+    /// Encrypted in Gatehouse.
+    Stored,
+    /// The name of a secret in the linked Key Vault.
+    KeyVault(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: i64,
+    pub name: String,
+    pub kind: ConnectionKind,
+    pub audience: Audience,
+    pub url: String,
+    pub header_name: String,
+    pub credentials: Credentials,
+    pub last_verified_at: Option<i64>,
+    pub last_verify_ok: Option<bool>,
+    pub last_verify_message: Option<String>,
+}
+
+impl Connection {
+    pub fn to_form(&self) -> ConnectionForm {
+        let (use_vault, vault_secret) = match &self.credentials {
+            Credentials::Stored => (false, String::new()),
+            Credentials::KeyVault(name) => (true, name.clone()),
+        };
+        ConnectionForm {
+            id: Some(self.id),
+            name: self.name.clone(),
+            kind: self.kind,
+            audience: self.audience,
+            url: self.url.clone(),
+            header_name: self.header_name.clone(),
+            use_vault,
+            vault_secret,
+            secret: String::new(),
+        }
+    }
+}
+
+/// What Verify found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyResult {
+    pub ok: bool,
+    /// A plain reason: vault unreachable, secret not found, permission denied, target refused.
+    pub message: String,
+    pub elapsed_ms: u64,
+}
+
+/// The connections, by name. Admin only.
+#[server(prefix = "/rpc", endpoint = "connections")]
+pub async fn load_connections() -> Result<Vec<Connection>, AppError> {
+    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    ssr::list(&ctx.pool).await
+}
+
+/// Adds a connection, or changes one (`form.id`). Admin only.
+#[server(prefix = "/rpc", endpoint = "connection_save")]
+pub async fn save_connection(form: ConnectionForm) -> Result<Connection, AppError> {
+    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    ssr::save(&ctx, &admin, form).await
+}
+
+/// Removes a connection. Admin only.
+#[server(prefix = "/rpc", endpoint = "connection_remove")]
+pub async fn remove_connection(id: i64) -> Result<(), AppError> {
+    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    ssr::remove(&ctx, &admin, id).await
+}
+
+/// Resolves the secret now and tests the connection for real. Admin only.
+#[server(prefix = "/rpc", endpoint = "connection_verify")]
+pub async fn verify_connection(id: i64) -> Result<VerifyResult, AppError> {
+    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    ssr::verify(&ctx, &admin, id).await
+}
