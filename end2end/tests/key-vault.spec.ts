@@ -1,8 +1,33 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test, expect, signIn, hydrated, ADMIN } from './fixtures';
 import { OpenBao } from './openbao';
 
-test('an Admin links OpenBao after a passing check, sees it fail when the vault stops, and unlinks it', async ({ page }) => {
+/** A webhook endpoint on a free loopback port that keeps what it receives and answers 204. */
+async function webhookReceiver() {
+  const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+test('an Admin links OpenBao after a passing check, adds a webhook that takes its secret from it, sees the vault fail, and unlinks it', async ({ page }) => {
   const bao = await OpenBao.start();
+  const hook = await webhookReceiver();
   try {
     await bao.putSecret('crm/webhook', { value: 'hook-secret-1' });
     await page.goto('/login?next=%2Fadmin%2Fsecurity%2Fkey-vault');
@@ -60,6 +85,28 @@ test('an Admin links OpenBao after a passing check, sees it fail when the vault 
     await expect(edit.getByLabel('Token')).toHaveAttribute('placeholder', /Stored/);
     await edit.getByRole('button', { name: 'Cancel' }).click();
 
+    // A webhook whose secret is in the vault, picked from the vault's list; Verify signs a
+    // test event with it.
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    const add = page.getByRole('dialog', { name: 'Add connection' });
+    await add.getByLabel('Name').fill('orders-hook');
+    await add.getByLabel('URL').fill(hook.url);
+    await add.getByLabel('Use Key Vault').check();
+    await expect(add.getByText(/^1 secrets? in the vault/)).toBeVisible();
+    await expect(add.locator('#vault-secret-names option')).toHaveAttribute('value', 'crm/webhook');
+    await add.getByLabel('Secret name').fill('crm/webhook');
+    await add.getByRole('button', { name: 'Save' }).click();
+    await expect(add).toHaveCount(0);
+    const row = page.locator('table.connections-table').getByRole('row', { name: /orders-hook/ });
+    await expect(row).toContainText('Key Vault: crm/webhook');
+    await expect(row).toContainText('Admins');
+    await row.getByRole('button', { name: 'Verify' }).click();
+    await expect(page.locator('.verify-ok')).toContainText('accepted the signed test event');
+    expect(hook.received).toHaveLength(1);
+    const { headers, body } = hook.received[0];
+    const expected = 'sha256=' + createHmac('sha256', 'hook-secret-1').update(body).digest('hex');
+    expect(headers['x-gatehouse-signature']).toBe(expected);
+
     // The vault stops: the next check marks it unreachable, and every tab shows the banner.
     await bao.stop();
     await tile.getByRole('button', { name: 'Check now' }).click();
@@ -67,16 +114,30 @@ test('an Admin links OpenBao after a passing check, sees it fail when the vault 
     await expect(tile.locator('.vault-error')).toContainText('Could not connect');
     const banner = page.locator('.vault-banner');
     await expect(banner).toContainText('Key Vault unreachable since');
+    await expect(banner).toContainText('1 connection cannot get its credentials');
+    await row.getByRole('button', { name: 'Verify' }).click();
+    await expect(page.locator('.verify-failed')).toContainText(/Key Vault: could not connect/);
     await page.getByRole('tab', { name: 'Users' }).click();
     await expect(page).toHaveURL('/admin/security/users');
     await expect(banner).toBeVisible();
     await page.reload();
-    await expect(banner).toContainText('no connection uses it yet');
+    await expect(banner).toContainText('1 connection cannot get its credentials');
 
-    // Unlink, after its confirmation; the banner goes with the link.
+    // Unlink is refused while the connection uses the vault, and says which one.
     await banner.getByRole('link', { name: 'Open Key Vault' }).click();
     await expect(page).toHaveURL('/admin/security/key-vault');
     await hydrated(page);
+    const linked = page.locator('.vault-tile');
+    await linked.getByRole('button', { name: 'Unlink' }).click();
+    await expect(linked.getByRole('alert')).toContainText('orders-hook');
+    await expect(page.getByRole('dialog', { name: 'Unlink the Key Vault?' })).toHaveCount(0);
+
+    // Remove the connection (confirmed with Delete), then Unlink; the banner goes with the link.
+    await page.locator('table.connections-table').getByRole('row', { name: /orders-hook/ }).getByRole('button', { name: 'Remove' }).click();
+    const remove = page.getByRole('dialog', { name: 'Remove orders-hook?' });
+    await expect(remove.getByRole('button', { name: 'Cancel' })).toBeFocused();
+    await remove.getByRole('button', { name: 'Delete' }).click();
+    await expect(page.getByText('No connections yet.')).toBeVisible();
     await page.locator('.vault-tile').getByRole('button', { name: 'Unlink' }).click();
     const confirm = page.getByRole('dialog', { name: 'Unlink the Key Vault?' });
     await expect(confirm.getByRole('button', { name: 'Cancel' })).toBeFocused();
@@ -85,5 +146,6 @@ test('an Admin links OpenBao after a passing check, sees it fail when the vault 
     await expect(banner).toHaveCount(0);
   } finally {
     await bao.stop();
+    await hook.close();
   }
 });

@@ -285,7 +285,11 @@ fn ConnectionPane(
                             <p class="hint" role="status">
                                 {move || match names.get() {
                                     None | Some(None) => "Loading the vault's secrets…".to_owned(),
-                                    Some(Some(Ok(list))) => format!("{} secrets in the vault: type to search. For OpenBao, name#key picks a key inside a secret.", list.len()),
+                                    Some(Some(Ok(list))) => format!(
+                                        "{} secret{} in the vault: type to search. For OpenBao, name#key picks a key inside a secret.",
+                                        list.len(),
+                                        if list.len() == 1 { "" } else { "s" }
+                                    ),
                                     Some(Some(Err(e))) => e.to_string(),
                                 }}
                             </p>

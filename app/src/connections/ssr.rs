@@ -366,10 +366,14 @@ pub async fn remove(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<(), A
 }
 
 /// The connection's secret, from where it is kept: unsealed here, or read from the vault now
-/// (or within the cache's lifetime).
-async fn secret_of(ctx: &AppContext, connection: &Connection) -> Result<String, AppError> {
+/// (with `reuse`: or within the cache's lifetime).
+async fn secret_of(
+    ctx: &AppContext,
+    connection: &Connection,
+    reuse: bool,
+) -> Result<String, AppError> {
     match &connection.credentials {
-        Credentials::KeyVault(reference) => vault::secret_value(ctx, reference).await,
+        Credentials::KeyVault(reference) => vault::secret_value(ctx, reference, reuse).await,
         Credentials::Stored => {
             let (nonce, ciphertext): (Option<Vec<u8>>, Option<Vec<u8>>) = sqlx::query_as(
                 "SELECT secret_nonce, secret_ciphertext FROM connections WHERE id = ?",
@@ -449,7 +453,8 @@ pub async fn verify(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<Verif
         find(&mut conn, id).await?
     };
     let started = Instant::now();
-    let outcome = match secret_of(ctx, &connection).await {
+    // Verify asks the vault now: a cached value would hide a vault that stopped answering.
+    let outcome = match secret_of(ctx, &connection, false).await {
         Ok(secret) => verify_webhook(ctx, &connection, &secret).await,
         Err(AppError::Upstream(reason)) | Err(AppError::Conflict(reason)) => Err(reason),
         Err(other) => return Err(other),
@@ -533,7 +538,7 @@ pub async fn credential_for(
         Credentials::KeyVault(reference) => Some(reference.clone()),
         Credentials::Stored => None,
     };
-    let credential = secret_of(ctx, &connection).await?;
+    let credential = secret_of(ctx, &connection, true).await?;
     let mut conn = ctx.pool.acquire().await?;
     audit::record(
         &mut conn,

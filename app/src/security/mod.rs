@@ -1,14 +1,12 @@
 //! The Security page: an ARIA tablist whose tabs are routes, so links and reloads land on a tab.
 
 mod overview;
-mod planned;
 mod tabs;
 
 pub use overview::{
     LockboxPending, PageFacts, SecurityOverview, VaultAlert, VaultBanner, load_security_overview,
     provide_page_facts,
 };
-pub use planned::PlannedPanel;
 pub use tabs::{SecurityTab, TABS};
 
 use crate::{auth::guard::RequireRole, layout::AppHeader, roles::Role};

@@ -393,13 +393,17 @@ pub async fn secret_names(ctx: &AppContext) -> Result<Vec<String>, AppError> {
     .map_err(upstream)
 }
 
-/// A secret's current value, read from the vault or reused for up to the cache's lifetime.
-/// `reference` is the secret's name; for OpenBao, `name#key` picks a key within it (without
-/// one: `value`, or the secret's only key).
-pub async fn secret_value(ctx: &AppContext, reference: &str) -> Result<String, AppError> {
+/// A secret's current value, read from the vault or, with `reuse`, reused for up to the
+/// cache's lifetime. `reference` is the secret's name; for OpenBao, `name#key` picks a key
+/// within it (without one: `value`, or the secret's only key).
+pub async fn secret_value(
+    ctx: &AppContext,
+    reference: &str,
+    reuse: bool,
+) -> Result<String, AppError> {
     let cfg = require_linked(ctx).await?;
     let link = cfg.cache_key.clone().unwrap_or_default();
-    if let Some(value) = ctx.key_vault.cached_secret(&link, reference) {
+    if reuse && let Some(value) = ctx.key_vault.cached_secret(&link, reference) {
         return Ok(value);
     }
     let value = match cfg.target.backend {
