@@ -17,6 +17,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 token=bench-root-token
+# (OpenBao also takes the next port, 3211, for its cluster listener.)
 bao server -dev -dev-root-token-id=$token -dev-listen-address=127.0.0.1:3210 >/dev/null 2>&1 & pids+=($!)
 vault=http://127.0.0.1:3210
 for _ in $(seq 100); do curl -sf -o /dev/null -H "X-Vault-Token: $token" "$vault/v1/sys/mounts/secret/tune" && break; sleep 0.1; done
@@ -29,7 +30,7 @@ class H(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get('Content-Length', 0)))
         self.send_response(204); self.end_headers()
     def log_message(self, *a): pass
-HTTPServer(('127.0.0.1', 3211), H).serve_forever()
+HTTPServer(('127.0.0.1', 3220), H).serve_forever()
 PY
 python3 "$dir/hook.py" & pids+=($!)
 
@@ -52,8 +53,8 @@ prepare() { # base → prints "app-secret connection-id"
     -d "form[backend]=open_bao&form[auth]=token&form[credential]=$token" "$base/rpc/key_vault_save"
   local secret id
   secret="$(curl -sf -b "$jar" -X POST -d 'kind=application&role=admin&principal=Bench+service' "$base/rpc/principals_add" | field "['client_secret']")"
-  id="$(curl -sf -b "$jar" -X POST -d 'form[name]=bench-hook&form[url]=http%3A%2F%2F127.0.0.1%3A3211%2Fhook&form[use_vault]=true&form[vault_secret]=bench/hook' "$base/rpc/connection_save" | field "['id']")"
-  curl -sf -b "$jar" -o /dev/null -X POST -d 'form[name]=stored-hook&form[url]=http%3A%2F%2F127.0.0.1%3A3211%2Fhook&form[secret]=stored-secret' "$base/rpc/connection_save"
+  id="$(curl -sf -b "$jar" -X POST -d 'form[name]=bench-hook&form[url]=http%3A%2F%2F127.0.0.1%3A3220%2Fhook&form[use_vault]=true&form[vault_secret]=bench/hook' "$base/rpc/connection_save" | field "['id']")"
+  curl -sf -b "$jar" -o /dev/null -X POST -d 'form[name]=stored-hook&form[url]=http%3A%2F%2F127.0.0.1%3A3220%2Fhook&form[secret]=stored-secret' "$base/rpc/connection_save"
   echo "$secret $id"
 }
 
@@ -65,6 +66,11 @@ jar="$dir/jar-3212"
 base=http://127.0.0.1:3212
 check_body="form[backend]=open_bao&form[address]=http%3A%2F%2F127.0.0.1%3A3210&form[auth]=token&form[credential]=$token"
 
+# Both must succeed before they are timed: a failing check or Verify is faster and means nothing.
+[ "$(curl -sf -b "$jar" -X POST -d "$check_body" "$base/rpc/key_vault_check" | field "['steps'][3]['outcome']")" = pass ] ||
+  { echo "the check did not pass" >&2; exit 1; }
+[ "$(curl -sf -b "$jar" -X POST -d "id=$hook_id" "$base/rpc/connection_verify" | field "['ok']")" = True ] ||
+  { echo "Verify did not pass: is port 3220 free?" >&2; exit 1; }
 echo "check (5 steps, POST /rpc/key_vault_check): $(for _ in $(seq "$runs"); do
   curl -sf -b "$jar" -o /dev/null -w '%{time_total}\n' -X POST -d "$check_body" "$base/rpc/key_vault_check"; done | stats)"
 echo "verify (vault read + signed webhook POST): $(for _ in $(seq "$runs"); do
