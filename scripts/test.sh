@@ -13,6 +13,11 @@ trap 'kill "$prebuild" 2>/dev/null || true' EXIT
 bash scripts/setup.sh test
 wait "$prebuild" || true
 export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# The Key Vault tests start OpenBao; pip may have put `bao` where PATH does not look yet.
+if [ -z "${BAO_BIN:-}" ] && ! command -v bao >/dev/null 2>&1; then
+  BAO_BIN="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/bao"
+  export BAO_BIN
+fi
 
 step() { echo "[test] $1 (at ${SECONDS}s)" >&2; }
 step "cargo test"
