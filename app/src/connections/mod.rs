@@ -29,23 +29,115 @@ pub enum ConnectionKind {
     /// An HTTPS endpoint that receives events signed with HMAC-SHA256.
     #[default]
     Webhook,
+    /// A mail server the platform sends through, with a username and password.
+    Smtp,
 }
 
 impl ConnectionKind {
+    pub const ALL: [Self; 2] = [Self::Webhook, Self::Smtp];
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Webhook => "Webhook",
+            Self::Smtp => "SMTP",
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Webhook => "webhook",
+            Self::Smtp => "smtp",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        (value == "webhook").then_some(Self::Webhook)
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    /// What the secret is called for this type.
+    pub fn secret_label(self) -> &'static str {
+        match self {
+            Self::Webhook => "Signing secret",
+            Self::Smtp => "Password",
+        }
+    }
+}
+
+/// How an SMTP connection protects the password on the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
+    #[default]
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: accepted for a mail server on this machine only.
+    None,
+}
+
+impl SmtpTls {
+    pub const ALL: [Self; 3] = [Self::StartTls, Self::Tls, Self::None];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::StartTls => "STARTTLS (required)",
+            Self::Tls => "TLS (implicit)",
+            Self::None => "None (this machine only)",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StartTls => "start_tls",
+            Self::Tls => "tls",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == value)
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::StartTls => 587,
+            Self::Tls => 465,
+            Self::None => 25,
+        }
+    }
+}
+
+/// Where a connection points, by type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Webhook {
+        url: String,
+        header_name: String,
+    },
+    Smtp {
+        host: String,
+        port: u16,
+        tls: SmtpTls,
+        username: String,
+    },
+}
+
+impl Target {
+    pub fn kind(&self) -> ConnectionKind {
+        match self {
+            Self::Webhook { .. } => ConnectionKind::Webhook,
+            Self::Smtp { .. } => ConnectionKind::Smtp,
+        }
+    }
+
+    /// Where it points, in a few words (`hooks.example.com`, `smtp.example.com:587`).
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Webhook { url, .. } => url.clone(),
+            Self::Smtp { host, port, .. } => format!("{host}:{port}"),
+        }
     }
 }
 
@@ -99,8 +191,14 @@ pub struct ConnectionForm {
     pub name: String,
     pub kind: ConnectionKind,
     pub audience: Audience,
+    /// Webhook.
     pub url: String,
     pub header_name: String,
+    /// SMTP; the port as typed (empty: the TLS mode's usual port).
+    pub host: String,
+    pub port: String,
+    pub tls: SmtpTls,
+    pub username: String,
     pub use_vault: bool,
     pub vault_secret: String,
     pub secret: String,
@@ -120,10 +218,8 @@ pub enum Credentials {
 pub struct Connection {
     pub id: i64,
     pub name: String,
-    pub kind: ConnectionKind,
     pub audience: Audience,
-    pub url: String,
-    pub header_name: String,
+    pub target: Target,
     pub credentials: Credentials,
     pub last_verified_at: Option<i64>,
     pub last_verify_ok: Option<bool>,
@@ -136,17 +232,33 @@ impl Connection {
             Credentials::Stored => (false, String::new()),
             Credentials::KeyVault(name) => (true, name.clone()),
         };
-        ConnectionForm {
+        let mut form = ConnectionForm {
             id: Some(self.id),
             name: self.name.clone(),
-            kind: self.kind,
+            kind: self.target.kind(),
             audience: self.audience,
-            url: self.url.clone(),
-            header_name: self.header_name.clone(),
             use_vault,
             vault_secret,
-            secret: String::new(),
+            ..ConnectionForm::default()
+        };
+        match &self.target {
+            Target::Webhook { url, header_name } => {
+                form.url = url.clone();
+                form.header_name = header_name.clone();
+            }
+            Target::Smtp {
+                host,
+                port,
+                tls,
+                username,
+            } => {
+                form.host = host.clone();
+                form.port = port.to_string();
+                form.tls = *tls;
+                form.username = username.clone();
+            }
         }
+        form
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::{
     Audience, Connection, ConnectionForm, ConnectionKind, Credentials, DEFAULT_SIGNATURE_HEADER,
-    VerifyResult, load_connections, remove_connection, save_connection, verify_connection,
+    SmtpTls, VerifyResult, load_connections, remove_connection, save_connection, verify_connection,
 };
 use crate::{
     error::AppError,
@@ -15,8 +15,13 @@ use leptos::prelude::*;
 
 const FIELDS: &[&str] = &[
     "name",
+    "kind",
     "url",
     "header_name",
+    "host",
+    "port",
+    "tls",
+    "username",
     "use_vault",
     "vault_secret",
     "secret",
@@ -138,7 +143,7 @@ fn ConnectionRow(
     view! {
         <tr>
             <td><code>{c.name.clone()}</code></td>
-            <td>{c.kind.label()}</td>
+            <td>{c.target.kind().label()}</td>
             <td>{credentials}</td>
             <td>{c.audience.label()}</td>
             <td title=last_title>{last}</td>
@@ -232,20 +237,59 @@ fn ConnectionPane(
                 {text("connection-name", "Name", "name", |f| f.name.clone(), |f, v| f.name = v)}
                 <div class="field">
                     <label for="connection-type">"Type"</label>
-                    <select id="connection-type">
-                        <option value=ConnectionKind::Webhook.as_str() selected>{ConnectionKind::Webhook.label()}</option>
+                    // A connection keeps its type; an edit shows it without offering a change.
+                    <select id="connection-type" disabled=editing
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            form.update(|f| f.kind = ConnectionKind::parse(&v).unwrap_or_default());
+                        }
+                        prop:value=move || form.with(|f| f.kind.as_str())>
+                        {ConnectionKind::ALL.into_iter().map(|k| view! {
+                            <option value=k.as_str() selected=move || form.with(|f| f.kind == k)>{k.label()}</option>
+                        }).collect_view()}
                     </select>
+                    {field_error(error, "kind")}
                 </div>
-                {text("connection-url", "URL", "url", |f| f.url.clone(), |f, v| f.url = v)}
-                <div class="field">
-                    <label for="connection-header">"Signature header"</label>
-                    <input id="connection-header" type="text" autocomplete="off" spellcheck="false" maxlength="64"
-                        placeholder=DEFAULT_SIGNATURE_HEADER
-                        prop:value=move || form.with(|f| f.header_name.clone())
-                        on:input=move |ev| form.update(|f| f.header_name = event_target_value(&ev))/>
-                    <p class="hint">"Each event carries sha256=HMAC-SHA256(secret, body) in this header."</p>
-                    {field_error(error, "header_name")}
-                </div>
+                {move || match form.with(|f| f.kind) {
+                    ConnectionKind::Webhook => view! {
+                        {text("connection-url", "URL", "url", |f| f.url.clone(), |f, v| f.url = v)}
+                        <div class="field">
+                            <label for="connection-header">"Signature header"</label>
+                            <input id="connection-header" type="text" autocomplete="off" spellcheck="false" maxlength="64"
+                                placeholder=DEFAULT_SIGNATURE_HEADER
+                                prop:value=move || form.with(|f| f.header_name.clone())
+                                on:input=move |ev| form.update(|f| f.header_name = event_target_value(&ev))/>
+                            <p class="hint">"Each event carries sha256=HMAC-SHA256(secret, body) in this header."</p>
+                            {field_error(error, "header_name")}
+                        </div>
+                    }.into_any(),
+                    ConnectionKind::Smtp => view! {
+                        {text("connection-host", "Host", "host", |f| f.host.clone(), |f, v| f.host = v)}
+                        <div class="field">
+                            <label for="connection-tls">"TLS"</label>
+                            <select id="connection-tls"
+                                on:change=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    form.update(|f| f.tls = SmtpTls::parse(&v).unwrap_or_default());
+                                }
+                                prop:value=move || form.with(|f| f.tls.as_str())>
+                                {SmtpTls::ALL.into_iter().map(|t| view! {
+                                    <option value=t.as_str() selected=move || form.with(|f| f.tls == t)>{t.label()}</option>
+                                }).collect_view()}
+                            </select>
+                            {field_error(error, "tls")}
+                        </div>
+                        <div class="field">
+                            <label for="connection-port">"Port"</label>
+                            <input id="connection-port" type="text" inputmode="numeric" autocomplete="off" maxlength="5"
+                                placeholder=move || form.with(|f| f.tls.default_port().to_string())
+                                prop:value=move || form.with(|f| f.port.clone())
+                                on:input=move |ev| form.update(|f| f.port = event_target_value(&ev))/>
+                            {field_error(error, "port")}
+                        </div>
+                        {text("connection-username", "Username", "username", |f| f.username.clone(), |f, v| f.username = v)}
+                    }.into_any(),
+                }}
                 <div class="field">
                     <label for="connection-audience">"Who can use"</label>
                     <select id="connection-audience"
@@ -299,7 +343,7 @@ fn ConnectionPane(
                 } else {
                     view! {
                         <div class="field">
-                            <label for="connection-secret">"Secret"</label>
+                            <label for="connection-secret">{move || form.with(|f| f.kind.secret_label())}</label>
                             <input id="connection-secret" type="password" autocomplete="new-password" maxlength="4096"
                                 placeholder=if editing { "Stored: leave empty to keep it" } else { "" }
                                 prop:value=move || form.with(|f| f.secret.clone())

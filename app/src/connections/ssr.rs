@@ -4,7 +4,7 @@
 use super::{
     Audience, Connection, ConnectionForm, ConnectionKind, Credentials, DEFAULT_SIGNATURE_HEADER,
     MAX_HEADER_CHARS, MAX_NAME_CHARS, MAX_REFERENCE_CHARS, MAX_SECRET_CHARS, MAX_URL_CHARS,
-    VerifyResult,
+    SmtpTls, Target, VerifyResult,
 };
 use crate::{
     audit::ssr::{self as audit, Entry},
@@ -24,12 +24,6 @@ use std::{fmt::Write as _, net::IpAddr, time::Instant};
 
 /// Binds a sealed secret to its purpose.
 const SECRET_AAD: &[u8] = b"gatehouse connection.secret";
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct WebhookSettings {
-    url: String,
-    header_name: String,
-}
 
 type Row = (
     i64,
@@ -52,15 +46,15 @@ fn corrupt(what: &str) -> AppError {
 
 fn connection(row: Row) -> Result<Connection, AppError> {
     let (id, name, kind, settings, vault_secret, audience, verified_at, ok, message) = row;
-    let settings: WebhookSettings =
-        serde_json::from_str(&settings).map_err(|_| corrupt("settings"))?;
+    let target: Target = serde_json::from_str(&settings).map_err(|_| corrupt("settings"))?;
+    if ConnectionKind::parse(&kind) != Some(target.kind()) {
+        return Err(corrupt("type"));
+    }
     Ok(Connection {
         id,
         name,
-        kind: ConnectionKind::parse(&kind).ok_or_else(|| corrupt("type"))?,
         audience: Audience::parse(&audience).ok_or_else(|| corrupt("audience"))?,
-        url: settings.url,
-        header_name: settings.header_name,
+        target,
         credentials: vault_secret.map_or(Credentials::Stored, Credentials::KeyVault),
         last_verified_at: verified_at,
         last_verify_ok: ok,
@@ -173,6 +167,72 @@ fn parse_header(raw: &str) -> Result<String, AppError> {
     }
 }
 
+/// A mail server's host name or IP address; no encryption only for this machine.
+fn parse_host(raw: &str, tls: SmtpTls) -> Result<String, AppError> {
+    let host = raw.trim().trim_start_matches('[').trim_end_matches(']');
+    let is_ip = host.parse::<IpAddr>().is_ok();
+    let is_name = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !(is_ip || is_name) {
+        return Err(AppError::invalid(
+            "host",
+            "Enter the mail server's host name, such as smtp.example.com.",
+        ));
+    }
+    let local = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if tls == SmtpTls::None && !local {
+        return Err(AppError::invalid(
+            "tls",
+            "Use STARTTLS or TLS: the password must not travel unencrypted. No encryption is accepted for this machine's own mail server only.",
+        ));
+    }
+    Ok(host.to_ascii_lowercase())
+}
+
+fn parse_port(raw: &str, tls: SmtpTls) -> Result<u16, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(tls.default_port());
+    }
+    match raw.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(AppError::invalid("port", "Enter a port from 1 to 65535.")),
+    }
+}
+
+fn parse_username(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "username",
+            "Enter the username the mail server expects (up to 256 characters).",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The form's target, checked by field.
+fn parse_target(form: &ConnectionForm) -> Result<Target, AppError> {
+    Ok(match form.kind {
+        ConnectionKind::Webhook => Target::Webhook {
+            url: parse_url(&form.url)?,
+            header_name: parse_header(&form.header_name)?,
+        },
+        ConnectionKind::Smtp => Target::Smtp {
+            host: parse_host(&form.host, form.tls)?,
+            port: parse_port(&form.port, form.tls)?,
+            tls: form.tls,
+            username: parse_username(&form.username)?,
+        },
+    })
+}
+
 fn parse_reference(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
     let valid = !name.is_empty()
@@ -207,16 +267,23 @@ fn parse_secret(raw: &str) -> Result<Option<String>, AppError> {
     Ok(Some(raw.to_owned()))
 }
 
+/// The host a connection talks to, for messages and audit rows.
+fn host_of(target: &Target) -> String {
+    match target {
+        Target::Webhook { url, .. } => Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default(),
+        Target::Smtp { host, .. } => host.clone(),
+    }
+}
+
 /// What an audit row says about a connection: never the secret.
-fn describe(kind: ConnectionKind, url: &str, vault_secret: Option<&str>) -> String {
-    let host = Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
+fn describe(target: &Target, vault_secret: Option<&str>) -> String {
     let source = vault_secret.map_or("stored credential".to_owned(), |s| {
         format!("Key Vault secret {s}")
     });
-    format!("{} to {host}; {source}", kind.label())
+    format!("{} to {}; {source}", target.kind().label(), host_of(target))
 }
 
 pub async fn save(
@@ -225,13 +292,8 @@ pub async fn save(
     form: ConnectionForm,
 ) -> Result<Connection, AppError> {
     let name = parse_name(&form.name)?;
-    let url = parse_url(&form.url)?;
-    let header_name = parse_header(&form.header_name)?;
-    let settings = serde_json::to_string(&WebhookSettings {
-        url: url.clone(),
-        header_name,
-    })
-    .map_err(AppError::internal)?;
+    let target = parse_target(&form)?;
+    let settings = serde_json::to_string(&target).map_err(AppError::internal)?;
     let vault_secret = if form.use_vault {
         if vault::linked(ctx).await?.is_none() {
             return Err(AppError::invalid(
@@ -274,7 +336,7 @@ pub async fn save(
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(&name)
-            .bind(form.kind.as_str())
+            .bind(target.kind().as_str())
             .bind(&settings)
             .bind(vault_secret.as_deref())
             .bind(sealed.as_ref().map(|s| s.nonce.clone()))
@@ -287,6 +349,12 @@ pub async fn save(
         }
         Some(id) => {
             let before = find(&mut tx, id).await?;
+            if before.target.kind() != target.kind() {
+                return Err(AppError::invalid(
+                    "kind",
+                    "A connection keeps its type: add a new one for another type.",
+                ));
+            }
             let has_stored = before.credentials == Credentials::Stored;
             if vault_secret.is_none() && sealed.is_none() && !has_stored {
                 return Err(AppError::invalid(
@@ -329,7 +397,7 @@ pub async fn save(
             actor: Some(admin),
             action,
             target: Some(&name),
-            detail: &describe(form.kind, &url, vault_secret.as_deref()),
+            detail: &describe(&target, vault_secret.as_deref()),
             client_addr: client_addr().as_deref(),
         },
     )
@@ -356,7 +424,7 @@ pub async fn remove(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<(), A
             actor: Some(admin),
             action: "connection.remove",
             target: Some(&gone.name),
-            detail: &describe(gone.kind, &gone.url, vault_secret),
+            detail: &describe(&gone.target, vault_secret),
             client_addr: client_addr().as_deref(),
         },
     )
@@ -409,25 +477,27 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 /// Sends the webhook a signed test event; a 2xx answer passes.
 async fn verify_webhook(
     ctx: &AppContext,
-    connection: &Connection,
+    name: &str,
+    url: &str,
+    header_name: &str,
     secret: &str,
 ) -> Result<String, String> {
     let body = serde_json::json!({
         "type": "gatehouse.test",
-        "connection": connection.name,
+        "connection": name,
         "sentAt": rfc3339(unix_now()),
     })
     .to_string();
-    let host = Url::parse(&connection.url)
+    let host = Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
     let res = ctx
         .key_vault
         .http
-        .post(&connection.url)
+        .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(&connection.header_name, signature(secret, body.as_bytes()))
+        .header(header_name, signature(secret, body.as_bytes()))
         .body(body)
         .send()
         .await
@@ -446,6 +516,94 @@ async fn verify_webhook(
     }
 }
 
+fn tls_in_chain(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let io_invalid = c
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData);
+        if io_invalid || c.to_string().to_ascii_lowercase().contains("certificate") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// Connects to the mail server, negotiates TLS as configured and authenticates; sends nothing.
+async fn verify_smtp(
+    host: &str,
+    port: u16,
+    tls: SmtpTls,
+    username: &str,
+    password: &str,
+    timeout: std::time::Duration,
+) -> Result<String, String> {
+    use lettre::{
+        AsyncSmtpTransport, Tokio1Executor,
+        transport::smtp::{
+            authentication::Credentials as SmtpCredentials,
+            client::{Tls, TlsParameters},
+        },
+    };
+    let params = || {
+        TlsParameters::new(host.to_owned())
+            .map_err(|_| format!("Could not prepare TLS for {host}."))
+    };
+    let tls_mode = match tls {
+        SmtpTls::StartTls => Tls::Required(params()?),
+        SmtpTls::Tls => Tls::Wrapper(params()?),
+        SmtpTls::None => Tls::None,
+    };
+    let transport: AsyncSmtpTransport<Tokio1Executor> =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .tls(tls_mode)
+            .timeout(Some(timeout))
+            .credentials(SmtpCredentials::new(
+                username.to_owned(),
+                password.to_owned(),
+            ))
+            .build();
+    let at = format!("{host}:{port}");
+    match transport.test_connection().await {
+        Ok(true) => Ok(format!(
+            "{at} accepted the sign-in{}.",
+            match tls {
+                SmtpTls::None => " (unencrypted, this machine only)",
+                _ => " over TLS, certificate verified",
+            }
+        )),
+        Ok(false) => Err(format!("{at} closed the connection after the sign-in.")),
+        Err(e) if e.is_timeout() => Err(format!("{at} did not answer within the time limit.")),
+        Err(e) if e.is_tls() => Err(format!(
+            "TLS with {at} failed: the certificate is not trusted or does not name {host}, or the server does not speak TLS there."
+        )),
+        Err(e) if e.is_permanent() => match e.status() {
+            // 535: authentication credentials invalid (RFC 4954).
+            Some(code) if code.to_string().starts_with("535") => {
+                Err(format!("{at} refused the username or password (535)."))
+            }
+            Some(code) => Err(format!("{at} refused the sign-in ({code}).")),
+            None => Err(format!("{at} refused the sign-in.")),
+        },
+        Err(e) if e.is_client() => Err(format!(
+            "{at} does not offer what is needed: {}.",
+            e.to_string().trim_end_matches('.')
+        )),
+        Err(e) if e.is_transient() => Err(format!(
+            "{at} asked to try again later ({}).",
+            e.status().map(|c| c.to_string()).unwrap_or_default()
+        )),
+        // rustls reports a failed handshake as an io error of kind InvalidData inside a
+        // connection error.
+        Err(e) if tls_in_chain(&e) => Err(format!(
+            "TLS with {at} failed: the certificate is not trusted or does not name {host}, or the server does not speak TLS there."
+        )),
+        Err(_) => Err(format!("Could not connect to {at}.")),
+    }
+}
+
 /// Resolves the secret now and tests the connection; records and audits the outcome.
 pub async fn verify(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<VerifyResult, AppError> {
     let connection = {
@@ -455,7 +613,20 @@ pub async fn verify(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<Verif
     let started = Instant::now();
     // Verify asks the vault now: a cached value would hide a vault that stopped answering.
     let outcome = match secret_of(ctx, &connection, false).await {
-        Ok(secret) => verify_webhook(ctx, &connection, &secret).await,
+        Ok(secret) => match &connection.target {
+            Target::Webhook { url, header_name } => {
+                verify_webhook(ctx, &connection.name, url, header_name, &secret).await
+            }
+            Target::Smtp {
+                host,
+                port,
+                tls,
+                username,
+            } => {
+                let timeout = ctx.key_vault.settings.request_timeout;
+                verify_smtp(host, *port, *tls, username, &secret, timeout).await
+            }
+        },
         Err(AppError::Upstream(reason)) | Err(AppError::Conflict(reason)) => Err(reason),
         Err(other) => return Err(other),
     };
@@ -501,13 +672,30 @@ pub struct CredentialAnswer {
     pub connection: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub url: String,
-    pub header_name: String,
+    /// Where the connection points: `url` and `headerName`, or `host`, `port`, `tls` and
+    /// `username`.
+    pub settings: serde_json::Value,
     /// `key_vault` or `stored`.
     pub source: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
     pub credential: String,
+}
+
+fn settings_json(target: &Target) -> serde_json::Value {
+    match target {
+        Target::Webhook { url, header_name } => {
+            serde_json::json!({ "url": url, "headerName": header_name })
+        }
+        Target::Smtp {
+            host,
+            port,
+            tls,
+            username,
+        } => serde_json::json!({
+            "host": host, "port": port, "tls": tls.as_str(), "username": username,
+        }),
+    }
 }
 
 /// A connection's credential for an application, if the connection's Who can use admits the
@@ -556,10 +744,9 @@ pub async fn credential_for(
     )
     .await?;
     Ok(CredentialAnswer {
+        kind: connection.target.kind().as_str(),
+        settings: settings_json(&connection.target),
         connection: connection.name,
-        kind: connection.kind.as_str(),
-        url: connection.url,
-        header_name: connection.header_name,
         source: if secret_name.is_some() {
             "key_vault"
         } else {

@@ -3,13 +3,22 @@
 use axum::Json;
 
 pub async fn document() -> Json<serde_json::Value> {
-    let with = |description: &str| {
-        serde_json::json!({
-            "description": description,
-            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
-        })
-    };
-    Json(serde_json::json!({
+    let mut doc = paths_and_schemas();
+    // A path of its own: one json! literal for the whole document exceeds the macro's recursion limit.
+    doc["paths"]["/connections/{name}/credential"] = connection_credential();
+    Json(doc)
+}
+
+/// An error answer: the shared Error schema with `description`.
+fn with(description: &str) -> serde_json::Value {
+    serde_json::json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
+}
+
+fn paths_and_schemas() -> serde_json::Value {
+    serde_json::json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Gatehouse environment API",
@@ -94,42 +103,6 @@ pub async fn document() -> Json<serde_json::Value> {
                         "401": with("Missing or wrong client secret"),
                         "403": with("Another application filed it, or the API is disabled"),
                         "404": with("No such request")
-                    }
-                }
-            },
-            "/connections/{name}/credential": {
-                "get": {
-                    "operationId": "getConnectionCredential",
-                    "summary": "A connection's credential, for a platform service at run time",
-                    "description": "The connection's Who can use (Key Vault tab) must admit the application's role. A credential kept in the linked Key Vault is read from the vault now, or reused for up to 60 seconds (GATEHOUSE_KEY_VAULT_CACHE_SECONDS). Every use is audited as connection.use with the application and the secret's name, never the value. Do not store the credential: fetch it when needed, so that a rotation in the vault reaches every service.",
-                    "security": [{ "applicationSecret": [] }],
-                    "parameters": [{
-                        "name": "name", "in": "path", "required": true,
-                        "schema": { "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$" }
-                    }],
-                    "responses": {
-                        "200": {
-                            "description": "The credential and the connection's settings",
-                            "headers": { "Cache-Control": { "schema": { "type": "string", "const": "no-store" } } },
-                            "content": { "application/json": { "schema": {
-                                "type": "object",
-                                "required": ["connection", "type", "url", "headerName", "source", "credential"],
-                                "properties": {
-                                    "connection": { "type": "string" },
-                                    "type": { "type": "string", "enum": ["webhook"] },
-                                    "url": { "type": "string", "format": "uri" },
-                                    "headerName": { "type": "string", "description": "Where the webhook's HMAC-SHA256 signature goes (sha256=<hex>)" },
-                                    "source": { "type": "string", "enum": ["key_vault", "stored"] },
-                                    "secretName": { "type": "string", "description": "The Key Vault secret, when source is key_vault" },
-                                    "credential": { "type": "string", "description": "The secret itself" }
-                                }
-                            } } }
-                        },
-                        "401": with("Missing or wrong client secret"),
-                        "403": with("The connection's Who can use does not admit this application's role, or the API is disabled"),
-                        "404": with("No connection by that name"),
-                        "409": with("The connection uses the Key Vault, and none is linked"),
-                        "502": with("The Key Vault could not give the secret: unreachable, refused, secret missing or deleted")
                     }
                 }
             },
@@ -305,5 +278,68 @@ pub async fn document() -> Json<serde_json::Value> {
                 }
             }
         }
-    }))
+    })
+}
+
+/// `GET /connections/{name}/credential`.
+fn connection_credential() -> serde_json::Value {
+    serde_json::json!({
+        "get": {
+            "operationId": "getConnectionCredential",
+            "summary": "A connection's credential, for a platform service at run time",
+            "description": "The connection's Who can use (Key Vault tab) must admit the application's role. A credential kept in the linked Key Vault is read from the vault now, or reused for up to 60 seconds (GATEHOUSE_KEY_VAULT_CACHE_SECONDS). Every use is audited as connection.use with the application and the secret's name, never the value. Do not store the credential: fetch it when needed, so that a rotation in the vault reaches every service.",
+            "security": [{ "applicationSecret": [] }],
+            "parameters": [{
+                "name": "name", "in": "path", "required": true,
+                "schema": { "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$" }
+            }],
+            "responses": {
+                "200": {
+                    "description": "The credential and the connection's settings",
+                    "headers": { "Cache-Control": { "schema": { "type": "string", "const": "no-store" } } },
+                    "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "required": ["connection", "type", "settings", "source", "credential"],
+                        "properties": {
+                            "connection": { "type": "string" },
+                            "type": { "type": "string", "enum": ["webhook", "smtp"] },
+                            "settings": {
+                                "description": "Where the connection points",
+                                "oneOf": [
+                                    {
+                                        "title": "webhook",
+                                        "type": "object",
+                                        "required": ["url", "headerName"],
+                                        "properties": {
+                                            "url": { "type": "string", "format": "uri" },
+                                            "headerName": { "type": "string", "description": "Where the HMAC-SHA256 signature goes (sha256=<hex>)" }
+                                        }
+                                    },
+                                    {
+                                        "title": "smtp",
+                                        "type": "object",
+                                        "required": ["host", "port", "tls", "username"],
+                                        "properties": {
+                                            "host": { "type": "string" },
+                                            "port": { "type": "integer", "minimum": 1, "maximum": 65535 },
+                                            "tls": { "type": "string", "enum": ["start_tls", "tls", "none"] },
+                                            "username": { "type": "string" }
+                                        }
+                                    }
+                                ]
+                            },
+                            "source": { "type": "string", "enum": ["key_vault", "stored"] },
+                            "secretName": { "type": "string", "description": "The Key Vault secret, when source is key_vault" },
+                            "credential": { "type": "string", "description": "The secret itself: the webhook's signing secret or the SMTP password" }
+                        }
+                    } } }
+                },
+                "401": with("Missing or wrong client secret"),
+                "403": with("The connection's Who can use does not admit this application's role, or the API is disabled"),
+                "404": with("No connection by that name"),
+                "409": with("The connection uses the Key Vault, and none is linked"),
+                "502": with("The Key Vault could not give the secret: unreachable, refused, secret missing or deleted")
+            }
+        }
+    })
 }

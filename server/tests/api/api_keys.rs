@@ -381,6 +381,13 @@ async fn the_openapi_document_describes_the_environment_endpoint() {
         .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/environment"]["get"]["responses"]["401"].is_object());
+    let credential = &doc["paths"]["/connections/{name}/credential"]["get"];
+    assert!(credential["responses"]["502"].is_object());
+    assert_eq!(
+        credential["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["type"]
+            ["enum"],
+        serde_json::json!(["webhook", "smtp"])
+    );
     assert_eq!(
         doc["components"]["securitySchemes"]["subscriptionKey"]["name"],
         "Ocp-Apim-Subscription-Key"

@@ -2,7 +2,7 @@
 //! comes from the vault at the moment of use (within the cache's lifetime), Verify signs a
 //! test event, Who can use applies, every use is audited, and no value leaks.
 
-use crate::{helpers::*, openbao::OpenBao};
+use crate::{helpers::*, openbao::OpenBao, smtp_server::SmtpServer};
 use app::{connections::ssr::signature, roles::Role};
 use axum::{Router, extract::State, http::HeaderMap, routing::post};
 use reqwest::{Client, Method, StatusCode};
@@ -129,7 +129,10 @@ async fn a_vault_backed_webhook_verifies_and_serves_the_value_the_vault_holds_no
         )
         .await;
     assert_eq!(saved["credentials"], json!({ "key_vault": "crm/webhook" }));
-    assert_eq!(saved["header_name"], "X-Gatehouse-Signature");
+    assert_eq!(
+        saved["target"]["webhook"]["header_name"],
+        "X-Gatehouse-Signature"
+    );
     let id = saved["id"].as_i64().unwrap();
 
     // Verify sends a signed test event; the receiver can check it with the vault's secret.
@@ -160,6 +163,9 @@ async fn a_vault_backed_webhook_verifies_and_serves_the_value_the_vault_holds_no
     assert_eq!(answer["credential"], "hook-secret-1");
     assert_eq!(answer["source"], "key_vault");
     assert_eq!(answer["secretName"], "crm/webhook");
+    assert_eq!(answer["type"], "webhook");
+    assert_eq!(answer["settings"]["url"], url.as_str());
+    assert_eq!(answer["settings"]["headerName"], "X-Gatehouse-Signature");
     let (status, answer) = w.fetch(&w.viewer_app, "orders-hook").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(answer["error"].as_str().unwrap().contains("Contributor"));
@@ -443,4 +449,185 @@ async fn bad_connection_values_are_refused_by_field() {
         .await;
     let list = w.app.rpc(&w.admin, "/rpc/connections", "").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+fn verify_message(result: &Value) -> String {
+    result["message"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn smtp_connections_sign_in_for_real_and_say_why_when_they_cannot() {
+    let w = world().await;
+    // The password lives in the vault under a key of its own: name#key.
+    w.bao
+        .put_secret(
+            "mail/relay",
+            json!({ "username": "mailer", "password": "smtp-pass-1" }),
+        )
+        .await;
+    let smtp = SmtpServer::start("mailer", "smtp-pass-1", false).await;
+    let port = smtp.port.to_string();
+    let saved = w
+        .app
+        .rpc(
+            &w.admin,
+            "/rpc/connection_save",
+            &form(&[
+                ("name", "relay"),
+                ("kind", "smtp"),
+                ("audience", "contributors"),
+                ("host", "127.0.0.1"),
+                ("port", &port),
+                ("tls", "none"),
+                ("username", "mailer"),
+                ("use_vault", "true"),
+                ("vault_secret", "mail/relay#password"),
+            ]),
+        )
+        .await;
+    let id = saved["id"].as_i64().unwrap();
+    let verify = |id: i64| {
+        let w = &w;
+        async move {
+            w.app
+                .rpc(&w.admin, "/rpc/connection_verify", &format!("id={id}"))
+                .await
+        }
+    };
+    let result = verify(id).await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert!(verify_message(&result).contains("accepted the sign-in"));
+    let (status, answer) = w.fetch(&w.contributor_app, "relay").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["type"], "smtp");
+    assert_eq!(
+        answer["settings"],
+        json!({ "host": "127.0.0.1", "port": smtp.port, "tls": "none", "username": "mailer" })
+    );
+    assert_eq!(answer["credential"], "smtp-pass-1");
+
+    // The password changes in the vault only: the server refuses the old one it still holds.
+    w.bao
+        .put_secret(
+            "mail/relay",
+            json!({ "username": "mailer", "password": "rotated-in-vault-only" }),
+        )
+        .await;
+    let result = verify(id).await;
+    assert_eq!(result["ok"], false);
+    assert!(
+        verify_message(&result).contains("refused the username or password (535)"),
+        "{result}"
+    );
+
+    // STARTTLS demanded from a server that does not offer it; TLS spoken to a plain server.
+    for (tls, expected) in [("start_tls", "does not offer"), ("tls", "TLS with")] {
+        let stored = w
+            .app
+            .rpc(
+                &w.admin,
+                "/rpc/connection_save",
+                &form(&[
+                    ("name", &format!("relay-{tls}")),
+                    ("kind", "smtp"),
+                    ("host", "127.0.0.1"),
+                    ("port", &port),
+                    ("tls", tls),
+                    ("username", "mailer"),
+                    ("secret", "smtp-pass-1"),
+                ]),
+            )
+            .await;
+        let result = verify(stored["id"].as_i64().unwrap()).await;
+        assert_eq!(result["ok"], false);
+        assert!(
+            verify_message(&result).contains(expected),
+            "{tls}: {result}"
+        );
+    }
+
+    // A server whose certificate nobody trusts: Verify refuses before sending the password.
+    let untrusted = SmtpServer::start("mailer", "smtp-pass-1", true).await;
+    let stored = w
+        .app
+        .rpc(
+            &w.admin,
+            "/rpc/connection_save",
+            &form(&[
+                ("name", "relay-untrusted"),
+                ("kind", "smtp"),
+                ("host", "127.0.0.1"),
+                ("port", &untrusted.port.to_string()),
+                ("tls", "start_tls"),
+                ("username", "mailer"),
+                ("secret", "smtp-pass-1"),
+            ]),
+        )
+        .await;
+    let result = verify(stored["id"].as_i64().unwrap()).await;
+    assert_eq!(result["ok"], false);
+    assert!(verify_message(&result).contains("not trusted"), "{result}");
+
+    // Nothing listens any more.
+    drop(smtp);
+    let result = verify(id).await;
+    assert_eq!(result["ok"], false);
+    assert!(verify_message(&result).contains("127.0.0.1"), "{result}");
+
+    // Bad values by field; the password never travels unencrypted to another machine.
+    for (pairs, field) in [
+        (vec![("host", "smtp.example.com"), ("tls", "none")], "tls"),
+        (
+            vec![("host", "smtp example.com"), ("tls", "start_tls")],
+            "host",
+        ),
+        (
+            vec![("host", "smtp.example.com"), ("port", "70000")],
+            "port",
+        ),
+        (
+            vec![("host", "smtp.example.com"), ("username", "")],
+            "username",
+        ),
+    ] {
+        let mut all = vec![
+            ("name", "bad-relay"),
+            ("kind", "smtp"),
+            ("username", "mailer"),
+            ("secret", "s"),
+        ];
+        for (k, v) in pairs {
+            all.retain(|(key, _)| *key != k);
+            all.push((k, v));
+        }
+        let err = w
+            .app
+            .rpc_fails(
+                &w.admin,
+                "/rpc/connection_save",
+                &form(&all),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        assert_eq!(err["Invalid"]["field"], field, "{all:?}: {err}");
+    }
+    // A connection keeps its type.
+    let err = w
+        .app
+        .rpc_fails(
+            &w.admin,
+            "/rpc/connection_save",
+            &format!(
+                "form[id]={id}&{}",
+                form(&[
+                    ("name", "relay"),
+                    ("kind", "webhook"),
+                    ("url", "https://hooks.example.com")
+                ])
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(err["Invalid"]["field"], "kind");
+    assert!(!captured_logs().contains("smtp-pass-1"));
 }

@@ -13,4 +13,5 @@ mod key_vault_azure;
 mod lockbox;
 mod openbao;
 mod sign_in;
+mod smtp_server;
 mod users;
