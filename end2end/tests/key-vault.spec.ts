@@ -149,3 +149,84 @@ test('an Admin links OpenBao after a passing check, adds a webhook that takes it
     await hook.close();
   }
 });
+
+/** A real SMTP server (aiosmtpd, installed by `scripts/setup.sh test`) that accepts one sign-in. */
+async function smtpServer(user: string, password: string) {
+  const { spawn } = await import('node:child_process');
+  const { createServer: netServer, connect } = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const probe = netServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const script = `
+import sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+def auth(server, session, envelope, mechanism, data):
+    return AuthResult(success=isinstance(data, LoginPassword) and data.login == sys.argv[2].encode() and data.password == sys.argv[3].encode(), handled=False)
+class H:
+    async def handle_DATA(self, server, session, envelope): return "250 OK"
+Controller(H(), hostname="127.0.0.1", port=int(sys.argv[1]), authenticator=auth, auth_require_tls=False).start()
+while True: time.sleep(3600)
+`;
+  const child = spawn('python3', ['-c', script, String(port), user, password], { stdio: 'ignore' });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) throw new Error('aiosmtpd did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { port, stop: () => child.kill('SIGKILL') };
+}
+
+test('an Admin adds an SMTP connection with a stored password, and Verify signs in to the mail server', async ({ page }) => {
+  const smtp = await smtpServer('mailer', 'e2e smtp password');
+  try {
+    await page.goto('/login?next=%2Fadmin%2Fsecurity%2Fkey-vault');
+    await signIn(page, ADMIN);
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    const add = page.getByRole('dialog', { name: 'Add connection' });
+    await add.getByLabel('Name').fill('e2e-relay');
+    await add.getByLabel('Type').selectOption('smtp');
+    await add.getByLabel('Host').fill('127.0.0.1');
+    await add.getByLabel('TLS').selectOption('none');
+    await add.getByLabel('Port').fill(String(smtp.port));
+    await add.getByLabel('Username').fill('mailer');
+    await add.getByLabel('Password').fill('not the password');
+    await add.getByRole('button', { name: 'Save' }).click();
+    await expect(add).toHaveCount(0);
+    const row = page.locator('table.connections-table').getByRole('row', { name: /e2e-relay/ });
+    await expect(row).toContainText('SMTP');
+    await expect(row).toContainText('Stored');
+    await row.getByRole('button', { name: 'Verify' }).click();
+    await expect(page.locator('.verify-failed')).toContainText('refused the username or password');
+
+    // Edit: the password field is empty ("stored"); a new one replaces it.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit e2e-relay' });
+    await expect(edit.getByLabel('Type')).toBeDisabled();
+    await expect(edit.getByLabel('Password')).toHaveValue('');
+    await edit.getByLabel('Password').fill('e2e smtp password');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect(edit).toHaveCount(0);
+    await page.locator('table.connections-table').getByRole('row', { name: /e2e-relay/ }).getByRole('button', { name: 'Verify' }).click();
+    await expect(page.locator('.verify-ok')).toContainText('accepted the sign-in');
+    expect(await page.content()).not.toContain('e2e smtp password');
+
+    await page.locator('table.connections-table').getByRole('row', { name: /e2e-relay/ }).getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('dialog', { name: 'Remove e2e-relay?' }).getByRole('button', { name: 'Delete' }).click();
+    await expect(page.getByText('No connections yet.')).toBeVisible();
+  } finally {
+    smtp.stop();
+  }
+});
