@@ -4,6 +4,8 @@
 # axum handler that answers a fixed JSON body, in the same run with the same load tool (wrk).
 # Usage: bash scripts/bench-lockbox-check.sh [seconds] [connections]
 set -euo pipefail
+# Signed-in writes need the label a browser puts on them (the server refuses them otherwise).
+curl() { command curl -H 'Sec-Fetch-Site: same-origin' "$@"; }
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 secs="${1:-10}"

@@ -1,6 +1,12 @@
 import { test as base, expect, type Page } from '@playwright/test';
 
 export const ADMIN = { email: 'admin@e2e.test', password: 'e2e admin password' };
+/**
+ * What a browser labels a request from one of the site's own pages with. Playwright's API
+ * requests send no Fetch Metadata, and the server refuses a signed-in write without it.
+ */
+export const SAME_ORIGIN = { 'Sec-Fetch-Site': 'same-origin' };
+
 export const VIEWER = { email: 'viewer@e2e.test', password: 'e2e viewer password' };
 
 export const TABS = [

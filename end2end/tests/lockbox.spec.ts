@@ -1,10 +1,11 @@
-import { test, expect, signIn, hydrated, ADMIN } from './fixtures';
+import { test, expect, signIn, hydrated, ADMIN, SAME_ORIGIN } from './fixtures';
 import type { APIRequestContext, Browser, Page } from '@playwright/test';
 
 /** A support application (Users tab) and the API switched on, through the tab's own calls. */
 async function supportApplication(page: Page): Promise<{ secret: string; clientId: string }> {
-  expect((await page.request.post('/rpc/api_enable')).status()).toBe(200);
+  expect((await page.request.post('/rpc/api_enable', { headers: SAME_ORIGIN })).status()).toBe(200);
   const res = await page.request.post('/rpc/principals_add', {
+    headers: SAME_ORIGIN,
     form: { kind: 'application', principal: `Support tooling ${Date.now()}`, role: 'viewer' },
   });
   expect(res.status()).toBe(200);
@@ -43,6 +44,7 @@ const SID = { email: 'sid@e2e.test', password: 'sid second admin password' };
  */
 async function secondAdmin(page: Page, browser: Browser) {
   const res = await page.request.post('/rpc/principals_add', {
+    headers: SAME_ORIGIN,
     form: { kind: 'user', principal: SID.email, role: 'admin' },
   });
   expect(res.status()).toBe(200);
@@ -51,6 +53,7 @@ async function secondAdmin(page: Page, browser: Browser) {
   const context = await browser.newContext();
   const sid = await context.newPage();
   const accepted = await sid.request.post('/rpc/invitation_accept', {
+    headers: SAME_ORIGIN,
     form: { token, name: 'Sid Second', password: SID.password, confirm: SID.password },
   });
   expect(accepted.status()).toBe(200);
@@ -122,7 +125,7 @@ test('a request waits, an Admin makes an approver, who approves with their passw
     await expect(requestRow(sid, ticket)).toContainText('Expired');
   } finally {
     await sids.close();
-    await page.request.post('/rpc/principals_remove', { form: { id: String(sidId) } });
+    await page.request.post('/rpc/principals_remove', { headers: SAME_ORIGIN, form: { id: String(sidId) } });
   }
 });
 

@@ -75,6 +75,9 @@ impl Application {
         config: &Config,
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
+        // Settings first: a malformed one stops the start before anything else happens.
+        let header_policy = HeaderPolicy::new(&config.frame_ancestors, config.secure_cookies)
+            .map_err(StartupError::Config)?;
         let pool = prepare_database(config).await?;
         app::auth::ssr::warm_up();
         let api_keys = Arc::new(ApiKeys::new(Sealer::new(&master_key::load(config)?)));
@@ -120,7 +123,7 @@ impl Application {
         let housekeeping = tokio::spawn(housekeeping(store.clone(), state.clone()));
         let vault_watch = tokio::spawn(key_vault::watch(state.ctx.clone()));
         let api_keys = state.ctx.api_keys.clone();
-        let router = router(state, store, config);
+        let router = router(state, store, config, &header_policy);
         let listener = TcpListener::bind(&config.addr).await?;
         Ok(Self {
             listener,
@@ -217,21 +220,27 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
     }
 }
 
-fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
+fn router(
+    state: AppState,
+    store: SqliteStore,
+    config: &Config,
+    header_policy: &HeaderPolicy,
+) -> Router {
+    // The __Host- prefix pins a Secure cookie to this host and path (no Domain, Path=/).
+    let cookie_name = if config.secure_cookies {
+        "__Host-gatehouse"
+    } else {
+        "gatehouse"
+    };
     let sessions = SessionManagerLayer::new(store)
-        // The __Host- prefix pins a Secure cookie to this host and path (no Domain, Path=/).
-        .with_name(if config.secure_cookies {
-            "__Host-gatehouse"
-        } else {
-            "gatehouse"
-        })
+        .with_name(cookie_name)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             state.ctx.sessions.idle.as_secs() as i64,
         )));
-    let header_policy = HeaderPolicy::new(&config.frame_ancestors);
+    let header_policy = header_policy.clone();
     let routes = generate_route_list(app::App);
     let leptos_context = {
         let ctx = state.ctx.clone();
@@ -257,7 +266,8 @@ fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
             auth::identify,
         ))
         .route("/auth/login", post(auth::login))
-        .route("/logout", post(auth::logout).get(auth::logout))
+        // GET /logout is the app's page that asks (a Sign out button posting here).
+        .route("/logout", post(auth::logout))
         .route(app::audit::EXPORT_PATH, get(audit::export))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -267,7 +277,12 @@ fn router(state: AppState, store: SqliteStore, config: &Config) -> Router {
             http::server_fn_status::apply_error_status,
         ))
         .layer(sessions)
-        .layer(middleware::from_fn(http::cross_site::refuse_cross_site))
+        .layer(middleware::from_fn_with_state(
+            http::cross_site::CsrfPolicy {
+                session_cookie: cookie_name.into(),
+            },
+            http::cross_site::refuse_cross_site,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Pages compress well; the API's small JSON is not worth the work, and the bundle comes
         // precompressed.

@@ -6,7 +6,9 @@
 pub mod guard;
 mod login;
 pub mod return_path;
+mod sign_out;
 pub use login::LoginRoute;
+pub use sign_out::SignOutPage;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 

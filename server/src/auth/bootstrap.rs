@@ -55,10 +55,14 @@ pub async fn ensure_admin(
     .await?;
     tx.commit().await?;
     if generated {
+        // Straight to the operator's terminal, once: never through the log pipeline, whose
+        // lines end up in collectors and archives.
+        eprintln!(
+            "\nGatehouse: the first administrator is {email}, with the generated password\n\n    {password}\n\nThis is the only time it is shown. Sign in and keep it safe.\n"
+        );
         tracing::warn!(
             email = %email,
-            password = %password,
-            "created the first administrator with a generated password; this is the only time it is shown"
+            "created the first administrator with a generated password (printed once to standard error, not logged)"
         );
     } else {
         tracing::info!(email = %email, "created the first administrator from GATEHOUSE_BOOTSTRAP_ADMIN_*");

@@ -21,18 +21,63 @@ pub struct HeaderPolicy {
     frame_ancestors: Arc<str>,
     /// The policy for JSON API responses, which never run scripts: built once, not per request.
     api_csp: HeaderValue,
+    /// Sent when Gatehouse is served over HTTPS (`GATEHOUSE_SECURE_COOKIES`).
+    hsts: bool,
+}
+
+/// One `frame-ancestors` source: `'self'`, `'none'`, or `scheme://host[:port]` (a `*.` label
+/// allowed first). Anything else would silently drop the header in browsers.
+fn valid_source(source: &str) -> bool {
+    if matches!(source, "'self'" | "'none'") {
+        return true;
+    }
+    let Some((scheme, rest)) = source.split_once("://") else {
+        return false;
+    };
+    let host_port = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (host_port, None),
+    };
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    matches!(scheme, "https" | "http")
+        && port.is_none_or(|p| p == "*" || p.parse::<u16>().is_ok())
+        && !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 impl HeaderPolicy {
-    pub fn new(frame_ancestors: &str) -> Self {
+    /// Refuses a malformed `frame_ancestors` with a message that names it, so that the server
+    /// does not start with a header browsers would ignore.
+    pub fn new(frame_ancestors: &str, hsts: bool) -> Result<Self, String> {
+        let sources: Vec<&str> = frame_ancestors.split_ascii_whitespace().collect();
+        if sources.is_empty() {
+            return Err(
+                "GATEHOUSE_FRAME_ANCESTORS is empty: use 'self', or list the portals' origins"
+                    .into(),
+            );
+        }
+        if let Some(bad) = sources.iter().find(|s| !valid_source(s)) {
+            return Err(format!(
+                "GATEHOUSE_FRAME_ANCESTORS: {bad:?} is not a frame-ancestors source; use 'self', 'none' or origins such as https://portal.example.com, separated by spaces"
+            ));
+        }
+        if sources.contains(&"'none'") && sources.len() > 1 {
+            return Err(
+                "GATEHOUSE_FRAME_ANCESTORS: 'none' cannot be combined with other sources".into(),
+            );
+        }
+        let frame_ancestors = sources.join(" ");
         let api_csp = format!(
             "default-src 'none'; frame-ancestors {frame_ancestors}; object-src 'none'; base-uri 'none'"
         );
-        Self {
+        Ok(Self {
+            api_csp: HeaderValue::from_str(&api_csp).map_err(|e| e.to_string())?,
             frame_ancestors: frame_ancestors.into(),
-            api_csp: HeaderValue::from_str(&api_csp)
-                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; frame-ancestors 'self'; object-src 'none'; base-uri 'none'")),
-        }
+            hsts,
+        })
     }
 
     fn page_csp(&self, nonce: &str) -> Option<HeaderValue> {
@@ -73,6 +118,13 @@ pub async fn security_headers(
     if let Some(csp) = csp {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
+    if policy.hsts {
+        // Only over HTTPS: a year, subdomains included (no preload: that is the operator's call).
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -95,4 +147,32 @@ pub async fn security_headers(
 /// Static files from `public/` (the favicon) may be cached; everything generated may not.
 fn is_static_file(headers: &axum::http::HeaderMap) -> bool {
     headers.contains_key(header::LAST_MODIFIED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HeaderPolicy;
+
+    #[test]
+    fn frame_ancestors_are_checked_before_the_start() {
+        for good in [
+            "'self'",
+            "'none'",
+            "'self' https://portal.example.com",
+            "https://*.example.com:8443 http://localhost:3000",
+        ] {
+            assert!(HeaderPolicy::new(good, false).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "self",
+            "'self'; script-src *",
+            "https://portal.example.com/path?x",
+            "portal.example.com",
+            "'none' 'self'",
+            "https://a.example.com,https://b.example.com",
+        ] {
+            assert!(HeaderPolicy::new(bad, false).is_err(), "{bad}");
+        }
+    }
 }

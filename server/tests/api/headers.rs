@@ -112,3 +112,36 @@ async fn pages_and_answers_are_never_stored_by_caches() {
     }
     assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_is_sent_only_when_served_over_https() {
+    let plain = spawn_app().await;
+    let res = client().get(plain.url("/login")).send().await.unwrap();
+    assert!(res.headers().get("strict-transport-security").is_none());
+    let secure = spawn_app_with(|c| c.secure_cookies = true).await;
+    let res = client().get(secure.url("/login")).send().await.unwrap();
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_frame_ancestors_stops_the_start_with_a_clear_message() {
+    use gatehouse::{Application, config::Config};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::defaults();
+    config.addr = "127.0.0.1:0".into();
+    config.database_url = format!("sqlite://{}", dir.path().join("g.db").display());
+    config.frame_ancestors = "'self'; script-src *".into();
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("gatehouse")
+        .build();
+    let Err(err) = Application::build(&config, options).await else {
+        panic!("the server started with a malformed GATEHOUSE_FRAME_ANCESTORS");
+    };
+    assert!(
+        err.to_string().contains("GATEHOUSE_FRAME_ANCESTORS"),
+        "{err}"
+    );
+}

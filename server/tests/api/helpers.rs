@@ -63,13 +63,17 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
-/// A browser-like client: keeps cookies, asks for HTML, does not follow redirects (tests look
-/// at them).
+/// A browser-like client: keeps cookies, asks for HTML, labels its requests same-origin as a
+/// browser on the page would (`Sec-Fetch-Site`), does not follow redirects (tests look at them).
 pub fn client() -> Client {
     let mut headers = header::HeaderMap::new();
     headers.insert(
         header::ACCEPT,
         header::HeaderValue::from_static("text/html,*/*;q=0.8"),
+    );
+    headers.insert(
+        "sec-fetch-site",
+        header::HeaderValue::from_static("same-origin"),
     );
     Client::builder()
         .default_headers(headers)
