@@ -10,6 +10,9 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+/// What a caller refused for load (429, 503) is told to wait, in seconds (`Retry-After`).
+pub const RETRY_AFTER_SECS: &str = "5";
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     #[error("Sign in to continue.")]
@@ -39,6 +42,9 @@ pub enum AppError {
     Upstream(String),
     #[error("Too many attempts. Wait a moment and try again.")]
     TooManyRequests,
+    /// Every slot for expensive work (password hashing) stayed taken for a while.
+    #[error("Too many sign-ins at once. Try again in a few seconds.")]
+    Busy,
     #[error("Something went wrong on our side. Try again later.")]
     Internal,
 }
@@ -79,6 +85,7 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::TooManyRequests => 429,
             Self::Upstream(_) => 502,
+            Self::Busy => 503,
             Self::Internal => 500,
         }
     }
@@ -138,11 +145,18 @@ mod ssr {
         fn into_response(self) -> Response {
             let status =
                 StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (
+            let mut response = (
                 status,
                 Json(serde_json::json!({ "error": self.to_string() })),
             )
-                .into_response()
+                .into_response();
+            if matches!(self, Self::TooManyRequests | Self::Busy) {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static(super::RETRY_AFTER_SECS),
+                );
+            }
+            response
         }
     }
 }

@@ -107,6 +107,19 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_KEY_VAULT_CACHE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub key_vault_cache_seconds: u64,
 
+    /// Seconds for a request's headers to arrive (and for an idle keep-alive connection to send
+    /// its next request) before the connection is closed.
+    #[arg(long, env = "GATEHOUSE_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds a whole request may take, body included, before it is answered 408.
+    #[arg(long, env = "GATEHOUSE_REQUEST_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_seconds: u64,
+
+    /// Connections open at once; more wait in the listen backlog.
+    #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(16..=1_000_000))]
+    pub max_connections: u64,
+
     /// Log format.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -37,11 +37,12 @@ use axum::{
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::SqlitePool;
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tower_http::{
     compression::CompressionLayer,
     limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
@@ -63,6 +64,7 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    limits: http::serve::ServeLimits,
     pool: SqlitePool,
     api_keys: Arc<ApiKeys>,
     housekeeping: JoinHandle<()>,
@@ -128,6 +130,11 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            limits: http::serve::ServeLimits {
+                header_timeout: Duration::from_secs(config.header_timeout_seconds),
+                max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+                drain_timeout: Duration::from_secs(config.request_timeout_seconds),
+            },
             pool,
             api_keys,
             housekeeping,
@@ -152,13 +159,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         tracing::info!(addr = %self.listener.local_addr()?, "Gatehouse is listening");
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        http::serve::serve(self.listener, self.router, self.limits, shutdown).await?;
         self.housekeeping.abort();
         self.vault_watch.abort();
         if let Err(e) = key_store::flush_usage(&self.api_keys, &self.pool).await {
@@ -296,6 +297,11 @@ fn router(
         .merge(api::router())
         .merge(http::assets::router(&state.leptos_options))
         .merge(pages)
+        // A whole request, body included, within the limit (slow uploads, stuck handlers).
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.request_timeout_seconds),
+        ))
         .layer(middleware::from_fn_with_state(
             header_policy,
             http::headers::security_headers,

@@ -132,11 +132,33 @@ pub fn warm_up() {
     LazyLock::force(&DUMMY_HASH);
 }
 
-/// Hashes a password with argon2id off the async runtime (it is deliberately slow).
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
+/// Argon2 hashes running at once: one per core. Each takes about 19 MiB and a core for tens of
+/// milliseconds; unbounded, a flood of sign-ins from many addresses grows memory without limit.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// How long a sign-in waits for a hashing slot before it is told to come back later.
+const HASH_WAIT: Duration = Duration::from_secs(2);
+
+/// Runs argon2 work off the async runtime, in one of the bounded slots.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let permit = tokio::time::timeout(HASH_WAIT, HASHING.acquire())
         .await
-        .map_err(AppError::internal)
+        .map_err(|_| AppError::Busy)?
+        .map_err(AppError::internal)?;
+    let out = tokio::task::spawn_blocking(work)
+        .await
+        .map_err(AppError::internal)?;
+    drop(permit);
+    Ok(out)
+}
+
+/// Hashes a password with argon2id (deliberately slow), in a bounded slot.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    hashing(move || password_auth::generate_hash(password)).await
 }
 
 /// Returns the user when `email` and `password` match, `None` otherwise, in the same time for an
@@ -151,10 +173,6 @@ pub async fn verify_credentials(
         .as_ref()
         .and_then(|(_, hash)| hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
-    let matches = tokio::task::spawn_blocking(move || {
-        password_auth::verify_password(password, &hash).is_ok()
-    })
-    .await
-    .map_err(AppError::internal)?;
+    let matches = hashing(move || password_auth::verify_password(password, &hash).is_ok()).await?;
     Ok(found.filter(|_| matches).map(|(user, _)| user))
 }

@@ -4,7 +4,7 @@ mod connections;
 mod lockbox;
 mod openapi;
 
-use crate::AppState;
+use crate::{AppState, auth::client_key};
 use app::{
     api_keys::ssr::ring::Verdict,
     error::AppError,
@@ -28,26 +28,66 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use std::{
     borrow::Cow,
+    collections::HashMap,
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
-    sync::Arc,
+    sync::{Arc, Mutex},
+    time::Instant,
 };
 
 /// The header Azure API Management uses, kept so that existing callers work unchanged.
 pub const KEY_HEADER: &str = "ocp-apim-subscription-key";
 
-/// Per-address limit on failed key checks, so that keys cannot be guessed at speed.
+/// Per-client limit on failed key checks, so that keys cannot be guessed at speed. Once a
+/// client is over it, its requests are refused before any credential is looked at, until the
+/// limiter would admit it again.
 #[derive(Clone)]
-pub struct FailedKeyThrottle(Arc<DefaultKeyedRateLimiter<IpAddr>>);
+pub struct FailedKeyThrottle {
+    failures: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    blocked_until: Arc<Mutex<HashMap<IpAddr, Instant>>>,
+}
 
 impl FailedKeyThrottle {
     pub fn per_minute(failures: u32) -> Self {
         let failures = NonZeroU32::new(failures).unwrap_or(NonZeroU32::MIN);
-        Self(Arc::new(RateLimiter::keyed(Quota::per_minute(failures))))
+        Self {
+            failures: Arc::new(RateLimiter::keyed(Quota::per_minute(failures))),
+            blocked_until: Arc::default(),
+        }
+    }
+
+    fn blocked(&self, client: IpAddr) -> bool {
+        let now = Instant::now();
+        self.blocked_until
+            .lock()
+            .ok()
+            .and_then(|b| b.get(&client_key(client)).copied())
+            .is_some_and(|until| until > now)
+    }
+
+    /// Counts a failure; true when the client is now over the limit (and blocked).
+    fn fail(&self, client: IpAddr) -> bool {
+        let key = client_key(client);
+        match self.failures.check_key(&key) {
+            Ok(()) => false,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                if let Ok(mut blocked) = self.blocked_until.lock() {
+                    blocked.insert(key, Instant::now() + wait);
+                }
+                true
+            }
+        }
     }
 
     pub fn forget_idle(&self) {
-        self.0.retain_recent();
+        self.failures.retain_recent();
+        let now = Instant::now();
+        if let Ok(mut blocked) = self.blocked_until.lock() {
+            blocked.retain(|_, until| *until > now);
+        }
     }
 }
 
@@ -79,6 +119,15 @@ impl IntoResponse for ApiError {
             Json(serde_json::json!({ "error": self.message })),
         )
             .into_response();
+        if matches!(
+            self.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static(app::error::RETRY_AFTER_SECS),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 6750 and 7235: say which credentials would do.
             response.headers_mut().insert(
@@ -116,14 +165,16 @@ enum Caller {
     Application(Application),
 }
 
+const THROTTLED: ApiError = ApiError::new(
+    StatusCode::TOO_MANY_REQUESTS,
+    "Too many requests with missing or wrong credentials. Wait a minute.",
+);
+
 /// Counts a failed attempt against `client`; too many in a minute turn 401s into 429s.
 fn refuse(throttle: &FailedKeyThrottle, client: IpAddr, message: &'static str) -> ApiError {
-    if throttle.0.check_key(&client).is_err() {
+    if throttle.fail(client) {
         tracing::warn!(client = %client, "API credential attempts throttled");
-        return ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests with missing or wrong credentials. Wait a minute.",
-        );
+        return THROTTLED;
     }
     ApiError::new(StatusCode::UNAUTHORIZED, message)
 }
@@ -138,6 +189,10 @@ async fn authenticate(
 ) -> Result<Caller, ApiError> {
     let keys = &state.ctx.api_keys;
     let throttle = &state.api_throttle;
+    // A throttled client's guesses are not even looked at until its time is up.
+    if throttle.blocked(client) {
+        return Err(THROTTLED);
+    }
     if let Some(authorization) = headers.get(header::AUTHORIZATION) {
         let secret = authorization
             .to_str()

@@ -3,7 +3,7 @@
 pub mod bootstrap;
 mod throttle;
 
-pub use throttle::LoginThrottle;
+pub use throttle::{LoginThrottle, client_key};
 
 use crate::{AppState, http::cross_site::is_cross_site};
 use app::{
@@ -38,6 +38,49 @@ pub struct LoginForm {
     next: String,
 }
 
+/// A sign-in that could not be answered: an error, or no hashing slot free in time (503 with
+/// `Retry-After` and a page a person can read, since a browser form posted here).
+pub enum LoginError {
+    App(AppError),
+    Busy,
+}
+
+impl From<AppError> for LoginError {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
+
+impl From<sqlx::Error> for LoginError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::App(e.into())
+    }
+}
+
+impl From<tower_sessions::session::Error> for LoginError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        Self::App(e.into())
+    }
+}
+
+impl IntoResponse for LoginError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::App(e) => e.into_response(),
+            Self::Busy => (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, app::error::RETRY_AFTER_SECS)],
+                axum::response::Html(
+                    "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Busy · Gatehouse</title>\
+                     <p>Too many sign-ins at once. Try again in a few seconds.</p>\
+                     <p><a href=\"/login\">Back to sign-in</a></p></html>",
+                ),
+            )
+                .into_response(),
+        }
+    }
+}
+
 /// `POST /auth/login`: on success a new session id and a redirect to the page the user came
 /// from; on failure back to the form with a message that does not say whether the account exists.
 pub async fn login(
@@ -45,10 +88,10 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     session: Session,
     Form(form): Form<LoginForm>,
-) -> Result<Redirect, AppError> {
+) -> Result<Redirect, LoginError> {
     let next = safe_return_path(&form.next);
     let back_with = |error: &str| Redirect::to(&login_url(Some(error), next));
-    if state.login_throttle.exhausted(peer.ip()) {
+    if state.login_throttle.exhausted(peer.ip(), &form.email) {
         tracing::warn!(client = %peer.ip(), "sign-in throttled");
         return Ok(back_with("throttled"));
     }
@@ -56,7 +99,14 @@ pub async fn login(
         return Ok(back_with("invalid"));
     }
     let client = peer.ip().to_string();
-    let user = verify_credentials(&state.ctx.pool, &form.email, form.password).await?;
+    let user = match verify_credentials(&state.ctx.pool, &form.email, form.password).await {
+        Ok(user) => user,
+        Err(AppError::Busy) => {
+            tracing::warn!(client = %client, "sign-in refused: every hashing slot is busy");
+            return Err(LoginError::Busy);
+        }
+        Err(e) => return Err(e.into()),
+    };
     // The attempted address, capped: enough to spot a guessing run, never the password.
     let attempted: String = form.email.trim().chars().take(254).collect();
     let mut conn = state.ctx.pool.acquire().await?;

@@ -3,4 +3,5 @@
 pub mod assets;
 pub mod cross_site;
 pub mod headers;
+pub mod serve;
 pub mod server_fn_status;

@@ -10,6 +10,7 @@ mod headers;
 mod helpers;
 mod key_vault;
 mod key_vault_azure;
+mod limits;
 mod lockbox;
 mod openbao;
 mod sign_in;
