@@ -14,6 +14,7 @@ pub mod layout;
 pub mod lockbox;
 pub mod roles;
 pub mod security;
+pub mod text;
 pub mod time_fmt;
 pub mod ui;
 pub mod users;

@@ -67,8 +67,8 @@ pub struct Application {
     limits: http::serve::ServeLimits,
     pool: SqlitePool,
     api_keys: Arc<ApiKeys>,
-    housekeeping: JoinHandle<()>,
-    vault_watch: JoinHandle<()>,
+    /// Housekeeping, the key ring's refresh and the Key Vault's check.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -122,8 +122,11 @@ impl Application {
             login_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
             api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
         };
-        let housekeeping = tokio::spawn(housekeeping(store.clone(), state.clone()));
-        let vault_watch = tokio::spawn(key_vault::watch(state.ctx.clone()));
+        let background = vec![
+            tokio::spawn(housekeeping(store.clone(), state.clone())),
+            tokio::spawn(refresh_keys(state.ctx.clone())),
+            tokio::spawn(key_vault::watch(state.ctx.clone())),
+        ];
         let api_keys = state.ctx.api_keys.clone();
         let router = router(state, store, config, &header_policy);
         let listener = TcpListener::bind(&config.addr).await?;
@@ -137,8 +140,7 @@ impl Application {
             },
             pool,
             api_keys,
-            housekeeping,
-            vault_watch,
+            background,
         })
     }
 
@@ -160,8 +162,9 @@ impl Application {
     ) -> Result<(), StartupError> {
         tracing::info!(addr = %self.listener.local_addr()?, "Gatehouse is listening");
         http::serve::serve(self.listener, self.router, self.limits, shutdown).await?;
-        self.housekeeping.abort();
-        self.vault_watch.abort();
+        for task in &self.background {
+            task.abort();
+        }
         if let Err(e) = key_store::flush_usage(&self.api_keys, &self.pool).await {
             tracing::warn!(error = %e, "could not write the last API key usage");
         }
@@ -181,6 +184,23 @@ pub async fn prepare_database(config: &Config) -> Result<SqlitePool, StartupErro
     )
     .await?;
     Ok(pool)
+}
+
+/// How often the key ring is read again from the database.
+const KEY_REFRESH_EVERY: Duration = Duration::from_secs(1);
+
+/// Other server processes on the same database change keys too, and a reload after a local
+/// change may have failed: the ring is read again every second, so a revoked, regenerated or
+/// disabled key stops working on every process within about a second (plus the query's time).
+async fn refresh_keys(ctx: AppContext) {
+    let mut tick = tokio::time::interval(KEY_REFRESH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = key_store::reload(&ctx.api_keys, &ctx.pool).await {
+            tracing::warn!(error = %e, "could not refresh the API key ring");
+        }
+    }
 }
 
 /// Background upkeep: API key usage is written and expired Lockbox requests are swept every

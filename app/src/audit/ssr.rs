@@ -1,7 +1,7 @@
 //! Writing the audit log, and reading it back for the view and the CSV export.
 
 use super::{AUDIT_PAGE_SIZE, AuditEntry, AuditPage};
-use crate::{error::AppError, roles::UserInfo, time_fmt::rfc3339};
+use crate::{error::AppError, roles::UserInfo, text::escape_invisible, time_fmt::rfc3339};
 use sqlx::{SqliteConnection, SqlitePool};
 
 /// One entry. `target` is whom or what the change was about (an email, a principal's ID);
@@ -24,8 +24,9 @@ pub async fn record(conn: &mut SqliteConnection, entry: Entry<'_>) -> Result<(),
     .bind(entry.actor.map(|a| a.id))
     .bind(entry.actor.map(|a| a.email.as_str()))
     .bind(entry.action)
-    .bind(entry.target)
-    .bind(entry.detail)
+    // Shown as typed, never as a direction change: invisible characters are written escaped.
+    .bind(entry.target.map(escape_invisible))
+    .bind(escape_invisible(entry.detail))
     .bind(entry.client_addr)
     .execute(conn)
     .await?;
@@ -47,13 +48,15 @@ type Row = (
 
 fn entry(row: Row) -> AuditEntry {
     let (id, at, actor, action, target, detail, client_addr) = row;
+    // Rows from before escaping was done on write are escaped on the way out as well.
+    let escaped = |t: String| escape_invisible(&t).into_owned();
     AuditEntry {
         id,
         at,
-        actor,
+        actor: actor.map(escaped),
         action,
-        target,
-        detail,
+        target: target.map(escaped),
+        detail: escaped(detail),
         client_addr,
     }
 }

@@ -28,7 +28,9 @@ impl Email {
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+            && !email.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || crate::text::is_invisible_format(c)
+            });
         if !shaped {
             return Err("Enter an email address like name@example.com.");
         }

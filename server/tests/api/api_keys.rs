@@ -400,3 +400,48 @@ async fn the_openapi_document_describes_the_environment_endpoint() {
         "Ocp-Apim-Subscription-Key"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_changed_through_one_server_stops_working_on_another_within_two_seconds() {
+    let first = spawn_app().await;
+    // A second server process on the same database file (and the same key file beside it).
+    let second = spawn_app_with(|c| c.database_url = first.database_url.clone()).await;
+    let admin = first.admin().await;
+    first.rpc(&admin, "/rpc/api_enable", "").await;
+    let key = first.reveal(&admin, "primary").await;
+    let deadline = |secs| std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    // The second server learns of the new keys by itself...
+    let until = deadline(2);
+    while second.status_with(&key).await != StatusCode::OK {
+        assert!(
+            std::time::Instant::now() < until,
+            "the new key did not reach the second server"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // ...and of a regeneration, which ends the old key there too.
+    first
+        .rpc(&admin, "/rpc/api_regenerate", "slot=primary&grace=now")
+        .await;
+    let changed = std::time::Instant::now();
+    while second.status_with(&key).await != StatusCode::UNAUTHORIZED {
+        assert!(
+            changed.elapsed() < std::time::Duration::from_secs(2),
+            "the regenerated key still works on the second server"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Disabling through the second server refuses the secondary key on the first.
+    let secondary = first.reveal(&admin, "secondary").await;
+    assert_eq!(first.status_with(&secondary).await, StatusCode::OK);
+    let admin_two = second.admin().await;
+    second.rpc(&admin_two, "/rpc/api_disable", "").await;
+    let changed = std::time::Instant::now();
+    while first.status_with(&secondary).await != StatusCode::FORBIDDEN {
+        assert!(
+            changed.elapsed() < std::time::Duration::from_secs(2),
+            "the disabled API still answers on the first server"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

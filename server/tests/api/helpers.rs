@@ -19,6 +19,7 @@ pub const PASSWORD: &str = "a password of some length";
 pub struct TestApp {
     pub address: String,
     pub pool: SqlitePool,
+    pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     _dir: TempDir,
 }
@@ -51,6 +52,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
+    let database_url = config.database_url.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -58,6 +60,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     TestApp {
         address,
         pool,
+        database_url,
         stop: Some(stop),
         _dir: dir,
     }

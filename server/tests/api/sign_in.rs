@@ -341,3 +341,42 @@ async fn sign_in_failures_and_sign_out_are_audited_without_passwords() {
         !d.contains("guess one") && !d.contains(ADMIN_PASSWORD) && !t.contains("guess one")
     }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invisible_direction_marks_are_refused_in_names_and_escaped_in_the_audit_log() {
+    let app = spawn_app().await;
+    // A sign-in attempt whose address would read backwards in the log.
+    app.post_login(&client(), "eve\u{202E}moc.evil@gatehouse.test", "x", "")
+        .await;
+    let target: String = sqlx::query_scalar(
+        "SELECT target FROM audit_log WHERE action = 'auth.sign_in_failed' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(target, "eve\\u{202E}moc.evil@gatehouse.test");
+    assert!(!target.contains('\u{202E}'));
+
+    let admin = app.client_as(Some(app::roles::Role::Admin)).await;
+    for (kind, principal) in [
+        ("group", "Finance\u{2067}nimdA"),
+        ("application", "zero\u{200B}width"),
+        ("user", "ada\u{202E}@example.com"),
+    ] {
+        let body = serde_urlencoded::to_string([
+            ("kind", kind),
+            ("principal", principal),
+            ("role", "viewer"),
+        ])
+        .unwrap();
+        let err = app
+            .rpc_fails(
+                &admin,
+                "/rpc/principals_add",
+                &body,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        assert_eq!(err["Invalid"]["field"], "principal", "{kind}: {err}");
+    }
+}

@@ -28,6 +28,12 @@ pub fn parse_name(raw: &str) -> Result<String, AppError> {
             "A name cannot contain control characters.",
         ));
     }
+    if name.chars().any(crate::text::is_invisible_format) {
+        return Err(AppError::invalid(
+            "principal",
+            "A name cannot contain invisible formatting characters (such as direction marks or zero-width spaces).",
+        ));
+    }
     Ok(name.to_owned())
 }
 
