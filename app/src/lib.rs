@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path=return_path::DEFAULT_LANDING/> } ssr=SsrMode::Async/>
                 <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/logout") view=auth::SignOutPage ssr=SsrMode::Async/>
+                <Route path=path!("/account") view={Lazy::<auth::AccountRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/invitation") view={Lazy::<users::InvitationRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/admin/security") view=security::SecurityPage ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/security/users"/> } ssr=SsrMode::Async/>

@@ -3,10 +3,12 @@
 //! The server guard (`ssr::require`) is the only authority; the UI guard (`guard::RequireRole`)
 //! merely avoids showing what the server would refuse anyway.
 
+mod account;
 pub mod guard;
 mod login;
 pub mod return_path;
 mod sign_out;
+pub use account::AccountRoute;
 pub use login::LoginRoute;
 pub use sign_out::SignOutPage;
 #[cfg(feature = "ssr")]
@@ -19,4 +21,48 @@ use leptos::prelude::*;
 #[server(prefix = "/rpc", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
     ssr::current_session_user().await
+}
+
+/// A password someone chooses: at least this long, and at most this many bytes (argon2 over
+/// megabytes would be a cheap way to burn CPU).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The rules for a new password and its confirmation, by field (`password`, `confirm`).
+pub fn check_new_password(password: &str, confirm: &str) -> Result<(), AppError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "password",
+            format!("Choose a password of at least {MIN_PASSWORD_CHARS} characters."),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::invalid(
+            "password",
+            "A password has at most 1024 characters.",
+        ));
+    }
+    if password != confirm {
+        return Err(AppError::invalid("confirm", "The passwords do not match."));
+    }
+    Ok(())
+}
+
+/// Changes the caller's own password (the current one required) and ends their other
+/// sessions; this one stays signed in. Any signed-in user.
+#[server(prefix = "/rpc", endpoint = "account_password")]
+pub async fn change_password(
+    current: String,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    let (ctx, me) = ssr::require(crate::roles::Role::Viewer).await?;
+    ssr::change_password(&ctx, &me, current, password, confirm).await
+}
+
+/// Ends every session of the caller, this one included. Any signed-in user.
+#[server(prefix = "/rpc", endpoint = "account_sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    let (ctx, me) = ssr::require(crate::roles::Role::Viewer).await?;
+    ssr::sign_out_everywhere(&ctx, &me).await
 }

@@ -37,16 +37,32 @@ pub struct SignedInUser(pub Option<UserInfo>);
 const USER_ID: &str = "user_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const LAST_SEEN: &str = "last_seen";
+/// The user's session epoch at sign-in; the session ends when the user's epoch moves on.
+const EPOCH: &str = "epoch";
 /// Refreshing the idle timer writes the session; once a minute is precise enough.
 const TOUCH_EVERY_SECS: i64 = 60;
 
-/// Binds `session` to `user_id` under a fresh session id (so a planted id is worthless).
-pub async fn sign_in(session: &Session, user_id: i64) -> Result<(), AppError> {
+/// Binds `session` to `user_id` under a fresh session id (so a planted id is worthless), at the
+/// user's current session epoch.
+pub async fn sign_in(pool: &SqlitePool, session: &Session, user_id: i64) -> Result<(), AppError> {
+    let epoch: i64 = sqlx::query_scalar("SELECT session_epoch FROM principals WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or_default();
     session.cycle_id().await?;
     session.insert(USER_ID, user_id).await?;
     let now = unix_now();
     session.insert(SIGNED_IN_AT, now).await?;
     session.insert(LAST_SEEN, now).await?;
+    session.insert(EPOCH, epoch).await?;
+    Ok(())
+}
+
+/// Keeps `session` valid across an epoch change the user made themselves (a password change).
+pub async fn keep_session(session: &Session, epoch: i64) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(EPOCH, epoch).await?;
     Ok(())
 }
 
@@ -62,10 +78,15 @@ pub async fn authorize(ctx: &AppContext, session: &Session) -> Result<Option<Use
         session.flush().await?;
         return Ok(None);
     }
-    let Some(user) = users::find_by_id(&ctx.pool, user_id).await? else {
+    let Some((user, epoch)) = users::find_session_user(&ctx.pool, user_id).await? else {
         session.flush().await?;
         return Ok(None);
     };
+    // Sessions from before epochs existed carry none: they count as epoch 0, the default.
+    if session.get::<i64>(EPOCH).await?.unwrap_or(0) != epoch {
+        session.flush().await?;
+        return Ok(None);
+    }
     let last_seen = session.get::<i64>(LAST_SEEN).await?.unwrap_or(0);
     if now - last_seen >= TOUCH_EVERY_SECS {
         session.insert(LAST_SEEN, now).await?;
@@ -175,4 +196,64 @@ pub async fn verify_credentials(
         .unwrap_or_else(|| DUMMY_HASH.clone());
     let matches = hashing(move || password_auth::verify_password(password, &hash).is_ok()).await?;
     Ok(found.filter(|_| matches).map(|(user, _)| user))
+}
+
+async fn record_own(
+    conn: &mut sqlx::SqliteConnection,
+    me: &UserInfo,
+    action: &str,
+) -> Result<(), AppError> {
+    crate::audit::ssr::record(
+        conn,
+        crate::audit::ssr::Entry {
+            actor: Some(me),
+            action,
+            target: Some(&me.email),
+            detail: "",
+            client_addr: client_addr().as_deref(),
+        },
+    )
+    .await
+}
+
+/// A new password for the caller, after the current one checks out; their other sessions end.
+pub async fn change_password(
+    ctx: &AppContext,
+    me: &UserInfo,
+    current: String,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    if current.len() > crate::auth::MAX_PASSWORD_BYTES
+        || verify_credentials(&ctx.pool, &me.email, current)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::invalid(
+            "current",
+            "The current password is not correct.",
+        ));
+    }
+    crate::auth::check_new_password(&password, &confirm)?;
+    let hash = hash_password(password).await?;
+    let mut tx = crate::db::begin_write(&ctx.pool).await?;
+    sqlx::query("UPDATE principals SET password_hash = ? WHERE id = ?")
+        .bind(&hash)
+        .bind(me.id)
+        .execute(&mut *tx)
+        .await?;
+    let epoch = users::end_sessions(&mut tx, me.id).await?;
+    record_own(&mut tx, me, "user.password_changed").await?;
+    tx.commit().await?;
+    keep_session(&request_session().await?, epoch).await
+}
+
+/// Ends every session of the caller, the current one too.
+pub async fn sign_out_everywhere(ctx: &AppContext, me: &UserInfo) -> Result<(), AppError> {
+    let mut tx = crate::db::begin_write(&ctx.pool).await?;
+    users::end_sessions(&mut tx, me.id).await?;
+    record_own(&mut tx, me, "auth.sign_out_everywhere").await?;
+    tx.commit().await?;
+    request_session().await?.flush().await?;
+    Ok(())
 }

@@ -17,7 +17,7 @@ pub fn AppHeader() -> impl IntoView {
             </nav>
             {use_current_user().map(|u| view! {
                 <div class="account">
-                    <span class="account-name" title=u.email.clone()>{u.name.clone()}</span>
+                    <a class="account-name" href="/account" title=format!("Your account: {}", u.email)>{u.name.clone()}</a>
                     <span class="account-role">{u.role.label()}</span>
                     // A form, not a link: signing out changes state, so it is a POST.
                     <form method="post" action="/logout">

@@ -12,8 +12,7 @@ use leptos_meta::Title;
 use leptos_router::{LazyRoute, hooks::use_query_map, lazy_route};
 
 /// Same rule as the command line's: long enough to resist guessing, short enough for argon2.
-const MIN_PASSWORD_CHARS: usize = 12;
-const MAX_PASSWORD_BYTES: usize = 1024;
+use crate::auth::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 
 /// Public: the token is the credential. Unknown tokens are 422, expired or used ones 410.
 #[server(prefix = "/rpc", endpoint = "invitation_check")]
@@ -34,26 +33,12 @@ pub async fn accept_invitation(
     let ctx = auth::context()?;
     let name = super::ssr::changes::parse_name(&name)
         .map_err(|e| AppError::invalid("name", e.to_string()))?;
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AppError::invalid(
-            "password",
-            format!("Choose a password of at least {MIN_PASSWORD_CHARS} characters."),
-        ));
-    }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(AppError::invalid(
-            "password",
-            "A password has at most 1024 characters.",
-        ));
-    }
-    if password != confirm {
-        return Err(AppError::invalid("confirm", "The passwords do not match."));
-    }
+    crate::auth::check_new_password(&password, &confirm)?;
     // Refuse a bad token before spending a password hash on it.
     super::ssr::invitations::check(&ctx.pool, &token).await?;
     let hash = auth::hash_password(password).await?;
     let user_id = super::ssr::invitations::accept(&ctx.pool, &token, &name, &hash).await?;
-    auth::sign_in(&auth::request_session().await?, user_id).await
+    auth::sign_in(&ctx.pool, &auth::request_session().await?, user_id).await
 }
 
 /// The invitation page as a lazy route: only invitees download its code.

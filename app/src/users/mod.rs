@@ -177,6 +177,21 @@ pub async fn reinvite_user(id: i64) -> Result<String, AppError> {
 }
 
 /// A new client secret for an application; the old one stops working at once.
+/// Retires a user's password, ends their sessions and returns a one-time link for a new one.
+/// Admin only.
+#[server(prefix = "/rpc", endpoint = "user_reset_password")]
+pub async fn reset_password(id: i64) -> Result<String, AppError> {
+    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    ssr::changes::reset_password(&ctx.pool, &admin, id).await
+}
+
+/// Ends every session of a user. Admin only.
+#[server(prefix = "/rpc", endpoint = "user_end_sessions")]
+pub async fn end_user_sessions(id: i64) -> Result<(), AppError> {
+    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    ssr::changes::end_user_sessions(&ctx.pool, &admin, id).await
+}
+
 #[server(prefix = "/rpc", endpoint = "application_secret")]
 pub async fn regenerate_secret(id: i64) -> Result<String, AppError> {
     let (ctx, admin) = admin().await?;

@@ -4,9 +4,9 @@
 use super::{
     ListQuery, Principal, PrincipalKind, PrincipalPage, SortKey,
     add::AddPane,
-    change_role, list_principals,
+    change_role, end_user_sessions, list_principals,
     members::MembersPane,
-    regenerate_secret, reinvite_user, remove_principal,
+    regenerate_secret, reinvite_user, remove_principal, reset_password,
     reveal::{INVITATION_NOTE, Reveal, SECRET_NOTE, absolute_url},
     role_select::role_select,
 };
@@ -33,8 +33,9 @@ enum Open {
     Edit(Principal),
     Remove(Principal),
     Members(Principal),
-    /// A new invitation link or client secret.
+    /// A new invitation link or client secret, or a password reset's link.
     Renew(Principal, Renewal),
+    EndSessions(Principal),
     Reveal(Reveal),
 }
 
@@ -217,18 +218,32 @@ fn PrincipalRow(p: Principal, is_me: bool, open: RwSignal<Option<Open>>) -> impl
         }
     };
     let extra = match (p.kind, p.pending) {
-        (PrincipalKind::Group, _) => Some(action("Members", Open::Members(p.clone()), &p.name)),
-        (PrincipalKind::Application, _) => Some(action(
-            "New secret",
-            Open::Renew(p.clone(), Renewal::Secret),
-            &p.name,
-        )),
-        (PrincipalKind::User, true) => Some(action(
-            "Invitation link",
-            Open::Renew(p.clone(), Renewal::Invitation),
-            &p.name,
-        )),
-        (PrincipalKind::User, false) => None,
+        (PrincipalKind::Group, _) => {
+            Some(action("Members", Open::Members(p.clone()), &p.name).into_any())
+        }
+        (PrincipalKind::Application, _) => Some(
+            action(
+                "New secret",
+                Open::Renew(p.clone(), Renewal::Secret),
+                &p.name,
+            )
+            .into_any(),
+        ),
+        (PrincipalKind::User, true) => Some(
+            action(
+                "Invitation link",
+                Open::Renew(p.clone(), Renewal::Invitation),
+                &p.name,
+            )
+            .into_any(),
+        ),
+        (PrincipalKind::User, false) => Some(
+            view! {
+                {action("Reset password", Open::Renew(p.clone(), Renewal::PasswordReset), &p.name)}
+                {action("End sessions", Open::EndSessions(p.clone()), &p.name)}
+            }
+            .into_any(),
+        ),
     };
     let via_group = (p.effective_role > p.role).then(
         || view! { <span class="muted">" · " {p.effective_role.label()} " through a group"</span> },
@@ -277,7 +292,7 @@ fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> 
                     title: kind.label().into(),
                     label: kind.label(),
                     value: match kind {
-                        Renewal::Invitation => absolute_url(&value),
+                        Renewal::Invitation | Renewal::PasswordReset => absolute_url(&value),
                         Renewal::Secret => value,
                     },
                     note: kind.note(),
@@ -285,7 +300,37 @@ fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> 
             });
             view! { <RenewPane p kind on_close=close reveal/> }.into_any()
         }
+        Open::EndSessions(p) => view! { <EndSessionsPane p on_close=close/> }.into_any(),
         Open::Reveal(reveal) => view! { <RevealPane reveal on_close=close/> }.into_any(),
+    }
+}
+
+/// Confirms, then ends every session of a user.
+#[component]
+fn EndSessionsPane(p: Principal, on_close: Callback<()>) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let done = RwSignal::new(false);
+    let id = p.id;
+    let end = move |_| {
+        submit(pending, error, end_user_sessions(id), move |()| {
+            done.set(true)
+        })
+    };
+    view! {
+        <Pane id="end-sessions" title=format!("End every session of {}?", p.email_or_id) on_close>
+            <p>"They are signed out on every device at once and sign in again with their password."</p>
+            {form_error(error, &[])}
+            {move || done.get().then(|| view! { <p class="notice" role="status">"Their sessions have ended."</p> })}
+            <div class="dialog-actions">
+                <button type="button" class="button-danger" disabled=move || pending.get() || done.get() on:click=end>
+                    "End sessions"
+                </button>
+                <button type="button" data-autofocus on:click=move |_| on_close.run(())>
+                    {move || if done.get() { "Close" } else { "Cancel" }}
+                </button>
+            </div>
+        </Pane>
     }
 }
 
@@ -399,6 +444,8 @@ fn RemovePane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> im
 enum Renewal {
     Invitation,
     Secret,
+    /// An active user's password retired, with a one-time link to choose a new one.
+    PasswordReset,
 }
 
 impl Renewal {
@@ -406,12 +453,13 @@ impl Renewal {
         match self {
             Self::Invitation => "Invitation link",
             Self::Secret => "Client secret",
+            Self::PasswordReset => "Password reset link",
         }
     }
 
     fn note(self) -> &'static str {
         match self {
-            Self::Invitation => INVITATION_NOTE,
+            Self::Invitation | Self::PasswordReset => INVITATION_NOTE,
             Self::Secret => SECRET_NOTE,
         }
     }
@@ -439,12 +487,18 @@ fn RenewPane(
             "The current secret stops working at once. Scripts using it fail until they get the new one.",
             "Create secret",
         ),
+        Renewal::PasswordReset => (
+            format!("Reset the password of {}?", p.email_or_id),
+            "Their password stops working and every session of theirs ends now. Send them the one-time link to choose a new one.",
+            "Reset password",
+        ),
     };
     let go = move |_| {
         let done = move |value: String| reveal.run(value);
         match kind {
             Renewal::Invitation => submit(pending, error, reinvite_user(id), done),
             Renewal::Secret => submit(pending, error, regenerate_secret(id), done),
+            Renewal::PasswordReset => submit(pending, error, reset_password(id), done),
         }
     };
     view! {

@@ -131,7 +131,7 @@ pub async fn login(
     .await?;
     match user {
         Some(user) => {
-            sign_in(&session, user.id).await?;
+            sign_in(&state.ctx.pool, &session, user.id).await?;
             tracing::info!(user_id = user.id, client = %client, "signed in");
             Ok(Redirect::to(next.unwrap_or(DEFAULT_LANDING)))
         }

@@ -74,6 +74,18 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         "id=101",
     ),
     ("/rpc/user_invite", Access::AtLeast(Role::Admin), "id=102"),
+    // The invited user 102 has no password to reset yet (422); ending sessions is for users
+    // who signed in, so it is refused for them too.
+    (
+        "/rpc/user_reset_password",
+        Access::Reaches(Role::Admin, 422),
+        "id=102",
+    ),
+    (
+        "/rpc/user_end_sessions",
+        Access::Reaches(Role::Admin, 422),
+        "id=102",
+    ),
     (
         "/rpc/principals_remove",
         Access::AtLeast(Role::Admin),
@@ -157,6 +169,18 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         "/rpc/invitation_accept",
         Access::Token,
         "token=wrong&name=Eve&password=long+enough+password&confirm=long+enough+password",
+    ),
+    // Every signed-in user's own account: a wrong current password is a 422.
+    (
+        "/rpc/account_password",
+        Access::Reaches(Role::Viewer, 422),
+        "current=wrong&password=long+enough+password&confirm=long+enough+password",
+    ),
+    // Last: it ends the caller's sessions.
+    (
+        "/rpc/account_sign_out_everywhere",
+        Access::AtLeast(Role::Viewer),
+        "",
     ),
 ];
 

@@ -219,6 +219,57 @@ pub async fn reinvite(pool: &SqlitePool, admin: &UserInfo, id: i64) -> Result<St
     Ok(path)
 }
 
+/// The active user `id`, or why it is not one.
+async fn active_user(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    what: &str,
+) -> Result<crate::users::Principal, AppError> {
+    let user = list::one(conn, id).await?;
+    if user.kind != PrincipalKind::User || user.pending {
+        return Err(AppError::invalid(
+            "principal",
+            format!("Only a user who has accepted their invitation can {what}."),
+        ));
+    }
+    Ok(user)
+}
+
+/// Retires the user's password, ends their sessions and returns a new one-time link with which
+/// they choose another. Refused when it would leave nobody who can sign in as Admin.
+pub async fn reset_password(
+    pool: &SqlitePool,
+    admin: &UserInfo,
+    id: i64,
+) -> Result<String, AppError> {
+    let mut tx = begin_write(pool).await?;
+    let user = active_user(&mut tx, id, "have their password reset").await?;
+    sqlx::query("UPDATE principals SET password_hash = NULL WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    super::end_sessions(&mut tx, id).await?;
+    ensure_an_admin_remains(&mut tx).await?;
+    let path = invitations::issue(&mut tx, id).await?;
+    record(&mut tx, admin, "user.password_reset", &user.email_or_id, "").await?;
+    tx.commit().await?;
+    Ok(path)
+}
+
+/// Ends every session of the user at once; their password stays.
+pub async fn end_user_sessions(
+    pool: &SqlitePool,
+    admin: &UserInfo,
+    id: i64,
+) -> Result<(), AppError> {
+    let mut tx = begin_write(pool).await?;
+    let user = active_user(&mut tx, id, "have their sessions ended").await?;
+    super::end_sessions(&mut tx, id).await?;
+    record(&mut tx, admin, "user.sessions_ended", &user.email_or_id, "").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn regenerate_secret(
     pool: &SqlitePool,
     admin: &UserInfo,

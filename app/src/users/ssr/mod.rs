@@ -53,17 +53,37 @@ impl TryFrom<UserRow> for UserInfo {
     }
 }
 
-/// A user who may sign in (their invitation accepted), with their effective role.
-pub async fn find_by_id(pool: &SqlitePool, id: i64) -> Result<Option<UserInfo>, AppError> {
-    sqlx::query_as::<_, UserRow>(&format!(
-        "SELECT id, handle, name, role, {GROUP_ROLE} AS group_role, lockbox_approver \
+/// A user who may sign in, with their effective role and current session epoch: what every
+/// request's session is checked against.
+pub async fn find_session_user(
+    pool: &SqlitePool,
+    id: i64,
+) -> Result<Option<(UserInfo, i64)>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct SessionRow {
+        #[sqlx(flatten)]
+        user: UserRow,
+        session_epoch: i64,
+    }
+    sqlx::query_as::<_, SessionRow>(&format!(
+        "SELECT id, handle, name, role, {GROUP_ROLE} AS group_role, lockbox_approver, session_epoch \
          FROM principals p WHERE id = ? AND kind = 'user' AND password_hash IS NOT NULL"
     ))
     .bind(id)
     .fetch_optional(pool)
     .await?
-    .map(UserInfo::try_from)
+    .map(|row| Ok((UserInfo::try_from(row.user)?, row.session_epoch)))
     .transpose()
+}
+
+/// Ends every session of `user_id`; returns the new epoch.
+pub async fn end_sessions(conn: &mut SqliteConnection, user_id: i64) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE principals SET session_epoch = session_epoch + 1 WHERE id = ? RETURNING session_epoch",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?)
 }
 
 /// The user with `email` and their password hash (absent until an invitation is accepted),
