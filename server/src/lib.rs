@@ -286,6 +286,7 @@ fn router(
             state.ctx.clone(),
             auth::identify,
         ))
+        .route_layer(middleware::from_fn(auth::exchange_invitation))
         .route("/auth/login", post(auth::login))
         // GET /logout is the app's page that asks (a Sign out button posting here).
         .route("/logout", post(auth::logout))

@@ -14,10 +14,12 @@ use leptos_router::{LazyRoute, hooks::use_query_map, lazy_route};
 /// Same rule as the command line's: long enough to resist guessing, short enough for argon2.
 use crate::auth::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 
-/// Public: the token is the credential. Unknown tokens are 422, expired or used ones 410.
+/// Public: the token is the credential. Unknown tokens are 422, expired or used ones 410. An
+/// empty token means the one this browser exchanged on opening its link (kept in its session).
 #[server(prefix = "/rpc", endpoint = "invitation_check")]
 pub async fn check_invitation(token: String) -> Result<Invitation, AppError> {
     let ctx = crate::auth::ssr::context()?;
+    let token = super::ssr::invitations::token_or_held(token).await?;
     super::ssr::invitations::check(&ctx.pool, &token).await
 }
 
@@ -31,6 +33,7 @@ pub async fn accept_invitation(
 ) -> Result<(), AppError> {
     use crate::auth::ssr as auth;
     let ctx = auth::context()?;
+    let token = super::ssr::invitations::token_or_held(token).await?;
     let name = super::ssr::changes::parse_name(&name)
         .map_err(|e| AppError::invalid("name", e.to_string()))?;
     crate::auth::check_new_password(&password, &confirm)?;
@@ -38,7 +41,12 @@ pub async fn accept_invitation(
     super::ssr::invitations::check(&ctx.pool, &token).await?;
     let hash = auth::hash_password(password).await?;
     let user_id = super::ssr::invitations::accept(&ctx.pool, &token, &name, &hash).await?;
-    auth::sign_in(&ctx.pool, &auth::request_session().await?, user_id).await
+    let session = auth::request_session().await?;
+    auth::sign_in(&ctx.pool, &session, user_id).await?;
+    session
+        .remove::<String>(super::ssr::invitations::HELD_TOKEN)
+        .await?;
+    Ok(())
 }
 
 /// The invitation page as a lazy route: only invitees download its code.
@@ -84,6 +92,7 @@ fn InvitationPage() -> impl IntoView {
                                 <h1>"Welcome to Gatehouse"</h1>
                                 <p>"You were invited as " <strong>{inv.email.clone()}</strong> ". Choose your name and a password to finish."</p>
                                 {form_error(error, &["name", "password", "confirm"])}
+                                // Empty after the link was exchanged: the server holds the token.
                                 <input type="hidden" name="token" value=token/>
                                 <label for="name">"Name"</label>
                                 <input id="name" name="name" type="text" autocomplete="name" required maxlength="200" value=inv.name.clone()/>

@@ -177,6 +177,39 @@ async fn page_facts(ctx: &AppContext) -> Result<PageFacts, AppError> {
     })
 }
 
+/// `GET /invitation?token=…`: moves the token into the browser's session and redirects to the
+/// bare path, so that the token leaves the address bar, the history and any referrer after the
+/// first load. The page and its server functions then use the token the session holds.
+pub async fn exchange_invitation(request: Request, next: Next) -> Response {
+    let is_link = request.method() == Method::GET && request.uri().path() == "/invitation";
+    let token = is_link
+        .then(|| request.uri().query())
+        .flatten()
+        .and_then(|q| {
+            q.split('&')
+                .find_map(|pair| pair.strip_prefix("token="))
+                .map(str::to_owned)
+        })
+        .filter(|t| !t.is_empty() && t.len() <= 64);
+    if let (Some(token), Some(session)) = (token, request.extensions().get::<Session>()) {
+        match session
+            .insert(app::users::ssr::invitations::HELD_TOKEN, token)
+            .await
+        {
+            Ok(()) => {
+                let mut response = Redirect::to("/invitation").into_response();
+                response.headers_mut().insert(
+                    axum::http::header::REFERRER_POLICY,
+                    axum::http::HeaderValue::from_static("no-referrer"),
+                );
+                return response;
+            }
+            Err(e) => return AppError::from(e).into_response(),
+        }
+    }
+    next.run(request).await
+}
+
 /// `POST /logout` (the header's button) or `GET /logout` typed into the address bar. A GET
 /// from another site (an image, a link on a forum) is ignored, so it cannot sign anyone out.
 pub async fn logout(

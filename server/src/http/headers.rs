@@ -96,6 +96,7 @@ pub async fn security_headers(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let invitation = request.uri().path() == "/invitation";
     // Only pages carry inline scripts; API responses get the fixed script-free policy.
     let csp = if request.uri().path().starts_with("/api/") {
         Some(policy.api_csp.clone())
@@ -129,9 +130,14 @@ pub async fn security_headers(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // The invitation page once held a token in its address: it sends no referrer at all.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
+        HeaderValue::from_static(if invitation {
+            "no-referrer"
+        } else {
+            "strict-origin-when-cross-origin"
+        }),
     );
     headers.insert(
         "cross-origin-opener-policy",

@@ -279,13 +279,11 @@ async fn an_invitation_signs_the_invitee_in_once_and_expires() {
         )
         .await;
     assert_eq!(check["email"], "grace@example.com");
-    let page = client()
-        .get(app.url(&format!("/invitation?token={token}")))
-        .send()
-        .await
-        .unwrap();
+    let page = app.open_invitation(&token).await;
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("grace@example.com"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("grace@example.com"));
+    assert!(!html.contains(&token), "the token is not in the page");
 
     let invitee = client();
     let accept = |password: &str, confirm: &str| {
@@ -338,11 +336,7 @@ async fn an_invitation_signs_the_invitee_in_once_and_expires() {
         )
         .await;
     assert!(message(&err).contains("already been used"));
-    let page = client()
-        .get(app.url(&format!("/invitation?token={token}")))
-        .send()
-        .await
-        .unwrap();
+    let page = app.open_invitation(&token).await;
     assert_eq!(page.status(), StatusCode::GONE);
     let res = app
         .post_login(&client(), "grace@example.com", PASSWORD, "")
@@ -840,4 +834,55 @@ async fn every_change_is_audited_without_secrets_and_admins_can_export_it() {
             .unwrap();
         assert_eq!(res.status(), status);
     }
+}
+
+impl TestApp {
+    /// Opens an invitation link as a browser does: the server moves the token into the
+    /// session and redirects to the bare path, which then shows the invitation.
+    async fn open_invitation(&self, token: &str) -> reqwest::Response {
+        let browser = client();
+        let first = browser
+            .get(self.url(&format!("/invitation?token={token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&first), "/invitation");
+        assert_eq!(first.headers()["referrer-policy"], "no-referrer");
+        let page = browser.get(self.url("/invitation")).send().await.unwrap();
+        assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+        page
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_is_accepted_with_the_token_the_session_holds() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let added = app.add(&admin, "user", "ada@example.com", "viewer").await;
+    let token = token_of(&added);
+    let browser = client();
+    browser
+        .get(app.url(&format!("/invitation?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    // The page's form sends an empty token: the server uses the one it holds.
+    let body = form(&[
+        ("token", ""),
+        ("name", "Ada Lovelace"),
+        ("password", PASSWORD),
+        ("confirm", PASSWORD),
+    ]);
+    app.rpc(&browser, "/rpc/invitation_accept", &body).await;
+    let me = app.rpc(&browser, "/rpc/current_user", "").await;
+    assert_eq!(me["email"], "ada@example.com");
+    // Without a held token, an empty one is simply not valid.
+    app.rpc_fails(
+        &client(),
+        "/rpc/invitation_accept",
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }

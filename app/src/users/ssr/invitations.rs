@@ -11,9 +11,23 @@ use crate::{
 };
 use sqlx::{SqliteConnection, SqlitePool};
 
-/// The path the invitee opens. The token travels in the query, which request logs leave out.
+/// The path the invitee opens. The token travels in the query, which request logs leave out;
+/// on the first load the server moves it into the browser's session and redirects to the bare
+/// path, so it stays out of the address bar, history and referrers from then on.
 pub fn path(token: &str) -> String {
     format!("/invitation?token={token}")
+}
+
+/// Where the session keeps an exchanged invitation token.
+pub const HELD_TOKEN: &str = "invitation_token";
+
+/// `token`, or when it is empty the one this browser's session holds.
+pub async fn token_or_held(token: String) -> Result<String, AppError> {
+    if !token.is_empty() {
+        return Ok(token);
+    }
+    let session = crate::auth::ssr::request_session().await?;
+    Ok(session.get::<String>(HELD_TOKEN).await?.unwrap_or_default())
 }
 
 pub async fn issue(conn: &mut SqliteConnection, user_id: i64) -> Result<String, AppError> {
