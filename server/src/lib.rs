@@ -55,6 +55,8 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// Days the audit log keeps an entry.
+    pub audit_retention_days: i64,
     pub ctx: AppContext,
     pub login_throttle: LoginThrottle,
     pub api_throttle: api::FailedKeyThrottle,
@@ -106,6 +108,7 @@ impl Application {
 
         let state = AppState {
             leptos_options,
+            audit_retention_days: config.audit_retention_days,
             ctx: AppContext {
                 pool: pool.clone(),
                 sessions: SessionPolicy {
@@ -235,6 +238,11 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "could not delete expired API keys"),
+        }
+        match app::audit::ssr::prune(pool, state.audit_retention_days).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned the audit log"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
         }
         state.login_throttle.forget_idle();
         state.api_throttle.forget_idle();

@@ -80,12 +80,24 @@ pub async fn page(pool: &SqlitePool, page: u32) -> Result<AuditPage, AppError> {
     })
 }
 
-/// The whole log as CSV (RFC 4180), oldest first.
-pub async fn export_csv(pool: &SqlitePool) -> Result<String, AppError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} ORDER BY id"))
+/// The CSV export's first line.
+pub const CSV_HEADER: &str = "time_utc,actor,action,target,detail,client_address\r\n";
+
+/// Rows after `after_id` as CSV lines (RFC 4180), oldest first, at most `limit`; with the last
+/// row's id, for the next page. The export streams these pages instead of building the whole
+/// file in memory.
+pub async fn csv_page(
+    pool: &SqlitePool,
+    after_id: i64,
+    limit: i64,
+) -> Result<(String, Option<i64>), AppError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE id > ? ORDER BY id LIMIT ?"))
+        .bind(after_id)
+        .bind(limit)
         .fetch_all(pool)
         .await?;
-    let mut out = String::from("time_utc,actor,action,target,detail,client_address\r\n");
+    let last = rows.last().map(|r| r.0);
+    let mut out = String::new();
     for e in rows.into_iter().map(entry) {
         let cells = [
             rfc3339(e.at),
@@ -99,7 +111,28 @@ pub async fn export_csv(pool: &SqlitePool) -> Result<String, AppError> {
         out.push_str(&line.join(","));
         out.push_str("\r\n");
     }
-    Ok(out)
+    Ok((out, last))
+}
+
+/// Deletes entries older than `days`, a batch at a time so that writers never wait long;
+/// returns how many went.
+pub async fn prune(pool: &SqlitePool, days: i64) -> Result<u64, AppError> {
+    let cutoff = crate::time_fmt::unix_now() - days * 86_400;
+    let mut total = 0;
+    loop {
+        let deleted = sqlx::query(
+            "DELETE FROM audit_log WHERE id IN \
+             (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT 5000)",
+        )
+        .bind(cutoff)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        total += deleted;
+        if deleted < 5000 {
+            return Ok(total);
+        }
+    }
 }
 
 /// Quotes a cell, and defuses text a spreadsheet would run as a formula: failed sign-ins record
