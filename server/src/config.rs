@@ -124,6 +124,11 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_AUDIT_RETENTION_DAYS", default_value_t = 400, value_parser = clap::value_parser!(i64).range(1..=36_500))]
     pub audit_retention_days: i64,
 
+    /// Reverse proxies whose X-Forwarded-For / Forwarded / X-Forwarded-Host are believed:
+    /// addresses or CIDR blocks, separated by commas. Empty: the headers are ignored.
+    #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+
     /// Log format.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

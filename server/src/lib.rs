@@ -82,6 +82,8 @@ impl Application {
         // Settings first: a malformed one stops the start before anything else happens.
         let header_policy = HeaderPolicy::new(&config.frame_ancestors, config.secure_cookies)
             .map_err(StartupError::Config)?;
+        let proxies = http::proxies::TrustedProxies::parse(&config.trusted_proxies)
+            .map_err(StartupError::Config)?;
         let pool = prepare_database(config).await?;
         app::auth::ssr::warm_up();
         let api_keys = Arc::new(ApiKeys::new(Sealer::new(&master_key::load(config)?)));
@@ -131,7 +133,7 @@ impl Application {
             tokio::spawn(key_vault::watch(state.ctx.clone())),
         ];
         let api_keys = state.ctx.api_keys.clone();
-        let router = router(state, store, config, &header_policy);
+        let router = router(state, store, config, &header_policy, proxies);
         let listener = TcpListener::bind(&config.addr).await?;
         Ok(Self {
             listener,
@@ -254,6 +256,7 @@ fn router(
     store: SqliteStore,
     config: &Config,
     header_policy: &HeaderPolicy,
+    proxies: http::proxies::TrustedProxies,
 ) -> Router {
     // The __Host- prefix pins a Secure cookie to this host and path (no Domain, Path=/).
     let cookie_name = if config.secure_cookies {
@@ -334,6 +337,11 @@ fn router(
         .layer(middleware::from_fn_with_state(
             header_policy,
             http::headers::security_headers,
+        ))
+        // Outermost but for tracing: every layer and handler sees the resolved client.
+        .layer(middleware::from_fn_with_state(
+            proxies,
+            http::proxies::resolve_client,
         ))
         .layer(
             TraceLayer::new_for_http()

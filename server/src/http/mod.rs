@@ -3,5 +3,6 @@
 pub mod assets;
 pub mod cross_site;
 pub mod headers;
+pub mod proxies;
 pub mod serve;
 pub mod server_fn_status;

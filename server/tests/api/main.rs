@@ -13,6 +13,7 @@ mod key_vault_azure;
 mod limits;
 mod lockbox;
 mod openbao;
+mod proxies;
 mod sessions;
 mod sign_in;
 mod smtp_server;
