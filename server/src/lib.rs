@@ -309,6 +309,8 @@ fn router(
         .layer(middleware::from_fn(
             http::server_fn_status::apply_error_status,
         ))
+        // Inside the sessions layer: it keeps a form error in the session for its page.
+        .layer(middleware::from_fn(http::error_flash::only_own_errors))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             http::cross_site::CsrfPolicy {

@@ -922,3 +922,55 @@ async fn the_audit_export_streams_every_row_and_old_entries_are_pruned() {
         .unwrap();
     assert_eq!(left, 500);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_this_browser_s_own_form_errors_are_shown_from_a_url() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    // A crafted link that would put any text on the page.
+    let crafted = base64::engine::general_purpose::URL_SAFE
+        .encode(r#"{"BadRequest":"Your account is locked: call +1 555 0100 now"}"#);
+    let res = client()
+        .get(app.url(&format!(
+            "/login?next=%2Fadmin&__path=%2Frpc%2Finvitation_accept&__err={crafted}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/login?next=%2Fadmin");
+
+    // A real no-JavaScript submission that fails comes back with its error, once.
+    let browser = client();
+    let res = browser
+        .post(app.url("/rpc/invitation_accept"))
+        .header("referer", app.url("/invitation"))
+        .form(&[
+            ("token", "not-a-token"),
+            ("name", "Eve"),
+            ("password", "a long enough password"),
+            ("confirm", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let back = location(&res);
+    assert!(back.contains("__err="), "{back}");
+    let page = browser.get(&back).send().await.unwrap();
+    // (The invitation page itself answers 422 for the bad token it was given.)
+    assert_ne!(
+        page.status(),
+        StatusCode::SEE_OTHER,
+        "the browser's own error is shown"
+    );
+    let again = browser.get(&back).send().await.unwrap();
+    assert_eq!(
+        again.status(),
+        StatusCode::SEE_OTHER,
+        "a flash is shown once"
+    );
+    // Another browser opening the same address does not see it.
+    let other = client().get(&back).send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::SEE_OTHER);
+}
