@@ -69,6 +69,18 @@ fn UsersPanel() -> impl IntoView {
     let changed = Callback::new(move |()| refresh.update(|n| *n += 1));
     let search = NodeRef::<leptos::html::Input>::new();
     let navigate = use_navigate();
+    // The box follows the URL after a client-side navigation (a sort link, Back), but not at
+    // hydration: a reactive `prop:value` would be applied then and wipe what someone typed
+    // while the page was loading.
+    Effect::new(move |previous: Option<String>| {
+        let q = query.get().q;
+        if previous.is_some()
+            && let Some(input) = search.get()
+        {
+            input.set_value(&q);
+        }
+        q
+    });
 
     view! {
         <h2>"Users"</h2>
@@ -97,7 +109,6 @@ fn UsersPanel() -> impl IntoView {
                     placeholder="Search by name or email/ID"
                     maxlength="200"
                     node_ref=search
-                    prop:value=move || query.get().q
                     value=query.get_untracked().q
                 />
                 {move || {
