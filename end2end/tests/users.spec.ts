@@ -153,3 +153,22 @@ test('search and sort live in the URL; groups take members; applications get a s
   await members.getByRole('button', { name: 'Close' }).click();
   await expect(row(page, 'Zebra team')).toContainText('1 member');
 });
+
+test('what is typed in Search before the page has hydrated is kept', async ({ page }) => {
+  await page.goto('/login?next=%2Fadmin%2Fsecurity%2Fapis');
+  await signIn(page, ADMIN);
+  await expect(page).toHaveURL('/admin/security/apis');
+  // A slow network: the WASM arrives a second and a half late, after the typing.
+  await page.route(/\.wasm$/, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  await page.goto('/admin/security/users');
+  const box = page.getByRole('searchbox', { name: 'Search' });
+  await box.fill('viewer@');
+  await hydrated(page);
+  await expect(box).toHaveValue('viewer@');
+  await page.unroute(/\.wasm$/);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL('/admin/security/users?q=viewer%40');
+});
