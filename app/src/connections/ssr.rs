@@ -11,7 +11,11 @@ use crate::{
     auth::ssr::{AppContext, client_addr},
     db::begin_write,
     error::AppError,
-    key_vault::ssr::{self as vault, error::VaultError},
+    key_vault::ssr::{
+        self as vault,
+        config::{is_loopback, is_loopback_host},
+        error::VaultError,
+    },
     roles::UserInfo,
     time_fmt::{rfc3339, unix_now},
     users::ssr::applications::Application,
@@ -106,18 +110,6 @@ fn parse_name(raw: &str) -> Result<String, AppError> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host_str() {
-        Some("localhost") => true,
-        Some(host) => host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
-        None => false,
-    }
-}
-
 /// An https:// endpoint (http:// to this machine only), without credentials in it.
 fn parse_url(raw: &str) -> Result<String, AppError> {
     let raw = raw.trim();
@@ -185,7 +177,7 @@ fn parse_host(raw: &str, tls: SmtpTls) -> Result<String, AppError> {
             "Enter the mail server's host name, such as smtp.example.com.",
         ));
     }
-    let local = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let local = is_loopback_host(host);
     if tls == SmtpTls::None && !local {
         return Err(AppError::invalid(
             "tls",

@@ -53,17 +53,19 @@ const AZURE_VAULT_SUFFIXES: [&str; 4] = [
     ".vault.microsoftazure.de",
 ];
 
-/// Loopback hosts may be spoken to over plain HTTP (a vault on the same machine, a test).
-fn is_loopback(url: &Url) -> bool {
-    match url.host_str() {
-        Some("localhost") => true,
-        Some(host) => host
+/// `localhost` or a loopback address (`[::1]` with or without brackets): this machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
-        None => false,
-    }
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Loopback hosts may be spoken to over plain HTTP (a vault on the same machine, a test).
+pub fn is_loopback(url: &Url) -> bool {
+    url.host_str().is_some_and(is_loopback_host)
 }
 
 /// An `https://` address (or `http://` to this machine), without credentials, query or fragment.
