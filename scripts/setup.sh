@@ -149,4 +149,9 @@ if [ "$mode" = test ] && ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   pip install -q aiosmtpd==1.4.6
   done_step "pip install aiosmtpd"
 fi
+# The SCIM compliance test runs the python-scim project's protocol suite (scim2-tester) over HTTP.
+if [ "$mode" = test ] && ! python3 -c 'import scim2_tester, httpx2' >/dev/null 2>&1; then
+  pip install -q scim2-tester==0.5.2 scim2-client==0.13.2 scim2-models==0.12.3 httpx2==2.16.2
+  done_step "pip install scim2-tester"
+fi
 log "tools ready in $((SECONDS - started))s"

@@ -12,6 +12,7 @@ pub mod error;
 pub mod key_vault;
 pub mod layout;
 pub mod lockbox;
+pub mod provisioning;
 pub mod roles;
 pub mod security;
 pub mod text;

@@ -172,3 +172,51 @@ test('what is typed in Search before the page has hydrated is kept', async ({ pa
   await page.getByRole('button', { name: 'Search' }).click();
   await expect(page).toHaveURL('/admin/security/users?q=viewer%40');
 });
+
+test('an Admin turns provisioning on: the token is shown once, works, is replaced and disabled', async ({ page }) => {
+  await openUsersTab(page);
+  const card = page.getByRole('region', { name: 'Provisioning' });
+  await expect(card.getByLabel('Tenant URL')).toHaveValue(/^http:\/\/127\.0\.0\.1:\d+\/scim\/v2$/);
+  // A run before may have left a token: start from a fresh one either way.
+  const make = card.getByRole('button', { name: /^(Create|Regenerate) token$/ });
+  const first = await make.textContent();
+  await make.click();
+  if (first === 'Regenerate token') {
+    await page.getByRole('dialog', { name: 'Regenerate the provisioning token?' }).getByRole('button', { name: 'Regenerate' }).click();
+  }
+  const token = card.getByLabel('Secret token');
+  await expect(token).toHaveValue(/^gatehouse_scim_/);
+  const secret = await token.inputValue();
+  await expect(card.getByRole('status').first()).toContainText('On since');
+
+  // An identity provider provisions a user with it; they appear in the list.
+  const scim = (t: string) => ({ Authorization: `Bearer ${t}`, 'Content-Type': 'application/scim+json' });
+  const email = `scim-${Date.now()}@e2e.test`;
+  const created = await page.request.post('/scim/v2/Users', { headers: scim(secret), data: { userName: email, displayName: 'Prov Isioned' } });
+  expect(created.status()).toBe(201);
+  await page.reload();
+  await expect(row(page, email)).toContainText('Prov Isioned');
+
+  // Regenerated: the old token is refused at once.
+  await card.getByRole('button', { name: 'Regenerate token' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Regenerate the provisioning token?' });
+  await expect(confirm.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await confirm.getByRole('button', { name: 'Regenerate' }).click();
+  await expect(token).not.toHaveValue(secret);
+  expect((await page.request.get('/scim/v2/Users', { headers: scim(secret) })).status()).toBe(401);
+  const second = await token.inputValue();
+  expect((await page.request.get('/scim/v2/Users', { headers: scim(second) })).status()).toBe(200);
+
+  // Disabled: refused too, and the card says so.
+  await card.getByRole('button', { name: 'Disable' }).click();
+  await page.getByRole('dialog', { name: 'Disable provisioning?' }).getByRole('button', { name: 'Disable' }).click();
+  await expect(card.getByRole('status').first()).toContainText('Off: the token is disabled');
+  expect((await page.request.get('/scim/v2/Users', { headers: scim(second) })).status()).toBe(401);
+  const id = (await created.json()).id;
+  // Tidy: the provisioned user goes (by the same route an identity provider would use).
+  await card.getByRole('button', { name: 'Regenerate token' }).click();
+  await page.getByRole('dialog', { name: 'Regenerate the provisioning token?' }).getByRole('button', { name: 'Regenerate' }).click();
+  await expect(token).not.toHaveValue(second);
+  const third = await token.inputValue();
+  expect((await page.request.delete(`/scim/v2/Users/${id}`, { headers: scim(third) })).status()).toBe(204);
+});

@@ -8,6 +8,7 @@ mod db;
 pub mod error;
 pub mod http;
 mod master_key;
+pub mod scim;
 pub mod telemetry;
 pub mod users;
 
@@ -323,12 +324,13 @@ fn router(
         // precompressed.
         .layer(CompressionLayer::new());
 
-    // The REST API (GET only, keys in a header), the health check and the static bundle use no
-    // cookies and read no bodies: neither sessions, the cross-site check nor on-the-fly
-    // compression stand on their path.
+    // The REST API and SCIM (credentials in a header), the health check and the static bundle
+    // use no cookies: neither sessions, the cross-site check nor on-the-fly compression stand
+    // on their path.
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api::router())
+        .merge(scim::router(&state))
         .merge(http::assets::router(&state.leptos_options))
         .merge(pages)
         // A whole request, body included, within the limit (slow uploads, stuck handlers).

@@ -1,6 +1,8 @@
 //! Small widgets shared by the tabs.
 
 mod dialog;
+#[cfg(feature = "ssr")]
+pub mod plain_form;
 
 pub use dialog::{ConfirmDialog, Pane};
 
@@ -74,4 +76,13 @@ pub async fn copy_to_clipboard(text: &str) -> &'static str {
         let _ = text;
         "Copying needs JavaScript."
     }
+}
+
+/// False while the page is only server-rendered HTML, true once the WASM has hydrated it:
+/// controls that need the live page are disabled until then, so that no click is lost.
+pub fn hydrated() -> ReadSignal<bool> {
+    let (live, set_live) = signal(false);
+    // Effects run in the browser only, after hydration.
+    Effect::new(move |_| set_live.set(true));
+    live
 }

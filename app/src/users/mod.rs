@@ -3,6 +3,7 @@
 
 mod add;
 mod email;
+mod highlight;
 mod invitation;
 mod members;
 mod panel;
@@ -81,23 +82,34 @@ pub struct Principal {
     /// A user who may approve Customer Lockbox requests.
     #[serde(default)]
     pub lockbox_approver: bool,
+    /// False for a user that provisioning (SCIM) deactivated: kept, but unable to sign in.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrincipalPage {
     pub principals: Vec<Principal>,
-    pub page: u32,
     pub page_size: u32,
-    /// Principals matching the search, on every page.
+    /// Principals matching the search, on every page; a lower bound when `total_capped`.
     pub total: i64,
+    /// A search that matches very many principals is not counted to the end: `total` is then
+    /// [`COUNT_CAP`] and the list says "more than".
+    #[serde(default)]
+    pub total_capped: bool,
+    /// The cursor of the next page (`ListQuery::after`), when there is one.
+    pub next: Option<String>,
+    /// The cursor of the previous page (`ListQuery::before`), when there is one.
+    pub previous: Option<String>,
 }
 
-impl PrincipalPage {
-    pub fn has_next(&self) -> bool {
-        i64::from(self.page) * i64::from(self.page_size) < self.total
-    }
-}
+/// How many matches a search counts before it says "more than".
+pub const COUNT_CAP: i64 = 5_000;
 
 /// What Save in the Add users pane returns: the secret a new principal needs, shown once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,14 +171,23 @@ pub async fn change_role(
     #[server(default)] lockbox_approver: Option<bool>,
 ) -> Result<Principal, AppError> {
     let (ctx, admin) = admin().await?;
-    ssr::changes::change_role(&ctx.pool, &admin, id, role, confirm_self, lockbox_approver).await
+    // A browser's own form post leaves an unticked box out: that means "not an approver".
+    let lockbox_approver =
+        lockbox_approver.or(crate::ui::plain_form::is_plain_post().then_some(false));
+    let changed =
+        ssr::changes::change_role(&ctx.pool, &admin, id, role, confirm_self, lockbox_approver)
+            .await?;
+    crate::ui::plain_form::close_pane(panel::TAB_PATH);
+    Ok(changed)
 }
 
 /// Removes a principal. A removed user's sessions end at their next request.
 #[server(prefix = "/rpc", endpoint = "principals_remove")]
 pub async fn remove_principal(id: i64) -> Result<(), AppError> {
     let (ctx, admin) = admin().await?;
-    ssr::changes::remove(&ctx.pool, &admin, id).await
+    ssr::changes::remove(&ctx.pool, &admin, id).await?;
+    crate::ui::plain_form::close_pane(panel::TAB_PATH);
+    Ok(())
 }
 
 /// A fresh invitation link for a user who has not accepted theirs; older links stop working.

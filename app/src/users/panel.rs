@@ -4,7 +4,9 @@
 use super::{
     ListQuery, Principal, PrincipalKind, PrincipalPage, SortKey,
     add::AddPane,
-    change_role, end_user_sessions, list_principals,
+    change_role, end_user_sessions,
+    highlight::highlighted,
+    list_principals,
     members::MembersPane,
     regenerate_secret, reinvite_user, remove_principal, reset_password,
     reveal::{INVITATION_NOTE, Reveal, SECRET_NOTE, absolute_url},
@@ -14,24 +16,56 @@ use crate::{
     audit::AuditLog,
     auth::guard::use_current_user,
     error::AppError,
+    provisioning::ProvisioningCard,
     roles::Role,
     ui::{Pane, form_error, submit},
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::{
     LazyRoute,
     hooks::{use_navigate, use_query_map},
     lazy_route,
 };
 
-const TAB_PATH: &str = "/admin/security/users";
+pub(super) const TAB_PATH: &str = "/admin/security/users";
+
+/// "1 principal", "1,234,567 principals".
+fn count(n: i64, one: &str, many: &str) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(d);
+    }
+    format!("{grouped} {}", if n == 1 { one } else { many })
+}
+
+/// The list at `query` with a row's pane open: `?…&edit=ID`.
+fn pane_url(query: &ListQuery, param: &str, id: i64) -> String {
+    let search = query.to_search();
+    let joiner = if search.is_empty() { '?' } else { '&' };
+    format!("{TAB_PATH}{search}{joiner}{param}={id}")
+}
+
+/// The list at `query`, no pane open.
+fn list_url(query: &ListQuery) -> String {
+    format!("{TAB_PATH}{}", query.to_search())
+}
+
+/// A link that plays a button answers Space as a button does.
+fn space_clicks(ev: leptos::ev::KeyboardEvent) {
+    if ev.key() == " " {
+        ev.prevent_default();
+        event_target::<web_sys::HtmlElement>(&ev).click();
+    }
+}
 
 /// Which pane is open over the list.
 #[derive(Clone, Debug)]
 enum Open {
     Add,
-    Edit(Principal),
-    Remove(Principal),
     Members(Principal),
     /// A new invitation link or client secret, or a password reset's link.
     Renew(Principal, Renewal),
@@ -66,6 +100,7 @@ fn UsersPanel() -> impl IntoView {
         |(q, _)| list_principals(q),
     );
     let open = RwSignal::new(None::<Open>);
+    let live = crate::ui::hydrated();
     let changed = Callback::new(move |()| refresh.update(|n| *n += 1));
     let search = NodeRef::<leptos::html::Input>::new();
     let navigate = use_navigate();
@@ -98,7 +133,7 @@ fn UsersPanel() -> impl IntoView {
                 on:submit=move |ev| {
                     ev.prevent_default();
                     let q = search.get().map(|input| input.value()).unwrap_or_default();
-                    let next = ListQuery { q: q.trim().to_owned(), page: 1, ..query.get_untracked() };
+                    let next = ListQuery { q: q.trim().to_owned(), after: None, before: None, ..query.get_untracked() };
                     navigate(&format!("{TAB_PATH}{}", next.to_search()), Default::default());
                 }
             >
@@ -118,19 +153,32 @@ fn UsersPanel() -> impl IntoView {
                 }}
                 <button type="submit">"Search"</button>
             </form>
-            <button type="button" class="button-primary" on:click=move |_| open.set(Some(Open::Add))>
+            // Adding shows an invitation link or a secret once, which needs the live page: the
+            // button waits for it rather than losing a click.
+            <button type="button" class="button-primary" disabled=move || !live.get() on:click=move |_| open.set(Some(Open::Add))>
                 "Add users"
             </button>
         </div>
+        <noscript>
+            <p class="muted">"Without JavaScript you can search, sort, edit and remove. Adding users and showing invitation links or secrets need JavaScript."</p>
+        </noscript>
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(page) => view! { <PrincipalTable page query=query.get_untracked() open/> }.into_any(),
+                    Ok(page) => {
+                        let principals = page.principals.clone();
+                        view! {
+                            <PrincipalTable page query=query.get_untracked() open/>
+                            <UrlPane principals query changed/>
+                        }
+                        .into_any()
+                    }
                     Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>
         {move || open.get().map(|pane| view! { <OpenPane pane open changed/> })}
+        <ProvisioningCard/>
         <AuditLog refresh/>
     }
 }
@@ -142,16 +190,17 @@ fn PrincipalTable(
     open: RwSignal<Option<Open>>,
 ) -> impl IntoView {
     let me = use_current_user().map(|u| u.id);
-    let first = (i64::from(page.page) - 1) * i64::from(page.page_size) + 1;
-    let last = first + page.principals.len() as i64 - 1;
-    let summary = if page.principals.is_empty() {
-        if query.q.is_empty() {
-            "No principals yet.".to_owned()
-        } else {
-            format!("No principals match “{}”.", query.q)
-        }
-    } else {
-        format!("Showing {first}–{last} of {}", page.total)
+    let summary = match (page.principals.is_empty(), query.q.is_empty()) {
+        (true, true) => "No principals yet.".to_owned(),
+        (true, false) => format!("No principals match “{}”.", query.q),
+        (false, true) => count(page.total, "principal", "principals"),
+        (false, false) => format!(
+            "{}{} {} “{}”.",
+            if page.total_capped { "More than " } else { "" },
+            count(page.total, "principal", "principals"),
+            if page.total == 1 { "matches" } else { "match" },
+            query.q
+        ),
     };
     let header = {
         let query = query.clone();
@@ -177,18 +226,19 @@ fn PrincipalTable(
             }
         }
     };
-    let has_next = page.has_next();
-    let pager_link = {
-        let query = query.clone();
-        move |to: u32, label: &'static str, enabled: bool| {
-            if enabled {
-                view! { <a href=format!("{TAB_PATH}{}", query.at_page(to).to_search())>{label}</a> }
-                    .into_any()
-            } else {
-                view! { <span aria-disabled="true">{label}</span> }.into_any()
-            }
+    let pager_link = |to: Option<ListQuery>, label: &'static str| match to {
+        Some(to) => {
+            view! { <a href=format!("{TAB_PATH}{}", to.to_search())>{label}</a> }.into_any()
         }
+        None => view! { <span aria-disabled="true">{label}</span> }.into_any(),
     };
+    let first_page = (!query.is_first_page()).then(|| ListQuery {
+        after: None,
+        before: None,
+        ..query.clone()
+    });
+    let previous = page.previous.as_deref().map(|c| query.at(c, false));
+    let next = page.next.as_deref().map(|c| query.at(c, true));
     view! {
         <p class="list-summary" role="status">{summary}</p>
         <div class="table-scroll">
@@ -205,25 +255,54 @@ fn PrincipalTable(
                         .into_iter()
                         .map(|p| {
                             let is_me = Some(p.id) == me;
-                            view! { <PrincipalRow p is_me open/> }
+                            view! { <PrincipalRow p is_me query=query.clone() open/> }
                         })
                         .collect_view()}
                 </tbody>
             </table>
         </div>
         <nav class="pager" aria-label="Pages">
-            {pager_link(page.page.saturating_sub(1), "Previous", page.page > 1)}
-            <span>"Page " {page.page}</span>
-            {pager_link(page.page + 1, "Next", has_next)}
+            {pager_link(first_page, "First")}
+            {pager_link(previous, "Previous")}
+            {pager_link(next, "Next")}
         </nav>
     }
 }
 
 #[component]
-fn PrincipalRow(p: Principal, is_me: bool, open: RwSignal<Option<Open>>) -> impl IntoView {
+fn PrincipalRow(
+    p: Principal,
+    is_me: bool,
+    query: ListQuery,
+    open: RwSignal<Option<Open>>,
+) -> impl IntoView {
+    let q = query.q.clone();
+    // Edit and Remove are links to the same list with the pane open (`?edit=ID`): they work
+    // before the WASM has arrived and without JavaScript, and the router keeps them in-page
+    // once it has. The other actions show a secret once, which needs the live page.
+    let pane_link = move |label: &'static str, param: &'static str, name: &str| {
+        view! {
+            <a
+                class="button button-small"
+                role="button"
+                href=pane_url(&query, param, p.id)
+                aria-label=format!("{label} {name}")
+                on:keydown=space_clicks
+            >
+                {label}
+            </a>
+        }
+    };
+    let live = crate::ui::hydrated();
     let action = move |label: &'static str, pane: Open, name: &str| {
         view! {
-            <button type="button" class="button-small" aria-label=format!("{label} {name}") on:click=move |_| open.set(Some(pane.clone()))>
+            <button
+                type="button"
+                class="button-small"
+                aria-label=format!("{label} {name}")
+                disabled=move || !live.get()
+                on:click=move |_| open.set(Some(pane.clone()))
+            >
                 {label}
             </button>
         }
@@ -262,20 +341,68 @@ fn PrincipalRow(p: Principal, is_me: bool, open: RwSignal<Option<Open>>) -> impl
     view! {
         <tr>
             <td>
-                {p.name.clone()}
+                {highlighted(p.name.clone(), &q)}
                 {is_me.then(|| view! { <span class="badge badge-info">"You"</span> })}
                 {p.pending.then(|| view! { <span class="badge badge-info">"Invitation pending"</span> })}
+                {(!p.active).then(|| view! { <span class="badge">"Deactivated"</span> })}
                 {p.members.map(|n| view! { <span class="muted">" · " {n} {if n == 1 { " member" } else { " members" }}</span> })}
             </td>
-            <td class="handle">{p.email_or_id.clone()}</td>
+            <td class="handle">{highlighted(p.email_or_id.clone(), &q)}</td>
             <td>{p.kind.label()}</td>
             <td>{p.role.label()} {via_group}</td>
             <td class="row-actions">
-                {action("Edit", Open::Edit(p.clone()), &p.name)}
+                {pane_link("Edit", "edit", &p.name)}
                 {extra}
-                {action("Remove", Open::Remove(p.clone()), &p.name)}
+                {pane_link("Remove", "remove", &p.name)}
             </td>
         </tr>
+    }
+}
+
+/// The Edit or Remove pane that the address names (`?edit=ID`, `?remove=ID`), over the row
+/// of that principal on the shown page. Closing it goes back to the list's own address.
+#[component]
+fn UrlPane(
+    principals: Vec<Principal>,
+    query: Memo<ListQuery>,
+    changed: Callback<()>,
+) -> impl IntoView {
+    let params = use_query_map();
+    let navigate = use_navigate();
+    let close =
+        Callback::new(move |()| navigate(&list_url(&query.get_untracked()), Default::default()));
+    move || {
+        let (param, id) = ["edit", "remove"]
+            .into_iter()
+            .find_map(|k| params.read().get(k).map(|v| (k, v)))?;
+        let id: i64 = id.parse().ok()?;
+        let p = principals.iter().find(|p| p.id == id)?.clone();
+        let back = list_url(&query.get_untracked());
+        Some(if param == "edit" {
+            view! { <EditPane p back on_close=close changed/> }.into_any()
+        } else {
+            view! { <RemovePane p back on_close=close changed/> }.into_any()
+        })
+    }
+}
+
+/// Cancel in a pane that the address opened: a link back to the list, so that it works
+/// without JavaScript too. `first`: focus starts on it (the safe choice of a confirmation).
+fn cancel_link(back: String, first: bool, on_close: Callback<()>) -> impl IntoView {
+    view! {
+        <a
+            class="button"
+            role="button"
+            href=back
+            data-autofocus=first.then_some("")
+            on:keydown=space_clicks
+            on:click=move |ev| {
+                ev.prevent_default();
+                on_close.run(());
+            }
+        >
+            "Cancel"
+        </a>
     }
 }
 
@@ -293,8 +420,6 @@ fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> 
             />
         }
         .into_any(),
-        Open::Edit(p) => view! { <EditPane p on_close=close changed/> }.into_any(),
-        Open::Remove(p) => view! { <RemovePane p on_close=close changed/> }.into_any(),
         Open::Members(p) => view! { <MembersPane group=p on_close=close changed/> }.into_any(),
         Open::Renew(p, kind) => {
             let reveal = Callback::new(move |value: String| {
@@ -314,6 +439,18 @@ fn OpenPane(pane: Open, open: RwSignal<Option<Open>>, changed: Callback<()>) -> 
         Open::EndSessions(p) => view! { <EndSessionsPane p on_close=close/> }.into_any(),
         Open::Reveal(reveal) => view! { <RevealPane reveal on_close=close/> }.into_any(),
     }
+}
+
+/// The error of a form of server function `F` that was posted without JavaScript and came
+/// back (Leptos puts it in the address; the server checked it was this browser's own).
+fn posted_error<F>() -> Option<AppError>
+where
+    F: ServerFn<Error = AppError, Output: Clone + Send + Sync> + Clone + Send + Sync + 'static,
+{
+    ServerAction::<F>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err)
 }
 
 /// Confirms, then ends every session of a user.
@@ -346,17 +483,25 @@ fn EndSessionsPane(p: Principal, on_close: Callback<()>) -> impl IntoView {
 }
 
 #[component]
-fn EditPane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl IntoView {
+fn EditPane(
+    p: Principal,
+    back: String,
+    on_close: Callback<()>,
+    changed: Callback<()>,
+) -> impl IntoView {
     let me = use_current_user().map(|u| u.id) == Some(p.id);
     let role = RwSignal::new(p.role);
     let is_user = p.kind == PrincipalKind::User;
     let approver = RwSignal::new(p.lockbox_approver);
     let pending = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
+    // A form posted without JavaScript that failed comes back with its error in the address.
+    let error = RwSignal::new(posted_error::<super::ChangeRole>());
     // Lowering one's own Admin role takes a second, explicit step.
     let confirming_self = RwSignal::new(false);
     let id = p.id;
-    let save = move |_| {
+    let change_role_path = <super::ChangeRole as ServerFn>::PATH;
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
         let new_role = role.get_untracked();
         let self_demotion = me && new_role < Role::Admin;
         if self_demotion && !confirming_self.get_untracked() {
@@ -385,6 +530,10 @@ fn EditPane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl
     };
     view! {
         <Pane id="edit-principal" title=format!("Edit {}", p.name) on_close>
+            <form method="post" action=change_role_path on:submit=save>
+            <input type="hidden" name="id" value=id/>
+            // Without JavaScript there is no second step: lowering one's own role is refused.
+            <input type="hidden" name="confirm_self" value="false"/>
             <p class="muted">{p.kind.label()} " · " {p.email_or_id.clone()}</p>
             {form_error(error, &["role", "lockbox_approver"])}
             <div class="field">
@@ -396,6 +545,9 @@ fn EditPane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl
                     <label>
                         <input
                             type="checkbox"
+                            name="lockbox_approver"
+                            value="true"
+                            checked=p.lockbox_approver
                             prop:checked=move || approver.get()
                             on:change=move |ev| approver.set(event_target_checked(&ev))
                         />
@@ -411,26 +563,34 @@ fn EditPane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl
                 </p>
             })}
             <div class="dialog-actions">
-                <button type="button" class="button-primary" disabled=move || pending.get() on:click=save>
+                <button type="submit" class="button-primary" disabled=move || pending.get()>
                     {move || if pending.get() { "Saving…" } else { "Save" }}
                 </button>
-                <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                {cancel_link(back, false, on_close)}
             </div>
+            </form>
         </Pane>
     }
 }
 
 #[component]
-fn RemovePane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> impl IntoView {
+fn RemovePane(
+    p: Principal,
+    back: String,
+    on_close: Callback<()>,
+    changed: Callback<()>,
+) -> impl IntoView {
     let pending = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
+    let error = RwSignal::new(posted_error::<super::RemovePrincipal>());
     let id = p.id;
     let consequence = match p.kind {
         PrincipalKind::User => "They lose access at once: their next request is signed out.",
         PrincipalKind::Group => "Its members keep their own roles but lose the group's.",
         PrincipalKind::Application => "Calls with its client secret are refused at once.",
     };
-    let delete = move |_| {
+    let remove_path = <super::RemovePrincipal as ServerFn>::PATH;
+    let delete = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
         submit(pending, error, remove_principal(id), move |()| {
             changed.run(());
             on_close.run(());
@@ -438,14 +598,17 @@ fn RemovePane(p: Principal, on_close: Callback<()>, changed: Callback<()>) -> im
     };
     view! {
         <Pane id="remove-principal" title=format!("Remove {}?", p.name) on_close>
+            <form method="post" action=remove_path on:submit=delete>
+            <input type="hidden" name="id" value=id/>
             <p>{p.kind.label()} " " <strong>{p.email_or_id.clone()}</strong> ". " {consequence}</p>
             {form_error(error, &[])}
             <div class="dialog-actions">
-                <button type="button" class="button-danger" disabled=move || pending.get() on:click=delete>
+                <button type="submit" class="button-danger" disabled=move || pending.get()>
                     "Delete"
                 </button>
-                <button type="button" data-autofocus on:click=move |_| on_close.run(())>"Cancel"</button>
+                {cancel_link(back, true, on_close)}
             </div>
+            </form>
         </Pane>
     }
 }

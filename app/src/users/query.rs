@@ -1,5 +1,7 @@
-//! The list's search, sort and page, as the URL carries them (`?q=…&sort=-name&page=2`), so
-//! that reload, links and Back all land on the same view.
+//! The list's search, sort and page, as the URL carries them (`?q=…&sort=-name&after=…`), so
+//! that reload, links and Back all land on the same view. A page is named by a cursor (the
+//! sort values of the row before or after it, from the server), not by a number: the database
+//! seeks to it along the sort's index, so page 20,000 costs what page 1 does.
 
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
@@ -7,8 +9,8 @@ use serde::{Deserialize, Serialize};
 pub const PAGE_SIZE: u32 = 50;
 /// Longer searches match nothing a person would type; they are refused rather than run.
 const MAX_SEARCH_CHARS: usize = 200;
-/// 5 million principals at 50 a page; beyond it a page number is a typo or a probe.
-const MAX_PAGE: u32 = 100_000;
+/// A cursor holds at most three values of at most 254 characters each, base64-encoded.
+const MAX_CURSOR_CHARS: usize = 2_048;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,13 +53,12 @@ pub struct ListQuery {
     pub sort: SortKey,
     #[serde(default)]
     pub descending: bool,
-    /// 1-based.
-    #[serde(default = "first_page")]
-    pub page: u32,
-}
-
-fn first_page() -> u32 {
-    1
+    /// The page after this cursor (a `PrincipalPage::next`)…
+    #[serde(default)]
+    pub after: Option<String>,
+    /// …or the page before this one (a `PrincipalPage::previous`); neither: the first page.
+    #[serde(default)]
+    pub before: Option<String>,
 }
 
 impl ListQuery {
@@ -70,15 +71,16 @@ impl ListQuery {
             None => (false, sort),
         };
         let sort = SortKey::ALL.into_iter().find(|k| k.as_str() == key);
+        let after = get("after").filter(|c| is_cursor_shaped(c));
+        let before = get("before").filter(|c| after.is_none() && is_cursor_shaped(c));
         Self {
             q: get("q")
                 .map(|q| q.trim().chars().take(MAX_SEARCH_CHARS).collect())
                 .unwrap_or_default(),
             sort: sort.unwrap_or_default(),
             descending: descending && sort.is_some(),
-            page: get("page")
-                .and_then(|p| p.parse().ok())
-                .map_or(1, |p: u32| p.clamp(1, MAX_PAGE)),
+            after,
+            before,
         }
     }
 
@@ -100,8 +102,10 @@ impl ListQuery {
         if self.sort != SortKey::default() || self.descending {
             pairs.push(format!("sort={}", self.sort_param()));
         }
-        if self.page > 1 {
-            pairs.push(format!("page={}", self.page));
+        if let Some(after) = &self.after {
+            pairs.push(format!("after={}", encode(after)));
+        } else if let Some(before) = &self.before {
+            pairs.push(format!("before={}", encode(before)));
         }
         if pairs.is_empty() {
             String::new()
@@ -116,15 +120,26 @@ impl ListQuery {
             q: self.q.clone(),
             sort: key,
             descending: self.sort == key && !self.descending,
-            page: 1,
+            after: None,
+            before: None,
         }
     }
 
-    pub fn at_page(&self, page: u32) -> Self {
+    /// The same search and sort, on the page after (`forward`) or before a cursor.
+    pub fn at(&self, cursor: &str, forward: bool) -> Self {
+        let cursor = Some(cursor.to_owned());
         Self {
-            page,
-            ..self.clone()
+            q: self.q.clone(),
+            sort: self.sort,
+            descending: self.descending,
+            after: if forward { cursor.clone() } else { None },
+            before: if forward { None } else { cursor },
         }
+    }
+
+    /// Whether this is the first page of its search and sort.
+    pub fn is_first_page(&self) -> bool {
+        self.after.is_none() && self.before.is_none()
     }
 
     /// The server's check: the browser's lenient parsing is not a guard.
@@ -135,10 +150,18 @@ impl ListQuery {
                 format!("Search for at most {MAX_SEARCH_CHARS} characters."),
             ));
         }
-        if !(1..=MAX_PAGE).contains(&self.page) {
+        for (field, cursor) in [("after", &self.after), ("before", &self.before)] {
+            if cursor.as_deref().is_some_and(|c| !is_cursor_shaped(c)) {
+                return Err(AppError::invalid(
+                    field,
+                    "This is not a page of this list: start again from the first page.",
+                ));
+            }
+        }
+        if self.after.is_some() && self.before.is_some() {
             return Err(AppError::invalid(
-                "page",
-                format!("Pages are numbered from 1 to {MAX_PAGE}."),
+                "before",
+                "Ask for the page after a cursor or before one, not both.",
             ));
         }
         Ok(Self {
@@ -146,6 +169,15 @@ impl ListQuery {
             ..self
         })
     }
+}
+
+/// Base64url without padding, of bounded length: what the server hands out. Whether it decodes
+/// to the sort's values is the server's to check (`ssr::list`).
+fn is_cursor_shaped(cursor: &str) -> bool {
+    (1..=MAX_CURSOR_CHARS).contains(&cursor.len())
+        && cursor
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn encode(value: &str) -> String {
@@ -167,31 +199,33 @@ mod tests {
 
     #[test]
     fn url_round_trips() {
-        let q = parse(&[("q", "ada lovelace"), ("sort", "-role"), ("page", "3")]);
+        let q = parse(&[
+            ("q", "ada lovelace"),
+            ("sort", "-role"),
+            ("after", "WyJhIl0"),
+        ]);
         assert_eq!(q.sort, SortKey::Role);
         assert!(q.descending);
-        assert_eq!(q.to_search(), "?q=ada%20lovelace&sort=-role&page=3");
+        assert_eq!(q.to_search(), "?q=ada%20lovelace&sort=-role&after=WyJhIl0");
+        assert_eq!(
+            q.at("WyJiIl0", false).to_search(),
+            "?q=ada%20lovelace&sort=-role&before=WyJiIl0"
+        );
         assert_eq!(parse(&[]).to_search(), "");
     }
 
     #[test]
     fn bad_parameters_fall_back_to_defaults() {
-        let q = parse(&[("sort", "-password"), ("page", "-4")]);
-        assert_eq!(
-            q,
-            ListQuery {
-                page: 1,
-                ..ListQuery::default()
-            }
-        );
-        assert_eq!(parse(&[("page", "9999999")]).page, MAX_PAGE);
+        let q = parse(&[("sort", "-password"), ("after", "not a cursor!")]);
+        assert_eq!(q, ListQuery::default());
+        assert!(parse(&[("before", &"x".repeat(5000))]).is_first_page());
     }
 
     #[test]
     fn sorting_toggles_direction_and_resets_the_page() {
-        let q = parse(&[("page", "4")]);
+        let q = parse(&[("after", "WyJhIl0")]);
         let by_name = q.sorted_by(SortKey::Name);
-        assert!(by_name.descending && by_name.page == 1);
+        assert!(by_name.descending && by_name.is_first_page());
         assert!(!by_name.sorted_by(SortKey::Name).descending);
         assert!(!q.sorted_by(SortKey::Role).descending);
     }
@@ -203,10 +237,16 @@ mod tests {
             ..parse(&[])
         };
         assert!(long.validated().is_err());
-        let zero = ListQuery {
-            page: 0,
+        let odd = ListQuery {
+            after: Some("no spaces".into()),
             ..parse(&[])
         };
-        assert!(zero.validated().is_err());
+        assert!(odd.validated().is_err());
+        let both = ListQuery {
+            after: Some("WyJhIl0".into()),
+            before: Some("WyJhIl0".into()),
+            ..parse(&[])
+        };
+        assert!(both.validated().is_err());
     }
 }

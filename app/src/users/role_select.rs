@@ -1,4 +1,4 @@
-//! The Role picker of the Add and Edit panes.
+//! The Role picker of the Add and Edit panes; named `role` for a form posted without JavaScript.
 
 use crate::roles::Role;
 use leptos::prelude::*;
@@ -6,7 +6,7 @@ use leptos::prelude::*;
 pub(super) fn role_select(selected: RwSignal<Role>, id: &'static str) -> impl IntoView {
     view! {
         <label for=id>"Role"</label>
-        <select id=id on:change=move |ev| {
+        <select id=id name="role" on:change=move |ev| {
             if let Some(role) = Role::parse(&event_target_value(&ev)) {
                 selected.set(role);
             }

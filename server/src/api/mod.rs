@@ -56,7 +56,7 @@ impl FailedKeyThrottle {
         }
     }
 
-    fn blocked(&self, client: IpAddr) -> bool {
+    pub(crate) fn blocked(&self, client: IpAddr) -> bool {
         let now = Instant::now();
         self.blocked_until
             .lock()
@@ -66,7 +66,7 @@ impl FailedKeyThrottle {
     }
 
     /// Counts a failure; true when the client is now over the limit (and blocked).
-    fn fail(&self, client: IpAddr) -> bool {
+    pub(crate) fn fail(&self, client: IpAddr) -> bool {
         let key = client_key(client);
         match self.failures.check_key(&key) {
             Ok(()) => false,
@@ -265,7 +265,8 @@ struct PrincipalsParams {
     #[serde(default)]
     q: String,
     sort: Option<String>,
-    page: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
 }
 
 /// `GET /api/v1/principals`: the Users tab's list for automation. Applications with the Admin
@@ -300,7 +301,6 @@ fn list_query(
     let query = ListQuery::from_params(|k| match k {
         "q" => Some(params.q.clone()),
         "sort" => params.sort.clone(),
-        "page" => params.page.clone(),
         _ => None,
     });
     if params
@@ -312,15 +312,16 @@ fn list_query(
             "sort must be name, email, type or role, with - in front for descending.",
         ));
     }
-    if params
-        .page
-        .as_deref()
-        .is_some_and(|p| p.parse::<u32>().ok() != Some(query.page))
-    {
-        return Err(bad("page must be a whole number from 1 to 100000."));
-    }
-    if params.q.chars().count() > 200 {
-        return Err(bad("q has at most 200 characters."));
-    }
-    Ok(query)
+    // Cursors as given (the lenient reading drops a bad one): `validated` refuses what is not
+    // shaped like one, and the list what does not decode to the sort's values.
+    let query = ListQuery {
+        q: params.q,
+        after: params.after,
+        before: params.before,
+        ..query
+    };
+    query.validated().map_err(|e| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        message: Cow::Owned(e.to_string()),
+    })
 }

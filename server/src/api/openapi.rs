@@ -47,12 +47,13 @@ fn paths_and_schemas() -> serde_json::Value {
                 "get": {
                     "operationId": "listPrincipals",
                     "summary": "Who has access: users, groups and applications with their roles",
-                    "description": "The Users tab's list, 50 a page. Needs an application with the Admin role.",
+                    "description": "The Users tab's list, 50 a page. Needs an application with the Admin role. Page with the cursors a page returns: after=next for the next page, before=previous for the previous one; the first page has neither.",
                     "security": [{ "applicationSecret": [] }],
                     "parameters": [
-                        { "name": "q", "in": "query", "description": "Prefix of a name or an email/ID, any case", "schema": { "type": "string", "maxLength": 200 } },
+                        { "$ref": "#/components/parameters/Search" },
                         { "name": "sort", "in": "query", "description": "Column, with - in front for descending", "schema": { "type": "string", "enum": ["name", "-name", "email", "-email", "type", "-type", "role", "-role"], "default": "name" } },
-                        { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 100000, "default": 1 } }
+                        { "$ref": "#/components/parameters/After" },
+                        { "$ref": "#/components/parameters/Before" }
                     ],
                     "responses": {
                         "200": {
@@ -62,6 +63,7 @@ fn paths_and_schemas() -> serde_json::Value {
                         "400": with("A parameter is malformed"),
                         "401": with("Missing or wrong client secret"),
                         "403": with("The application's role is below Admin, or the API is disabled"),
+                        "422": with("A cursor that is not one of this sort's"),
                         "429": with("Too many failed attempts from this address")
                     }
                 }
@@ -153,9 +155,10 @@ fn paths_and_schemas() -> serde_json::Value {
                     "security": [{ "applicationSecret": [] }],
                     "parameters": [
                         { "$ref": "#/components/parameters/LockboxRequest" },
-                        { "name": "q", "in": "query", "schema": { "type": "string", "maxLength": 200 } },
+                        { "$ref": "#/components/parameters/Search" },
                         { "name": "sort", "in": "query", "schema": { "type": "string" } },
-                        { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1 } }
+                        { "$ref": "#/components/parameters/After" },
+                        { "$ref": "#/components/parameters/Before" }
                     ],
                     "responses": {
                         "200": {
@@ -164,7 +167,8 @@ fn paths_and_schemas() -> serde_json::Value {
                         },
                         "400": with("A parameter or the request id is malformed"),
                         "401": with("Missing or wrong client secret"),
-                        "403": with("No live approved request: the message says why (pending, denied, expired, revoked, another application's)")
+                        "403": with("No live approved request: the message says why (pending, denied, expired, revoked, another application's)"),
+                        "422": with("A cursor that is not one of this sort's")
                     }
                 }
             },
@@ -198,6 +202,21 @@ fn paths_and_schemas() -> serde_json::Value {
                     "required": true,
                     "description": "The id of an approved Customer Lockbox request filed by this application",
                     "schema": { "type": "integer", "minimum": 1 }
+                },
+                "Search": {
+                    "name": "q", "in": "query",
+                    "description": "Any part of a name or an email/ID, any case, from three characters on; one or two characters match the start",
+                    "schema": { "type": "string", "maxLength": 200 }
+                },
+                "After": {
+                    "name": "after", "in": "query",
+                    "description": "The page after this cursor: a page's next",
+                    "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,2048}$" }
+                },
+                "Before": {
+                    "name": "before", "in": "query",
+                    "description": "The page before this cursor: a page's previous (not with after)",
+                    "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,2048}$" }
                 }
             },
             "schemas": {
@@ -258,17 +277,20 @@ fn paths_and_schemas() -> serde_json::Value {
                         "effectiveRole": { "type": "string", "enum": ["viewer", "contributor", "admin"], "description": "The highest of the user's own role and their groups'" },
                         "pending": { "type": "boolean", "description": "A user who has not accepted their invitation" },
                         "members": { "type": "integer", "description": "A group's member count" },
-                        "lockboxApprover": { "type": "boolean", "description": "A user who may approve Customer Lockbox requests" }
+                        "lockboxApprover": { "type": "boolean", "description": "A user who may approve Customer Lockbox requests" },
+                        "active": { "type": "boolean", "description": "False for a user that provisioning (SCIM) deactivated: they cannot sign in" }
                     }
                 },
                 "PrincipalPage": {
                     "type": "object",
-                    "required": ["principals", "page", "pageSize", "total"],
+                    "required": ["principals", "pageSize", "total", "totalCapped", "next", "previous"],
                     "properties": {
                         "principals": { "type": "array", "items": { "$ref": "#/components/schemas/Principal" } },
-                        "page": { "type": "integer" },
                         "pageSize": { "type": "integer" },
-                        "total": { "type": "integer", "description": "Principals matching q, on all pages" }
+                        "total": { "type": "integer", "description": "Principals matching q, on all pages; a lower bound when totalCapped" },
+                        "totalCapped": { "type": "boolean", "description": "A search matching more than 5,000 principals is not counted further: total is then 5000" },
+                        "next": { "type": ["string", "null"], "description": "The next page's cursor, for after" },
+                        "previous": { "type": ["string", "null"], "description": "The previous page's cursor, for before" }
                     }
                 },
                 "Error": {

@@ -41,7 +41,7 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     (
         "/rpc/principals_list",
         Access::AtLeast(Role::Admin),
-        "query[q]=a&query[sort]=role&query[descending]=true&query[page]=1",
+        "query[q]=a&query[sort]=role&query[descending]=true",
     ),
     (
         "/rpc/principals_add",
@@ -92,6 +92,13 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         "id=102",
     ),
     ("/rpc/audit_list", Access::AtLeast(Role::Admin), "page=1"),
+    ("/rpc/provisioning_status", Access::AtLeast(Role::Admin), ""),
+    ("/rpc/provisioning_token", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/provisioning_disable",
+        Access::AtLeast(Role::Admin),
+        "",
+    ),
     // The fixture Lockbox requests are 200 and 201. Deciding also needs the Lockbox approver
     // flag, which the bootstrap Admin has (a non-approver Admin's 403 is in the Lockbox tests);
     // in this order the Admin's calls succeed.

@@ -14,6 +14,7 @@ mod limits;
 mod lockbox;
 mod openbao;
 mod proxies;
+mod scim;
 mod sessions;
 mod sign_in;
 mod smtp_server;

@@ -24,18 +24,27 @@ impl TestApp {
         q: &str,
         sort: &str,
         descending: bool,
-        page: u32,
+        cursor: Option<(&str, &str)>,
     ) -> Value {
-        let body = form(&[
+        let mut pairs = vec![
             ("query[q]", q),
             ("query[sort]", sort),
             (
                 "query[descending]",
                 if descending { "true" } else { "false" },
             ),
-            ("query[page]", &page.to_string()),
-        ]);
-        self.rpc(admin, "/rpc/principals_list", &body).await
+        ];
+        if let Some((after_or_before, cursor)) = cursor {
+            pairs.push((
+                if after_or_before == "after" {
+                    "query[after]"
+                } else {
+                    "query[before]"
+                },
+                cursor,
+            ));
+        }
+        self.rpc(admin, "/rpc/principals_list", &form(&pairs)).await
     }
 
     /// Invites `email` as `role`, accepts in a fresh client, returns that signed-in client.
@@ -108,24 +117,63 @@ async fn the_list_searches_sorts_and_pages_on_the_server() {
             .await;
     }
 
-    let first = app.list(&admin, "", "name", false, 1).await;
+    let first = app.list(&admin, "", "name", false, None).await;
     assert_eq!(first["total"], 59);
     assert_eq!(first["principals"].as_array().unwrap().len(), 50);
     assert_eq!(names(&first)[..2], ["ada", "Administrator"]);
-    let second = app.list(&admin, "", "name", false, 2).await;
+    assert_eq!(first["previous"], Value::Null);
+    // Pages by cursor: the next page starts after the first page's last row…
+    let next = first["next"].as_str().unwrap();
+    let second = app
+        .list(&admin, "", "name", false, Some(("after", next)))
+        .await;
     assert_eq!(names(&second).len(), 9);
     assert_eq!(names(&second).last().unwrap(), "Zeta analysts");
+    assert_eq!(second["next"], Value::Null);
+    // …and Previous comes back to exactly the first page.
+    let previous = second["previous"].as_str().unwrap();
+    let back = app
+        .list(&admin, "", "name", false, Some(("before", previous)))
+        .await;
+    assert_eq!(names(&back), names(&first));
+    assert_eq!(back["previous"], Value::Null);
+    assert_eq!(back["next"], first["next"]);
+    // A link whose rows have all gone since shows the first page, not an empty list.
+    app.rpc(
+        &admin,
+        "/rpc/principals_remove",
+        &format!("id={}", second["principals"][8]["id"]),
+    )
+    .await;
+    let stale = app
+        .list(&admin, "", "name", false, Some(("before", previous)))
+        .await;
+    assert_eq!(names(&stale), names(&first));
+    let last = second["principals"][7].clone();
+    app.rpc(
+        &admin,
+        "/rpc/principals_remove",
+        &format!("id={}", last["id"]),
+    )
+    .await;
+    let past_the_end = app
+        .list(&admin, "", "name", false, Some(("after", next)))
+        .await;
+    assert_eq!(names(&past_the_end).len(), 7);
+    app.add(&admin, "group", "Zeta analysts", "contributor")
+        .await;
+    app.add(&admin, "group", "Bulk 54", "viewer").await;
 
-    let by_name_desc = app.list(&admin, "", "name", true, 1).await;
+    let by_name_desc = app.list(&admin, "", "name", true, None).await;
     assert_eq!(names(&by_name_desc)[0], "Zeta analysts");
-    let by_type = app.list(&admin, "", "type", false, 1).await;
+    let by_type = app.list(&admin, "", "type", false, None).await;
     assert_eq!(by_type["principals"][0]["type"], "application");
-    let by_type_desc = app.list(&admin, "", "type", true, 1).await;
+    let by_type_desc = app.list(&admin, "", "type", true, None).await;
     assert_eq!(by_type_desc["principals"][0]["type"], "user");
-    let by_role = app.list(&admin, "", "role", false, 1).await;
+    let by_role = app.list(&admin, "", "role", false, None).await;
     assert_eq!(by_role["principals"][0]["role"], "admin");
     assert_eq!(by_role["principals"][1]["role"], "contributor");
-    let by_email = app.list(&admin, "", "email", false, 1).await;
+    let by_email = app.list(&admin, "", "email", false, None).await;
     let handles: Vec<&str> = by_email["principals"]
         .as_array()
         .unwrap()
@@ -136,18 +184,31 @@ async fn the_list_searches_sorts_and_pages_on_the_server() {
     sorted.sort_by_key(|h| h.to_lowercase());
     assert_eq!(handles, sorted);
 
-    // A prefix of a name or of an email, in any case.
-    let found = app.list(&admin, "ZETA", "name", false, 1).await;
+    // Any part of a name or of an email, in any case, from three characters on; shorter
+    // searches match the start.
+    let found = app.list(&admin, "ZETA", "name", false, None).await;
     assert_eq!(names(&found), ["Zeta analysts"]);
-    let found = app.list(&admin, "ada@", "name", false, 1).await;
+    let found = app.list(&admin, "ANALYST", "name", false, None).await;
+    assert_eq!(names(&found), ["Zeta analysts"]);
+    let found = app.list(&admin, "Example.COM", "name", false, None).await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["principals"][0]["emailOrId"], "ada@example.com");
+    let found = app.list(&admin, "ta", "name", false, None).await;
+    assert_eq!(found["total"], 0);
+    let found = app.list(&admin, "ze", "name", false, None).await;
+    assert_eq!(names(&found), ["Zeta analysts"]);
+    // A quote in a search is text, not query syntax.
+    let found = app.list(&admin, "\"ada", "name", false, None).await;
+    assert_eq!(found["total"], 0);
+    let found = app.list(&admin, "ada@", "name", false, None).await;
     assert_eq!(found["principals"][0]["emailOrId"], "ada@example.com");
     assert_eq!(found["principals"][0]["pending"], true);
-    let bulk = app.list(&admin, "bulk 5", "name", true, 1).await;
+    let bulk = app.list(&admin, "bulk 5", "name", true, None).await;
     assert_eq!(
         names(&bulk),
         ["Bulk 54", "Bulk 53", "Bulk 52", "Bulk 51", "Bulk 50"]
     );
-    let none = app.list(&admin, "nobody", "name", false, 1).await;
+    let none = app.list(&admin, "nobody", "name", false, None).await;
     assert_eq!(none["total"], 0);
 
     let long = "x".repeat(201);
@@ -155,15 +216,21 @@ async fn the_list_searches_sorts_and_pages_on_the_server() {
         .rpc_fails(
             &admin,
             "/rpc/principals_list",
-            &form(&[("query[q]", &long), ("query[page]", "1")]),
+            &form(&[("query[q]", &long)]),
             INVALID,
         )
         .await;
     assert_eq!(field(&err), "q");
-    let err = app
-        .rpc_fails(&admin, "/rpc/principals_list", "query[page]=0", INVALID)
-        .await;
-    assert_eq!(field(&err), "page");
+    // Not shaped like a cursor; shaped like one but not this sort's (one value, not two).
+    for (cursor, field_name) in [
+        ("query[after]=not%20a%20cursor", "after"),
+        ("query[before]=WyJhIl0", "before"),
+    ] {
+        let err = app
+            .rpc_fails(&admin, "/rpc/principals_list", cursor, INVALID)
+            .await;
+        assert_eq!(field(&err), field_name);
+    }
     app.rpc_fails(
         &admin,
         "/rpc/principals_list",
@@ -171,6 +238,61 @@ async fn the_list_searches_sorts_and_pages_on_the_server() {
         StatusCode::BAD_REQUEST,
     )
     .await;
+}
+
+/// Past 5,000 matches a search stops counting and walks the sort's index instead of sorting
+/// its matches: the same rows in the same order, a count that says "more than".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_matching_thousands_pages_like_any_other() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5200) \
+         INSERT INTO principals (kind, name, handle, role) \
+         SELECT 'group', printf('Dense %04d', i), printf('group-%04d', i), \
+                CASE i % 3 WHEN 0 THEN 'admin' WHEN 1 THEN 'viewer' ELSE 'contributor' END \
+         FROM n",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // "ense 0" is inside Dense 0001–0999 only: few, counted exactly.
+    let few = app.list(&admin, "ENSE 0", "name", true, None).await;
+    assert_eq!(few["total"], 999);
+    assert_eq!(few["totalCapped"], false);
+    assert_eq!(names(&few)[0], "Dense 0999");
+    for (q, sort) in [
+        ("dense", "name"),
+        ("DENSE", "role"),
+        ("group-", "email"),
+        ("d", "name"),
+    ] {
+        let first = app.list(&admin, q, sort, false, None).await;
+        assert_eq!(first["totalCapped"], true, "{q}");
+        assert_eq!(first["total"], 5000, "{q}");
+        let next = first["next"].as_str().unwrap();
+        let second = app
+            .list(&admin, q, sort, false, Some(("after", next)))
+            .await;
+        let (a, b) = (names(&first), names(&second));
+        assert_eq!((a.len(), b.len()), (50, 50), "{q}");
+        assert!(a.iter().all(|n| !b.contains(n)), "{q}: pages overlap");
+        let back = app
+            .list(
+                &admin,
+                q,
+                sort,
+                false,
+                Some(("before", second["previous"].as_str().unwrap())),
+            )
+            .await;
+        assert_eq!(names(&back), a, "{q}");
+    }
+    let by_name = app.list(&admin, "dense", "name", false, None).await;
+    assert_eq!(names(&by_name)[..2], ["Dense 0001", "Dense 0002"]);
+    let by_role = app.list(&admin, "dense", "role", false, None).await;
+    assert_eq!(by_role["principals"][0]["name"], "Dense 0003");
+    assert_eq!(by_role["principals"][0]["role"], "admin");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -500,7 +622,7 @@ async fn the_last_admin_can_be_neither_removed_nor_demoted() {
     )
     .await;
     // Nothing half-done: the group, its member and its role are all still there.
-    let page = app.list(&other, "Admins", "name", false, 1).await;
+    let page = app.list(&other, "Admins", "name", false, None).await;
     assert_eq!(page["principals"][0]["role"], "admin");
     assert_eq!(page["principals"][0]["members"], 1);
 }
@@ -510,6 +632,12 @@ async fn a_users_role_is_the_highest_of_their_own_and_their_groups() {
     let app = spawn_app().await;
     let admin = app.client_as(Some(Role::Admin)).await;
     let (user, user_id) = app.invited(&admin, "member@example.com", "viewer").await;
+    // The name they chose on accepting is searchable at once (the trigram index follows
+    // every change of a name), the one they were invited under is not.
+    let found = app.list(&admin, "ted pers", "name", false, None).await;
+    assert_eq!(found["principals"][0]["emailOrId"], "member@example.com");
+    let found = app.list(&admin, "member@", "name", false, None).await;
+    assert_eq!(found["principals"][0]["name"], "Invited Person");
     assert_eq!(
         app.status_of(&user, "/rpc/security_overview").await,
         StatusCode::FORBIDDEN
@@ -531,7 +659,7 @@ async fn a_users_role_is_the_highest_of_their_own_and_their_groups() {
         app.status_of(&user, "/rpc/security_overview").await,
         StatusCode::OK
     );
-    let listed = app.list(&admin, "member@", "name", false, 1).await;
+    let listed = app.list(&admin, "member@", "name", false, None).await;
     assert_eq!(listed["principals"][0]["role"], "viewer");
     assert_eq!(listed["principals"][0]["effectiveRole"], "admin");
 
@@ -666,13 +794,13 @@ async fn applications_call_the_api_with_their_secret_and_role() {
     assert_eq!(body["total"], 3);
     assert_eq!(body["principals"][0]["name"], "Access review");
     assert_eq!(body["principals"][0]["type"], "application");
-    let res = get(
-        "/api/v1/principals?q=read&sort=-role&page=1",
-        Some(secret.clone()),
-    )
-    .await;
+    let res = get("/api/v1/principals?q=read&sort=-role", Some(secret.clone())).await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["principals"][0]["name"], "Reader");
+    let res = get("/api/v1/principals?q=EVIE", Some(secret.clone())).await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["principals"][0]["name"], "Access review");
+    assert_eq!(body["next"], Value::Null);
 
     for (bearer, status) in [
         (None, StatusCode::UNAUTHORIZED),
@@ -690,14 +818,20 @@ async fn applications_call_the_api_with_their_secret_and_role() {
         let body: Value = res.json().await.unwrap();
         assert!(body["error"].as_str().unwrap().len() > 10);
     }
-    for bad in ["sort=password", "page=0", "page=x"] {
+    for (bad, status) in [
+        ("sort=password", StatusCode::BAD_REQUEST),
+        ("after=not%20a%20cursor", StatusCode::BAD_REQUEST),
+        ("after=x&before=y", StatusCode::BAD_REQUEST),
+        // Shaped like a cursor, but not one of this sort (one value, where name needs two).
+        ("before=WyJhIl0", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
         let res = reqwest::Client::new()
             .get(app.url(&format!("/api/v1/principals?{bad}")))
             .bearer_auth(&secret)
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(res.status(), status, "{bad}");
     }
     // Any role reads the environment.
     assert_eq!(

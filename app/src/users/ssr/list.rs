@@ -1,12 +1,14 @@
-//! The principals list in two indexed queries (a page of rows, the match count): search by
-//! prefix of the name or the email/ID, sort on any column (ties broken by the unique email/ID,
-//! so pages never overlap), page by offset.
+//! The principals list in two indexed queries (the match count, capped; a page of rows): search
+//! any part of the name or the email/ID, sort on any column (ties broken by the unique
+//! email/ID, so pages never overlap), page by cursor (keyset), so that no page costs more than
+//! the first. `scripts/bench-principals.sh` times each case at a million principals.
 
 use super::{GROUP_ROLE, parse_role};
 use crate::{
     error::AppError,
-    users::{ListQuery, PAGE_SIZE, Principal, PrincipalKind, PrincipalPage, SortKey},
+    users::{COUNT_CAP, ListQuery, PAGE_SIZE, Principal, PrincipalKind, PrincipalPage, SortKey},
 };
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sqlx::{SqliteConnection, SqlitePool};
 
 #[derive(sqlx::FromRow)]
@@ -20,6 +22,7 @@ struct Row {
     pending: bool,
     members: Option<i64>,
     lockbox_approver: bool,
+    active: bool,
 }
 
 impl TryFrom<Row> for Principal {
@@ -40,6 +43,7 @@ impl TryFrom<Row> for Principal {
             pending: row.pending,
             members: row.members,
             lockbox_approver: row.lockbox_approver,
+            active: row.active,
         })
     }
 }
@@ -53,83 +57,239 @@ fn select() -> String {
          (p.kind = 'user' AND p.password_hash IS NULL) AS pending, \
          CASE WHEN p.kind = 'group' THEN \
              (SELECT COUNT(*) FROM group_members m WHERE m.group_id = p.id) END AS members, \
-         p.lockbox_approver \
+         p.lockbox_approver, p.active \
          FROM principals p"
     )
 }
 
-/// Case-insensitive prefix match on either column, written as ranges so that the NOCASE
-/// indexes serve it (SQLite unions the two index ranges): every string starting with the
-/// prefix (parameter `lo`) sorts below the prefix followed by the highest code point (`hi`).
-/// `hi` is bound as a value: computed in SQL, it hides the range from the planner, which then
-/// scans the whole table (100 times slower at 100,000 principals).
-fn search(lo: u8, hi: u8) -> String {
-    format!("((p.name >= ?{lo} AND p.name < ?{hi}) OR (p.handle >= ?{lo} AND p.handle < ?{hi}))")
+/// How many matches a search counts before it stops (and says "more than"), and the line
+/// between its two plans: up to this many, the matches are fetched through an index and
+/// sorted (a few milliseconds at most); beyond it they are dense enough that walking the
+/// sort's index and testing each entry finds a page sooner.
+const CANDIDATES: i64 = COUNT_CAP;
+
+/// A search, as the database runs it. Queries of three characters or more match any part of
+/// the name or the email/ID through the trigram index (`principals_search`); shorter ones match
+/// a prefix, as ranges on the NOCASE indexes.
+struct Search {
+    /// The condition on `p`, or none for the whole list.
+    filter: Option<String>,
+    binds: Vec<String>,
+    total: i64,
+    capped: bool,
 }
 
-fn upper_bound(prefix: &str) -> String {
-    format!("{prefix}{}", char::MAX)
+/// `name` or `handle` starts with `?1`: every string with that prefix sorts from the prefix
+/// (`?1`) to below the prefix followed by the highest code point (`?2`). `+` hides the
+/// columns from the planner when the page is to come from walking the sort's index instead.
+fn prefix(plus: &str) -> String {
+    format!(
+        "(({plus}p.name >= ?1 AND {plus}p.name < ?2) OR ({plus}p.handle >= ?1 AND {plus}p.handle < ?2))"
+    )
 }
 
-/// Spelled out per key so that each matches an index's column order exactly; the handle is
-/// unique, so it settles every tie.
-fn order_by(query: &ListQuery) -> String {
-    let dir = if query.descending { "DESC" } else { "ASC" };
-    let columns: &[&str] = match query.sort {
+const MATCHES: &str =
+    "p.id IN (SELECT rowid FROM principals_search WHERE principals_search MATCH ?1)";
+
+/// Counts up to `CANDIDATES + 1` matches (cheap either way) and picks the plan from that.
+async fn plan(conn: &mut SqliteConnection, q: &str) -> Result<Search, AppError> {
+    if q.is_empty() {
+        let total = sqlx::query_scalar("SELECT COUNT(*) FROM principals")
+            .fetch_one(&mut *conn)
+            .await?;
+        return Ok(Search {
+            filter: None,
+            binds: Vec::new(),
+            total,
+            capped: false,
+        });
+    }
+    let limit = CANDIDATES + 1;
+    let (count_sql, binds) = if q.chars().count() < 3 {
+        (
+            format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM principals p WHERE {} LIMIT {limit})",
+                prefix("")
+            ),
+            vec![q.to_owned(), format!("{q}{}", char::MAX)],
+        )
+    } else {
+        (
+            // Straight from the index: as `p.id IN (…)`, SQLite would collect every match
+            // before the LIMIT applies (tens of milliseconds for a common domain).
+            format!(
+                "SELECT COUNT(*) FROM (SELECT rowid FROM principals_search \
+                 WHERE principals_search MATCH ?1 LIMIT {limit})"
+            ),
+            // One phrase: the trigrams of the whole query, in order, i.e. a substring.
+            vec![format!("\"{}\"", q.replace('"', "\"\""))],
+        )
+    };
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for b in &binds {
+        count = count.bind(b);
+    }
+    let found = count.fetch_one(&mut *conn).await?;
+    let dense = found > CANDIDATES;
+    let (filter, binds) = match (q.chars().count() < 3, dense) {
+        (true, false) => (prefix(""), binds),
+        (true, true) => (prefix("+"), binds),
+        (false, false) => (MATCHES.to_owned(), binds),
+        // LIKE tests an index entry three times faster than instr(lower(…)). It folds ASCII
+        // case only, so a dense search for a non-ASCII capital can miss rows that the trigram
+        // index would find; a sparse one (the common case) cannot.
+        (false, true) => (
+            "(p.name LIKE ?1 ESCAPE '\\' OR p.handle LIKE ?1 ESCAPE '\\')".to_owned(),
+            vec![format!("%{}%", escape_like(q))],
+        ),
+    };
+    Ok(Search {
+        filter: Some(filter),
+        binds,
+        total: found.min(CANDIDATES),
+        capped: dense,
+    })
+}
+
+/// `q` as a LIKE pattern's literal text.
+fn escape_like(q: &str) -> String {
+    let mut escaped = String::with_capacity(q.len());
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The sort's columns, each matching an index's column order exactly; the handle is unique, so
+/// it settles every tie and a cursor names one place in the order.
+fn sort_columns(key: SortKey) -> &'static [&'static str] {
+    match key {
         SortKey::Name => &["p.name", "p.handle"],
         SortKey::Email => &["p.handle"],
         SortKey::Type => &["p.kind", "p.name", "p.handle"],
         SortKey::Role => &["p.role", "p.name", "p.handle"],
-    };
-    columns
-        .iter()
-        .map(|c| format!("{c} {dir}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    }
+}
+
+/// A row's place in a sort, as `sort_columns` lists them.
+fn sort_values(key: SortKey, p: &Principal) -> Vec<&str> {
+    let (name, handle) = (p.name.as_str(), p.email_or_id.as_str());
+    match key {
+        SortKey::Name => vec![name, handle],
+        SortKey::Email => vec![handle],
+        SortKey::Type => vec![p.kind.as_str(), name, handle],
+        SortKey::Role => vec![p.role.as_str(), name, handle],
+    }
+}
+
+/// A cursor is the sort values of a row, as a JSON array in base64url: opaque in a link, but
+/// needing no lookup, and still valid when that row has been removed since.
+pub fn cursor(key: SortKey, p: &Principal) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&sort_values(key, p)).unwrap_or_default())
+}
+
+fn decode_cursor(cursor: &str, key: SortKey, field: &str) -> Result<Vec<String>, AppError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<Vec<String>>(&json).ok())
+        .filter(|values| values.len() == sort_columns(key).len())
+        .ok_or_else(|| {
+            AppError::invalid(
+                field,
+                "This is not a page of this list: start again from the first page.",
+            )
+        })
 }
 
 pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage, AppError> {
-    let searching = !query.q.is_empty();
-    let offset = i64::from(query.page - 1) * i64::from(PAGE_SIZE);
-    let rows_sql = format!(
-        "{} {} ORDER BY {} LIMIT ?1 OFFSET ?2",
-        select(),
-        if searching {
-            format!("WHERE {}", search(3, 4))
-        } else {
-            String::new()
-        },
-        order_by(query)
-    );
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM principals p {}",
-        if searching {
-            format!("WHERE {}", search(1, 2))
-        } else {
-            String::new()
-        },
-    );
-    let upper = upper_bound(&query.q);
+    let columns = sort_columns(query.sort);
+    let mut from = match (&query.after, &query.before) {
+        (Some(c), _) => Some((decode_cursor(c, query.sort, "after")?, false)),
+        (None, Some(c)) => Some((decode_cursor(c, query.sort, "before")?, true)),
+        (None, None) => None,
+    };
     let mut conn = pool.acquire().await?;
-    let mut rows = sqlx::query_as::<_, Row>(&rows_sql)
-        .bind(i64::from(PAGE_SIZE))
-        .bind(offset);
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    if searching {
-        rows = rows.bind(&query.q).bind(&upper);
-        count = count.bind(&query.q).bind(&upper);
-    }
-    let rows = rows.fetch_all(&mut *conn).await?;
-    let total = count.fetch_one(&mut *conn).await?;
-    Ok(PrincipalPage {
-        principals: rows
+    let search = plan(&mut conn, &query.q).await?;
+    loop {
+        let backward = from.as_ref().is_some_and(|(_, back)| *back);
+        // Backward pages are read in the opposite order, then turned round.
+        let ascending = query.descending == backward;
+        let mut conditions: Vec<String> = search.filter.iter().cloned().collect();
+        let mut binds = search.binds.clone();
+        if let Some((values, _)) = &from {
+            let first = binds.len() + 1;
+            let params: Vec<String> = (first..first + values.len())
+                .map(|i| format!("?{i}"))
+                .collect();
+            conditions.push(format!(
+                "({}) {} ({})",
+                columns.join(", "),
+                if ascending { ">" } else { "<" },
+                params.join(", ")
+            ));
+            binds.extend(values.iter().cloned());
+        }
+        let dir = if ascending { "ASC" } else { "DESC" };
+        let order: Vec<String> = columns.iter().map(|c| format!("{c} {dir}")).collect();
+        let order = order.join(", ");
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        // The page's ids come from the index alone; only those rows get the costly columns.
+        let sql = format!(
+            "{} WHERE p.id IN (SELECT p.id FROM principals p {filter} ORDER BY {order} LIMIT {}) \
+             ORDER BY {order}",
+            select(),
+            PAGE_SIZE + 1
+        );
+        let mut rows = sqlx::query_as::<_, Row>(&sql);
+        for b in &binds {
+            rows = rows.bind(b);
+        }
+        let rows = rows.fetch_all(&mut *conn).await?;
+        // A stale link (its rows removed since): show the first page rather than nothing.
+        if rows.is_empty() && from.is_some() {
+            from = None;
+            continue;
+        }
+        let more = rows.len() > PAGE_SIZE as usize;
+        let mut principals: Vec<Principal> = rows
             .into_iter()
+            .take(PAGE_SIZE as usize)
             .map(Principal::try_from)
-            .collect::<Result<_, _>>()?,
-        page: query.page,
-        page_size: PAGE_SIZE,
-        total,
-    })
+            .collect::<Result<_, _>>()?;
+        if backward {
+            principals.reverse();
+        }
+        let cursor_of = |p: Option<&Principal>| p.map(|p| cursor(query.sort, p));
+        let (next, previous) = if backward {
+            (
+                cursor_of(principals.last()),
+                more.then(|| cursor_of(principals.first())).flatten(),
+            )
+        } else {
+            (
+                more.then(|| cursor_of(principals.last())).flatten(),
+                from.is_some()
+                    .then(|| cursor_of(principals.first()))
+                    .flatten(),
+            )
+        };
+        return Ok(PrincipalPage {
+            principals,
+            page_size: PAGE_SIZE,
+            total: search.total,
+            total_capped: search.capped,
+            next,
+            previous,
+        });
+    }
 }
 
 /// One principal as a list row.
@@ -139,4 +299,14 @@ pub async fn one(conn: &mut SqliteConnection, id: i64) -> Result<Principal, AppE
         .fetch_optional(conn)
         .await?;
     row.ok_or(AppError::NotFound)?.try_into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_in_a_search_are_text() {
+        assert_eq!(escape_like(r"50%_off\now"), r"50\%\_off\\now");
+    }
 }

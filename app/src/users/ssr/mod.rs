@@ -6,7 +6,7 @@ pub mod changes;
 pub mod groups;
 pub mod invitations;
 pub mod list;
-mod tokens;
+pub(crate) mod tokens;
 
 pub(crate) use audit_row::record;
 
@@ -67,7 +67,8 @@ pub async fn find_session_user(
     }
     sqlx::query_as::<_, SessionRow>(&format!(
         "SELECT id, handle, name, role, {GROUP_ROLE} AS group_role, lockbox_approver, session_epoch \
-         FROM principals p WHERE id = ? AND kind = 'user' AND password_hash IS NOT NULL"
+         FROM principals p WHERE id = ? AND kind = 'user' AND password_hash IS NOT NULL \
+         AND active = 1"
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -103,7 +104,7 @@ pub async fn find_credentials(
     };
     let row: Option<CredentialRow> = sqlx::query_as(&format!(
         "SELECT id, handle, name, role, {GROUP_ROLE} AS group_role, lockbox_approver, \
-         password_hash FROM principals p WHERE handle = ? AND kind = 'user'"
+         password_hash FROM principals p WHERE handle = ? AND kind = 'user' AND active = 1"
     ))
     .bind(email.as_str())
     .fetch_optional(pool)
@@ -175,11 +176,13 @@ pub async fn count_by_role(pool: &SqlitePool) -> Result<Vec<(Role, i64)>, AppErr
 pub(crate) async fn ensure_an_admin_remains(conn: &mut SqliteConnection) -> Result<(), AppError> {
     let remains: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM principals \
-             WHERE role = 'admin' AND kind = 'user' AND password_hash IS NOT NULL) \
+             WHERE role = 'admin' AND kind = 'user' AND password_hash IS NOT NULL \
+             AND active = 1) \
          OR EXISTS (SELECT 1 FROM principals g \
              JOIN group_members m ON m.group_id = g.id \
              JOIN principals u ON u.id = m.user_id \
-             WHERE g.role = 'admin' AND g.kind = 'group' AND u.password_hash IS NOT NULL)",
+             WHERE g.role = 'admin' AND g.kind = 'group' AND u.password_hash IS NOT NULL \
+             AND u.active = 1)",
     )
     .fetch_one(conn)
     .await?;
