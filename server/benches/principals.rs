@@ -94,17 +94,25 @@ async fn seed(pool: &SqlitePool, count: usize) -> (Vec<String>, Vec<String>) {
         });
         insert.build().execute(&mut *tx).await.unwrap();
     }
-    // Every group gets five members.
+    // Every group gets five members: the users with the next ids (a join on ranges would
+    // make SQLite pair every group with every principal).
     sqlx::query(
-        "INSERT INTO group_members (group_id, user_id) \
-         SELECT g.id, u.id FROM principals g JOIN principals u \
-         ON u.kind = 'user' AND u.id BETWEEN g.id + 2 AND g.id + 6 WHERE g.kind = 'group'",
+        "WITH k(n) AS (VALUES (2), (3), (4), (5), (6)) \
+         INSERT INTO group_members (group_id, user_id) \
+         SELECT g.id, g.id + k.n FROM principals g, k \
+         WHERE g.kind = 'group' \
+         AND EXISTS (SELECT 1 FROM principals u WHERE u.id = g.id + k.n AND u.kind = 'user')",
     )
     .execute(&mut *tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
     sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    // What the server's minute-by-minute merge of the search index converges to.
+    sqlx::query("INSERT INTO principals_search (principals_search) VALUES ('optimize')")
+        .execute(pool)
+        .await
+        .unwrap();
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(pool)
         .await

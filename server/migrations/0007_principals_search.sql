@@ -25,3 +25,17 @@ CREATE TRIGGER principals_search_update AFTER UPDATE OF name, handle ON principa
     VALUES ('delete', old.id, old.name, old.handle);
     INSERT INTO principals_search (rowid, name, handle) VALUES (new.id, new.name, new.handle);
 END;
+
+-- The list's total without counting a million rows on every page: kept by triggers, in the
+-- same transaction as the change (a single row, so writers queue on it as they do anyway).
+CREATE TABLE principal_count (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL CHECK (n >= 0)
+);
+INSERT INTO principal_count (id, n) SELECT 1, COUNT(*) FROM principals;
+CREATE TRIGGER principal_count_insert AFTER INSERT ON principals BEGIN
+    UPDATE principal_count SET n = n + 1 WHERE id = 1;
+END;
+CREATE TRIGGER principal_count_delete AFTER DELETE ON principals BEGIN
+    UPDATE principal_count SET n = n - 1 WHERE id = 1;
+END;

@@ -210,7 +210,7 @@ async fn refresh_keys(ctx: AppContext) {
 }
 
 /// Background upkeep: API key usage is written and expired Lockbox requests are swept every
-/// few seconds (batched, off the request path); expired sessions and keys past their grace period are deleted once a minute.
+/// few seconds (batched, off the request path); expired sessions and keys past their grace period are deleted, and the search index merged a step, once a minute.
 async fn housekeeping(store: SqliteStore, state: AppState) {
     use tower_sessions::session_store::ExpiredDeletion;
     const USAGE_EVERY: Duration = Duration::from_secs(5);
@@ -246,6 +246,9 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "pruned the audit log"),
             Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
+        }
+        if let Err(e) = app::users::ssr::list::tidy_search_index(pool).await {
+            tracing::warn!(error = %e, "could not merge the search index");
         }
         state.login_throttle.forget_idle();
         state.api_throttle.forget_idle();

@@ -88,13 +88,10 @@ fn prefix(plus: &str) -> String {
     )
 }
 
-const MATCHES: &str =
-    "p.id IN (SELECT rowid FROM principals_search WHERE principals_search MATCH ?1)";
-
-/// Counts up to `CANDIDATES + 1` matches (cheap either way) and picks the plan from that.
+/// Finds up to `CANDIDATES + 1` matches (cheap either way) and picks the plan from how many.
 async fn plan(conn: &mut SqliteConnection, q: &str) -> Result<Search, AppError> {
     if q.is_empty() {
-        let total = sqlx::query_scalar("SELECT COUNT(*) FROM principals")
+        let total = sqlx::query_scalar("SELECT n FROM principal_count WHERE id = 1")
             .fetch_one(&mut *conn)
             .await?;
         return Ok(Search {
@@ -105,10 +102,10 @@ async fn plan(conn: &mut SqliteConnection, q: &str) -> Result<Search, AppError> 
         });
     }
     let limit = CANDIDATES + 1;
-    let (count_sql, binds) = if q.chars().count() < 3 {
+    let (ids_sql, binds) = if q.chars().count() < 3 {
         (
             format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM principals p WHERE {} LIMIT {limit})",
+                "SELECT p.id FROM principals p WHERE {} LIMIT {limit}",
                 prefix("")
             ),
             vec![q.to_owned(), format!("{q}{}", char::MAX)],
@@ -118,23 +115,26 @@ async fn plan(conn: &mut SqliteConnection, q: &str) -> Result<Search, AppError> 
             // Straight from the index: as `p.id IN (…)`, SQLite would collect every match
             // before the LIMIT applies (tens of milliseconds for a common domain).
             format!(
-                "SELECT COUNT(*) FROM (SELECT rowid FROM principals_search \
-                 WHERE principals_search MATCH ?1 LIMIT {limit})"
+                "SELECT rowid FROM principals_search WHERE principals_search MATCH ?1 LIMIT {limit}"
             ),
             // One phrase: the trigrams of the whole query, in order, i.e. a substring.
             vec![format!("\"{}\"", q.replace('"', "\"\""))],
         )
     };
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    let mut ids = sqlx::query_scalar::<_, i64>(&ids_sql);
     for b in &binds {
-        count = count.bind(b);
+        ids = ids.bind(b);
     }
-    let found = count.fetch_one(&mut *conn).await?;
+    let ids = ids.fetch_all(&mut *conn).await?;
+    let found = ids.len() as i64;
     let dense = found > CANDIDATES;
     let (filter, binds) = match (q.chars().count() < 3, dense) {
-        (true, false) => (prefix(""), binds),
+        // The matches found above, handed back rather than searched for again.
+        (_, false) => (
+            "p.id IN (SELECT value FROM json_each(?1))".to_owned(),
+            vec![serde_json::to_string(&ids).unwrap_or_default()],
+        ),
         (true, true) => (prefix("+"), binds),
-        (false, false) => (MATCHES.to_owned(), binds),
         // LIKE tests an index entry three times faster than instr(lower(…)). It folds ASCII
         // case only, so a dense search for a non-ASCII capital can miss rows that the trigram
         // index would find; a sparse one (the common case) cannot.
@@ -290,6 +290,17 @@ pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage,
             previous,
         });
     }
+}
+
+/// Background upkeep of the trigram index: merges some of its segments (at most about 500
+/// pages a call, so the write lock is short). Inserts add small segments; fewer, larger ones
+/// make every search cheaper (half the time at a million principals). Once merged it is a
+/// no-op.
+pub async fn tidy_search_index(pool: &SqlitePool) -> Result<(), AppError> {
+    sqlx::query("INSERT INTO principals_search (principals_search, rank) VALUES ('merge', -500)")
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// One principal as a list row.
