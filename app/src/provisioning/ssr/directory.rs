@@ -8,10 +8,7 @@ use crate::{
     db::begin_write,
     error::AppError,
     roles::Role,
-    users::{
-        MAX_NAME_CHARS,
-        ssr::{end_sessions, ensure_an_admin_remains, record, tokens},
-    },
+    users::ssr::{changes::parse_name, end_sessions, ensure_an_admin_remains, record, tokens},
 };
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -88,20 +85,19 @@ const USER_COLUMNS: &str = "SELECT id, handle, scim_user_name, scim_attributes, 
      active, created_at, \
      COALESCE(updated_at, created_at) AS updated_at FROM principals";
 
-fn check_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::invalid(
-            "displayName",
-            format!("A name has 1 to {MAX_NAME_CHARS} characters."),
-        ));
-    }
-    Ok(name.to_owned())
-}
-
-/// An ID stands where an email would: 3 to 254 characters, as the table requires.
+/// An ID stands where an email would: 3 to 254 characters, as the table requires, and
+/// nothing a name may not hold either (control or invisible formatting characters).
 fn check_handle(handle: &str) -> Result<(), AppError> {
     if (3..=254).contains(&handle.chars().count()) {
+        if handle
+            .chars()
+            .any(|c| c.is_control() || crate::text::is_invisible_format(c))
+        {
+            return Err(AppError::invalid(
+                "userName",
+                "A userName cannot contain control or invisible formatting characters.",
+            ));
+        }
         Ok(())
     } else {
         Err(AppError::invalid(
@@ -122,7 +118,7 @@ fn check_external_id(id: Option<String>) -> Result<Option<String>, AppError> {
 }
 
 /// The WHERE of a filter on `kind`'s rows, and its value.
-fn filter_sql(kind: &str, filter: Option<(Attribute, String)>) -> (String, Option<String>) {
+fn filter_sql(kind: &str, filter: Filter) -> (String, Option<String>) {
     let column = match filter.as_ref().map(|(a, _)| *a) {
         None => return (format!("WHERE kind = '{kind}'"), None),
         // Either column's index serves it.
@@ -165,7 +161,7 @@ async fn total(
 async fn page_of(
     conn: &mut SqliteConnection,
     kind: &str,
-    filter: Option<(Attribute, String)>,
+    filter: Filter,
     start: i64,
     count: i64,
 ) -> Result<(i64, Vec<i64>), AppError> {
@@ -184,7 +180,7 @@ async fn page_of(
 /// One page of users (`start` is 1-based) and how many match in all.
 pub async fn users(
     pool: &SqlitePool,
-    filter: Option<(Attribute, String)>,
+    filter: Filter,
     start: i64,
     count: i64,
 ) -> Result<(i64, Vec<User>), AppError> {
@@ -223,7 +219,7 @@ fn taken(e: sqlx::Error, what: &str) -> AppError {
 pub async fn create_user(pool: &SqlitePool, fields: UserFields) -> Result<User, AppError> {
     check_handle(&fields.handle)?;
     let name = match fields.name {
-        Some(name) => check_name(&name)?,
+        Some(name) => parse_name(&name)?,
         None => fields
             .handle
             .split('@')
@@ -272,7 +268,7 @@ pub async fn replace_user(
     let mut tx = begin_write(pool).await?;
     let before = user_on(&mut tx, id).await?;
     let name = match fields.name {
-        Some(name) => check_name(&name)?,
+        Some(name) => parse_name(&name)?,
         None => before.name.clone(),
     };
     sqlx::query(
@@ -392,7 +388,7 @@ pub async fn group(pool: &SqlitePool, id: i64) -> Result<Group, AppError> {
 /// One page of groups (`start` is 1-based), with their members.
 pub async fn groups(
     pool: &SqlitePool,
-    filter: Option<(Attribute, String)>,
+    filter: Filter,
     start: i64,
     count: i64,
 ) -> Result<(i64, Vec<Group>), AppError> {
@@ -456,7 +452,7 @@ async fn set_members(
 
 /// A new group, a Viewer like a provisioned user; its members as given.
 pub async fn create_group(pool: &SqlitePool, fields: GroupFields) -> Result<Group, AppError> {
-    let name = check_name(&fields.name)?;
+    let name = parse_name(&fields.name)?;
     let external_id = check_external_id(fields.external_id)?;
     let mut tx = begin_write(pool).await?;
     let handle = tokens::new_id();
@@ -491,7 +487,7 @@ pub async fn replace_group(
     id: i64,
     fields: GroupFields,
 ) -> Result<Group, AppError> {
-    let name = check_name(&fields.name)?;
+    let name = parse_name(&fields.name)?;
     let external_id = check_external_id(fields.external_id)?;
     let mut tx = begin_write(pool).await?;
     let before = group_on(&mut tx, id).await?;

@@ -89,19 +89,31 @@ pub async fn disable(pool: &SqlitePool, admin: &UserInfo) -> Result<(), AppError
     Ok(())
 }
 
-/// Whether `bearer` is the enabled provisioning token; records its use. By digest, so that the
-/// time taken says nothing about how close a guess was.
+/// Whether `bearer` is the enabled provisioning token. By digest, so that the time taken says
+/// nothing about how close a guess was. Its last use is written at most once a minute: an
+/// identity provider's first sync sends thousands of requests, and each write would queue on
+/// the database's one writer.
 pub async fn check(pool: &SqlitePool, bearer: &str) -> Result<bool, AppError> {
     if !bearer.starts_with(TOKEN_PREFIX) || bearer.len() > 128 {
         return Ok(false);
     }
-    let used = sqlx::query(
-        "UPDATE provisioning_token SET last_used_at = unixepoch() \
-         WHERE id = 1 AND enabled = 1 AND digest = ?",
+    let digest = tokens::digest(bearer);
+    let found: Option<Option<i64>> = sqlx::query_scalar(
+        "SELECT last_used_at FROM provisioning_token WHERE id = 1 AND enabled = 1 AND digest = ?",
     )
-    .bind(tokens::digest(bearer).as_slice())
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(used == 1)
+    .bind(digest.as_slice())
+    .fetch_optional(pool)
+    .await?;
+    let Some(last_used) = found else {
+        return Ok(false);
+    };
+    if last_used.is_none_or(|at| at < crate::time_fmt::unix_now() - 60) {
+        sqlx::query(
+            "UPDATE provisioning_token SET last_used_at = unixepoch() WHERE id = 1 AND digest = ?",
+        )
+        .bind(digest.as_slice())
+        .execute(pool)
+        .await?;
+    }
+    Ok(true)
 }
