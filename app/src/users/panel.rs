@@ -133,8 +133,8 @@ fn UsersPanel() -> impl IntoView {
                 on:submit=move |ev| {
                     ev.prevent_default();
                     let q = search.get().map(|input| input.value()).unwrap_or_default();
-                    let next = ListQuery { q: q.trim().to_owned(), after: None, before: None, ..query.get_untracked() };
-                    navigate(&format!("{TAB_PATH}{}", next.to_search()), Default::default());
+                    let next = query.get_untracked().searched(q.trim());
+                    navigate(&list_url(&next), Default::default());
                 }
             >
                 <input
@@ -218,7 +218,7 @@ fn PrincipalTable(
             };
             view! {
                 <th scope="col" aria-sort=aria>
-                    <a class="sort" href=format!("{TAB_PATH}{}", query.sorted_by(key).to_search())>
+                    <a class="sort" href=list_url(&query.sorted_by(key))>
                         {key.label()}
                         <span aria-hidden="true">{arrow}</span>
                     </a>
@@ -227,16 +227,10 @@ fn PrincipalTable(
         }
     };
     let pager_link = |to: Option<ListQuery>, label: &'static str| match to {
-        Some(to) => {
-            view! { <a href=format!("{TAB_PATH}{}", to.to_search())>{label}</a> }.into_any()
-        }
+        Some(to) => view! { <a href=list_url(&to)>{label}</a> }.into_any(),
         None => view! { <span aria-disabled="true">{label}</span> }.into_any(),
     };
-    let first_page = (!query.is_first_page()).then(|| ListQuery {
-        after: None,
-        before: None,
-        ..query.clone()
-    });
+    let first_page = (!query.is_first_page()).then(|| query.searched(&query.q));
     let previous = page.previous.as_deref().map(|c| query.at(c, false));
     let next = page.next.as_deref().map(|c| query.at(c, true));
     view! {

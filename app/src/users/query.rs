@@ -137,6 +137,17 @@ impl ListQuery {
         }
     }
 
+    /// The first page of a search for `q`, in the same sort.
+    pub fn searched(&self, q: &str) -> Self {
+        Self {
+            q: q.to_owned(),
+            sort: self.sort,
+            descending: self.descending,
+            after: None,
+            before: None,
+        }
+    }
+
     /// Whether this is the first page of its search and sort.
     pub fn is_first_page(&self) -> bool {
         self.after.is_none() && self.before.is_none()
