@@ -8,6 +8,7 @@ pub mod auth;
 pub mod connections;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod embed;
 pub mod error;
 pub mod key_vault;
 pub mod layout;
@@ -43,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // for a year and a redeploy still fetches the new one.
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
+                {embed::frame_script()}
                 <MetaTags/>
             </head>
             <body>
@@ -71,6 +73,14 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invitation") view={Lazy::<users::InvitationRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/admin/security") view=security::SecurityPage ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/security/users"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("users") view={Lazy::<users::UsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("apis") view={Lazy::<api_keys::ApisRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("key-vault") view={Lazy::<key_vault::KeyVaultRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("lockbox") view={Lazy::<lockbox::LockboxRoute>::new()} ssr=SsrMode::Async/>
+                </ParentRoute>
+                // The same tabs, chromeless, for a portal's frame (see `embed`).
+                <ParentRoute path=path!("/embed/security") view=embed::EmbedSecurityPage ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| view! { <Redirect path="/embed/security/users"/> } ssr=SsrMode::Async/>
                     <Route path=path!("users") view={Lazy::<users::UsersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("apis") view={Lazy::<api_keys::ApisRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("key-vault") view={Lazy::<key_vault::KeyVaultRoute>::new()} ssr=SsrMode::Async/>

@@ -70,10 +70,17 @@ pub struct Config {
     )]
     pub login_attempts_per_minute: u32,
 
-    /// Who may embed the page in a frame (the CSP `frame-ancestors` sources), e.g.
-    /// "'self' https://portal.example.com".
-    #[arg(long, env = "GATEHOUSE_FRAME_ANCESTORS", default_value = "'self'")]
-    pub frame_ancestors: String,
+    /// The portals that may frame the embedded Security page (`/embed/*`; CSP
+    /// `frame-ancestors` sources, e.g. "https://portal.example.com"). When set, it replaces
+    /// the APIs tab's list of allowed portal origins, which then shows it read-only. Every
+    /// other page may only be framed by Gatehouse itself.
+    #[arg(long, env = "GATEHOUSE_FRAME_ANCESTORS")]
+    pub frame_ancestors: Option<String>,
+
+    /// How long an embed session lasts, in seconds (at most 15 minutes); the portal renews it
+    /// with a new embed token.
+    #[arg(long, env = "GATEHOUSE_EMBED_SESSION_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(i64).range(1..=900))]
+    pub embed_session_seconds: i64,
 
     /// The 32-byte key (base64) that encrypts API keys at rest. When unset, Gatehouse uses the
     /// key file beside the database (`gatehouse.key`, created with mode 0600 on first start).

@@ -5,6 +5,7 @@ mod audit;
 pub mod auth;
 pub mod config;
 mod db;
+mod embed;
 pub mod error;
 pub mod http;
 mod master_key;
@@ -81,7 +82,12 @@ impl Application {
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
         // Settings first: a malformed one stops the start before anything else happens.
-        let header_policy = HeaderPolicy::new(&config.frame_ancestors, config.secure_cookies)
+        let header_policy = HeaderPolicy::new(config.secure_cookies);
+        let fixed_origins = config
+            .frame_ancestors
+            .as_deref()
+            .map(http::headers::parse_frame_ancestors)
+            .transpose()
             .map_err(StartupError::Config)?;
         let proxies = http::proxies::TrustedProxies::parse(&config.trusted_proxies)
             .map_err(StartupError::Config)?;
@@ -124,6 +130,10 @@ impl Application {
                     access_period_secs: config.lockbox_access_period_seconds,
                 },
                 key_vault: Arc::new(vault),
+                embed: app::embed::ssr::EmbedConfig {
+                    fixed_origins: fixed_origins.map(Into::into),
+                    session_seconds: config.embed_session_seconds,
+                },
             },
             login_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
             api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
@@ -247,6 +257,9 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
             Ok(n) => tracing::info!(deleted = n, "pruned the audit log"),
             Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
         }
+        if let Err(e) = app::embed::ssr::prune(pool).await {
+            tracing::warn!(error = %e, "could not delete expired embed sessions");
+        }
         if let Err(e) = app::users::ssr::list::tidy_search_index(pool).await {
             tracing::warn!(error = %e, "could not merge the search index");
         }
@@ -303,6 +316,8 @@ fn router(
         ))
         .route_layer(middleware::from_fn(auth::exchange_invitation))
         .route("/auth/login", post(auth::login))
+        // The embedded page's token exchange: same-origin from the frame, no cookie involved.
+        .route(app::embed::ssr::EXCHANGE_PATH, post(embed::exchange))
         // GET /logout is the app's page that asks (a Sign out button posting here).
         .route("/logout", post(auth::logout))
         .route(app::audit::EXPORT_PATH, get(audit::export))
@@ -335,6 +350,7 @@ fn router(
         .merge(api::router())
         .merge(scim::router(&state))
         .merge(http::assets::router(&state.leptos_options))
+        .route("/embed.js", get(embed::script))
         .merge(pages)
         // A whole request, body included, within the limit (slow uploads, stuck handlers).
         .layer(TimeoutLayer::with_status_code(
@@ -342,7 +358,7 @@ fn router(
             Duration::from_secs(config.request_timeout_seconds),
         ))
         .layer(middleware::from_fn_with_state(
-            header_policy,
+            (header_policy, state.ctx.clone()),
             http::headers::security_headers,
         ))
         // Outermost but for tracing: every layer and handler sees the resolved client.

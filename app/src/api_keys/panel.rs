@@ -69,6 +69,7 @@ fn ApisPanel() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <crate::embed::PortalEmbeddingCard/>
     }
 }
 

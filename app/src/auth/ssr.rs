@@ -19,6 +19,7 @@ pub struct AppContext {
     pub api_keys: std::sync::Arc<crate::api_keys::ssr::ApiKeys>,
     pub lockbox: crate::lockbox::settings::LockboxSettings,
     pub key_vault: std::sync::Arc<crate::key_vault::runtime::VaultRuntime>,
+    pub embed: crate::embed::ssr::EmbedConfig,
 }
 
 /// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's
@@ -99,11 +100,39 @@ pub fn context() -> Result<AppContext, AppError> {
     use_context::<AppContext>().ok_or_else(|| AppError::internal("AppContext was not provided"))
 }
 
-/// The session of the current server-function or page request.
+/// The embed session token of the current server-function request (the embedded page's
+/// header), if it carries one.
+fn embed_session_token() -> Option<String> {
+    use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .headers
+            .get(crate::embed::SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+/// The cookie session of the current server-function or page request. An embedded page has
+/// none (it holds an embed session instead): what needs one, such as changing the password,
+/// is refused there.
 pub async fn request_session() -> Result<Session, AppError> {
+    if embed_session_token().is_some() {
+        return Err(AppError::NotPermitted(
+            "This is not available in an embedded page: open Gatehouse itself.".into(),
+        ));
+    }
     leptos_axum::extract::<Session>()
         .await
         .map_err(AppError::internal)
+}
+
+/// Who calls: the embed session's user when the request carries one, else the cookie
+/// session's. An embed session that has ended is an anonymous caller.
+async fn caller(ctx: &AppContext) -> Result<Option<UserInfo>, AppError> {
+    match embed_session_token() {
+        Some(token) => crate::embed::ssr::session_user(ctx, &token).await,
+        None => authorize(ctx, &request_session().await?).await,
+    }
 }
 
 /// The client's address as the server saw it, for the audit log.
@@ -120,17 +149,14 @@ pub fn client_addr() -> Option<String> {
 
 /// The signed-in user of the current server-function or page request, if any.
 pub async fn current_session_user() -> Result<Option<UserInfo>, AppError> {
-    let ctx = context()?;
-    let session = request_session().await?;
-    authorize(&ctx, &session).await
+    caller(&context()?).await
 }
 
 /// The one server-side guard: every server function that is not public starts with it.
 /// Anonymous callers get `Unauthorized`, signed-in callers below `min` get `Forbidden`.
 pub async fn require(min: Role) -> Result<(AppContext, UserInfo), AppError> {
     let ctx = context()?;
-    let session = request_session().await?;
-    let user = admit(authorize(&ctx, &session).await?, min)?;
+    let user = admit(caller(&ctx).await?, min)?;
     Ok((ctx, user))
 }
 

@@ -15,8 +15,6 @@ use crate::{
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, hooks::use_query_map, lazy_route};
 
-const TAB_PATH: &str = "/admin/security/lockbox";
-
 /// The Customer Lockbox tab as a lazy route: its code, including loading and decoding the
 /// policy and the requests, is a chunk of its own that arrives when the tab opens.
 pub struct LockboxRoute;
@@ -89,7 +87,7 @@ fn LockboxPanel() -> impl IntoView {
                     view! {
                         <a
                             class="filter"
-                            href=format!("{TAB_PATH}?filter={}", f.as_str())
+                            href=format!("{}?filter={}", crate::security::tab_href("lockbox"), f.as_str())
                             aria-current=move || (filter.get() == f).then_some("page")
                         >
                             {label}

@@ -7,7 +7,7 @@ pub use overview::{
     LockboxPending, PageFacts, SecurityOverview, VaultAlert, VaultBanner, load_security_overview,
     provide_page_facts,
 };
-pub use tabs::{SecurityTab, TABS};
+pub use tabs::{SecurityTab, TABS, tab_href};
 
 use crate::{auth::guard::RequireRole, layout::AppHeader, roles::Role};
 use leptos::prelude::*;
@@ -21,24 +21,38 @@ pub fn SecurityPage() -> impl IntoView {
         <AppHeader/>
         <main class="page">
             <h1 class="page-title">"Security"</h1>
-            <RequireRole
-                role=Role::Admin
-                denied="Only administrators can open the Security page."
-            >
+            <SecurityTabs lede=true/>
+        </main>
+    }
+}
+
+/// The tabs and the selected tab's panel, for Admins only: the page's body on
+/// `/admin/security` and inside a portal's frame alike.
+#[component]
+pub fn SecurityTabs(
+    /// The introductory sentence (a portal's frame leaves it out: the portal has its own).
+    lede: bool,
+) -> impl IntoView {
+    view! {
+        <RequireRole
+            role=Role::Admin
+            denied="Only administrators can open the Security page."
+        >
+            {lede.then(|| view! {
                 <p class="page-lede">
                     "Decide who may use this environment, which keys unlock its API, where the credentials of its connections are kept, and whether support may access customer data."
                 </p>
-                {
-                    provide_page_facts();
-                    view! {
-                        <overview::VaultBannerView/>
-                        <tabs::TabList/>
-                    }
+            })}
+            {
+                provide_page_facts();
+                view! {
+                    <overview::VaultBannerView/>
+                    <tabs::TabList/>
                 }
-                <tabs::TabPanel>
-                    <Outlet/>
-                </tabs::TabPanel>
-            </RequireRole>
-        </main>
+            }
+            <tabs::TabPanel>
+                <Outlet/>
+            </tabs::TabPanel>
+        </RequireRole>
     }
 }

@@ -70,7 +70,7 @@ pub fn VaultBannerView() -> impl IntoView {
             view! {
                 <p class="notice notice-warn vault-banner" role="alert">
                     "Key Vault unreachable since " {crate::time_fmt::utc_minutes(alert.since)} ": " {affected} ". "
-                    <a href="/admin/security/key-vault">"Open Key Vault"</a>
+                    <a href=super::tabs::tab_href("key-vault")>"Open Key Vault"</a>
                 </p>
             }
         })

@@ -18,6 +18,7 @@ use crate::{
     error::AppError,
     provisioning::ProvisioningCard,
     roles::Role,
+    security::tab_href,
     ui::{Pane, form_error, submit},
 };
 use leptos::{prelude::*, server_fn::ServerFn};
@@ -27,6 +28,8 @@ use leptos_router::{
     lazy_route,
 };
 
+/// Where a browser's own form post of this tab returns to (`ui::plain_form`).
+#[cfg(feature = "ssr")]
 pub(super) const TAB_PATH: &str = "/admin/security/users";
 
 /// "1 principal", "1,234,567 principals".
@@ -46,12 +49,12 @@ fn count(n: i64, one: &str, many: &str) -> String {
 fn pane_url(query: &ListQuery, param: &str, id: i64) -> String {
     let search = query.to_search();
     let joiner = if search.is_empty() { '?' } else { '&' };
-    format!("{TAB_PATH}{search}{joiner}{param}={id}")
+    format!("{}{search}{joiner}{param}={id}", tab_href("users"))
 }
 
 /// The list at `query`, no pane open.
 fn list_url(query: &ListQuery) -> String {
-    format!("{TAB_PATH}{}", query.to_search())
+    format!("{}{}", tab_href("users"), query.to_search())
 }
 
 /// A link that plays a button answers Space as a button does.
@@ -127,7 +130,7 @@ fn UsersPanel() -> impl IntoView {
             // the sort and starts again at page 1.
             <form
                 method="get"
-                action=TAB_PATH
+                action=tab_href("users")
                 role="search"
                 class="search"
                 on:submit=move |ev| {

@@ -71,11 +71,35 @@ pub fn is_cross_site(headers: &HeaderMap) -> bool {
     fetch_site_foreign || origin_foreign
 }
 
+/// An embed session is honoured only where the embedded page uses it: its server functions and
+/// the renewal of its session, from the frame itself (same origin), whatever the method.
+fn embed_refusal(request: &Request) -> Option<&'static str> {
+    if !request.headers().contains_key(app::embed::SESSION_HEADER) {
+        return None;
+    }
+    let path = request.uri().path();
+    if is_cross_site(request.headers()) {
+        Some("embed session header from another site refused")
+    } else if !(path.starts_with("/rpc/") || path == app::embed::ssr::EXCHANGE_PATH) {
+        Some("embed session header outside the embedded page's server functions refused")
+    } else {
+        None
+    }
+}
+
 pub async fn refuse_cross_site(
     State(policy): State<CsrfPolicy>,
     request: Request,
     next: Next,
 ) -> Response {
+    if let Some(reason) = embed_refusal(&request) {
+        tracing::warn!(method = %request.method(), path = request.uri().path(), reason);
+        return AppError::NotPermitted(
+            "The embed session header is accepted only by the embedded page's server functions, from Gatehouse's own pages."
+                .into(),
+        )
+        .into_response();
+    }
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS

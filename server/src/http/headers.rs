@@ -1,6 +1,7 @@
 //! Security headers on every response, with a fresh CSP nonce per request for the inline
 //! hydration script that Leptos writes into each page.
 
+use app::auth::ssr::AppContext;
 use axum::{
     extract::{Request, State},
     http::{HeaderValue, header},
@@ -17,8 +18,6 @@ pub struct CspNonce(pub Arc<str>);
 
 #[derive(Clone, Debug)]
 pub struct HeaderPolicy {
-    /// Sources allowed to frame the page (portals that embed it).
-    frame_ancestors: Arc<str>,
     /// The policy for JSON API responses, which never run scripts: built once, not per request.
     api_csp: HeaderValue,
     /// Sent when Gatehouse is served over HTTPS (`GATEHOUSE_SECURE_COOKIES`).
@@ -48,55 +47,74 @@ fn valid_source(source: &str) -> bool {
         })
 }
 
-impl HeaderPolicy {
-    /// Refuses a malformed `frame_ancestors` with a message that names it, so that the server
-    /// does not start with a header browsers would ignore.
-    pub fn new(frame_ancestors: &str, hsts: bool) -> Result<Self, String> {
-        let sources: Vec<&str> = frame_ancestors.split_ascii_whitespace().collect();
-        if sources.is_empty() {
-            return Err(
-                "GATEHOUSE_FRAME_ANCESTORS is empty: use 'self', or list the portals' origins"
-                    .into(),
-            );
-        }
-        if let Some(bad) = sources.iter().find(|s| !valid_source(s)) {
-            return Err(format!(
-                "GATEHOUSE_FRAME_ANCESTORS: {bad:?} is not a frame-ancestors source; use 'self', 'none' or origins such as https://portal.example.com, separated by spaces"
-            ));
-        }
-        if sources.contains(&"'none'") && sources.len() > 1 {
-            return Err(
-                "GATEHOUSE_FRAME_ANCESTORS: 'none' cannot be combined with other sources".into(),
-            );
-        }
-        let frame_ancestors = sources.join(" ");
-        let api_csp = format!(
-            "default-src 'none'; frame-ancestors {frame_ancestors}; object-src 'none'; base-uri 'none'"
+/// Reads `GATEHOUSE_FRAME_ANCESTORS` (the portals that may frame `/embed/*`), refusing a
+/// malformed one with a message that names it, so that the server does not start with a
+/// header browsers would ignore.
+pub fn parse_frame_ancestors(frame_ancestors: &str) -> Result<Vec<String>, String> {
+    let sources: Vec<&str> = frame_ancestors.split_ascii_whitespace().collect();
+    if sources.is_empty() {
+        return Err(
+            "GATEHOUSE_FRAME_ANCESTORS is empty: leave it unset, or list the portals' origins"
+                .into(),
         );
-        Ok(Self {
-            api_csp: HeaderValue::from_str(&api_csp).map_err(|e| e.to_string())?,
-            frame_ancestors: frame_ancestors.into(),
+    }
+    if let Some(bad) = sources.iter().find(|s| !valid_source(s)) {
+        return Err(format!(
+            "GATEHOUSE_FRAME_ANCESTORS: {bad:?} is not a frame-ancestors source; use 'self', 'none' or origins such as https://portal.example.com, separated by spaces"
+        ));
+    }
+    if sources.contains(&"'none'") && sources.len() > 1 {
+        return Err(
+            "GATEHOUSE_FRAME_ANCESTORS: 'none' cannot be combined with other sources".into(),
+        );
+    }
+    Ok(sources.into_iter().map(str::to_owned).collect())
+}
+
+impl HeaderPolicy {
+    pub fn new(hsts: bool) -> Self {
+        Self {
+            api_csp: HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'",
+            ),
             hsts,
-        })
+        }
     }
 
-    fn page_csp(&self, nonce: &str) -> Option<HeaderValue> {
+    fn page_csp(&self, nonce: &str, frame_ancestors: &str) -> Option<HeaderValue> {
         let csp = format!(
             "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
              style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-             form-action 'self'; frame-ancestors {}; object-src 'none'; base-uri 'none'",
-            self.frame_ancestors
+             form-action 'self'; frame-ancestors {frame_ancestors}; object-src 'none'; base-uri 'none'"
         );
         HeaderValue::from_str(&csp).ok()
     }
 }
 
+/// Who may frame a page: only the allowed portals may frame `/embed/*` (`'none'` while there
+/// are none); every other page only Gatehouse itself. Read per request, so that an origin
+/// added or removed through any server applies at once.
+async fn frame_ancestors(ctx: &AppContext, path: &str) -> Option<String> {
+    if !path.starts_with("/embed/") {
+        return None;
+    }
+    let sources = app::embed::ssr::allowed_sources(ctx)
+        .await
+        .unwrap_or_else(|_| Vec::new());
+    Some(if sources.is_empty() {
+        "'none'".to_owned()
+    } else {
+        sources.join(" ")
+    })
+}
+
 pub async fn security_headers(
-    State(policy): State<HeaderPolicy>,
+    State((policy, ctx)): State<(HeaderPolicy, AppContext)>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let invitation = request.uri().path() == "/invitation";
+    let embedded = frame_ancestors(&ctx, request.uri().path()).await;
     // Only pages carry inline scripts; API responses get the fixed script-free policy.
     let csp = if request.uri().path().starts_with("/api/") {
         Some(policy.api_csp.clone())
@@ -105,7 +123,7 @@ pub async fn security_headers(
         rand::rng().fill_bytes(&mut bytes);
         let nonce: Arc<str> = STANDARD.encode(bytes).into();
         request.extensions_mut().insert(CspNonce(nonce.clone()));
-        policy.page_csp(&nonce)
+        policy.page_csp(&nonce, embedded.as_deref().unwrap_or("'self'"))
     };
 
     let mut response = next.run(request).await;
@@ -124,6 +142,13 @@ pub async fn security_headers(
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    // For browsers that predate frame-ancestors; the embedded pages rely on the CSP alone.
+    if embedded.is_none() {
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
         );
     }
     headers.insert(
@@ -157,7 +182,7 @@ fn is_static_file(headers: &axum::http::HeaderMap) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::HeaderPolicy;
+    use super::parse_frame_ancestors;
 
     #[test]
     fn frame_ancestors_are_checked_before_the_start() {
@@ -167,7 +192,7 @@ mod tests {
             "'self' https://portal.example.com",
             "https://*.example.com:8443 http://localhost:3000",
         ] {
-            assert!(HeaderPolicy::new(good, false).is_ok(), "{good}");
+            assert!(parse_frame_ancestors(good).is_ok(), "{good}");
         }
         for bad in [
             "",
@@ -178,7 +203,7 @@ mod tests {
             "'none' 'self'",
             "https://a.example.com,https://b.example.com",
         ] {
-            assert!(HeaderPolicy::new(bad, false).is_err(), "{bad}");
+            assert!(parse_frame_ancestors(bad).is_err(), "{bad}");
         }
     }
 }

@@ -93,6 +93,28 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     ),
     ("/rpc/audit_list", Access::AtLeast(Role::Admin), "page=1"),
     ("/rpc/provisioning_status", Access::AtLeast(Role::Admin), ""),
+    // Portal embedding (APIs tab): in this order the Admin's calls succeed.
+    ("/rpc/embed_settings", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/embed_origin_add",
+        Access::AtLeast(Role::Admin),
+        "origin=https%3A%2F%2Fportal.example.com",
+    ),
+    (
+        "/rpc/embed_secret_reveal",
+        Access::AtLeast(Role::Admin),
+        "purpose=show",
+    ),
+    (
+        "/rpc/embed_secret_regenerate",
+        Access::AtLeast(Role::Admin),
+        "",
+    ),
+    (
+        "/rpc/embed_origin_remove",
+        Access::AtLeast(Role::Admin),
+        "origin=https%3A%2F%2Fportal.example.com",
+    ),
     ("/rpc/provisioning_token", Access::AtLeast(Role::Admin), ""),
     (
         "/rpc/provisioning_disable",

@@ -75,11 +75,20 @@ async fn inline_scripts_carry_the_nonce_the_policy_allows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn frame_ancestors_can_allow_an_embedding_portal() {
+async fn frame_ancestors_allow_configured_portals_on_the_embedded_page_only() {
     let app =
-        spawn_app_with(|c| c.frame_ancestors = "'self' https://portal.example.com".into()).await;
+        spawn_app_with(|c| c.frame_ancestors = Some("'self' https://portal.example.com".into()))
+            .await;
+    let embedded = client()
+        .get(app.url("/embed/security/users"))
+        .send()
+        .await
+        .unwrap();
+    assert!(csp(&embedded).contains("frame-ancestors 'self' https://portal.example.com;"));
+    assert!(embedded.headers().get("x-frame-options").is_none());
     let page = client().get(app.url("/login")).send().await.unwrap();
-    assert!(csp(&page).contains("frame-ancestors 'self' https://portal.example.com"));
+    assert!(csp(&page).contains("frame-ancestors 'self';"));
+    assert_eq!(page.headers()["x-frame-options"], "SAMEORIGIN");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +142,7 @@ async fn a_malformed_frame_ancestors_stops_the_start_with_a_clear_message() {
     let mut config = Config::defaults();
     config.addr = "127.0.0.1:0".into();
     config.database_url = format!("sqlite://{}", dir.path().join("g.db").display());
-    config.frame_ancestors = "'self'; script-src *".into();
+    config.frame_ancestors = Some("'self'; script-src *".into());
     let options = leptos::config::LeptosOptions::builder()
         .output_name("gatehouse")
         .build();

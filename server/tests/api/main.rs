@@ -5,6 +5,7 @@ mod authorization;
 mod bootstrap;
 mod connections;
 mod cross_site;
+mod embed;
 mod fake_azure;
 mod headers;
 mod helpers;

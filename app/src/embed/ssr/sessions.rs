@@ -1,0 +1,203 @@
+//! Embed sessions: an embed token exchanged for a short-lived session token that the frame
+//! keeps in memory and sends as a header. Stored as a SHA-256 digest in the database, so every
+//! server on it honours (and ends) the same sessions.
+
+use super::{
+    allowed_sources, secret, source_allows,
+    token::{LEEWAY, Refusal, validate},
+};
+use crate::{
+    audit::ssr as audit,
+    auth::ssr::AppContext,
+    db::begin_write,
+    embed::parse_origin,
+    error::AppError,
+    roles::UserInfo,
+    time_fmt::unix_now,
+    users::ssr::{
+        self as users,
+        tokens::{digest, random_token},
+    },
+};
+use sqlx::SqlitePool;
+
+/// Session tokens start with this, so that secret scanners can find leaked ones.
+const SESSION_PREFIX: &str = "gatehouse_es_";
+
+/// What the frame sends: the token the portal handed over, and the origin of the page that
+/// handed it (the frame's parent, as `event.origin` named it).
+pub struct Exchange<'a> {
+    pub token: &'a str,
+    pub parent: &'a str,
+    pub client: Option<&'a str>,
+    /// The session this one replaces (a renewal), ended once the new one exists.
+    pub previous: Option<&'a str>,
+}
+
+#[derive(Debug)]
+pub struct EmbedSession {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: UserInfo,
+    pub origin: String,
+    pub tab: Option<String>,
+}
+
+/// Checks the token in full and, when it passes, uses up its `jti` and opens a session, in one
+/// transaction. Every outcome is audited: `embed.session` or `embed.refused` with the reason.
+pub async fn exchange(
+    ctx: &AppContext,
+    request: Exchange<'_>,
+) -> Result<Result<EmbedSession, Refusal>, AppError> {
+    let outcome = open(ctx, &request).await?;
+    if let Err(refusal) = &outcome {
+        let mut conn = ctx.pool.acquire().await?;
+        // The parent origin is the frame's claim: kept short, written escaped like any text.
+        let parent: String = request.parent.chars().take(300).collect();
+        audit::record(
+            &mut conn,
+            audit::Entry {
+                actor: None,
+                action: "embed.refused",
+                target: Some(&parent),
+                detail: &format!("reason={}", refusal.code()),
+                client_addr: request.client,
+            },
+        )
+        .await?;
+    }
+    Ok(outcome)
+}
+
+async fn open(
+    ctx: &AppContext,
+    request: &Exchange<'_>,
+) -> Result<Result<EmbedSession, Refusal>, AppError> {
+    let now = unix_now();
+    let Some(secret) = secret(&mut *ctx.pool.acquire().await?, ctx).await? else {
+        return Ok(Err(Refusal::NotConfigured));
+    };
+    let claims = match validate(secret.as_bytes(), request.token, now) {
+        Ok(c) => c,
+        Err(r) => return Ok(Err(r)),
+    };
+    let Ok(origin) = parse_origin(&claims.origin) else {
+        return Ok(Err(Refusal::OriginNotAllowed));
+    };
+    let sources = allowed_sources(ctx).await?;
+    if !sources.iter().any(|s| source_allows(s, &origin)) {
+        return Ok(Err(Refusal::OriginNotAllowed));
+    }
+    if parse_origin(request.parent).ok().as_deref() != Some(origin.as_str()) {
+        return Ok(Err(Refusal::OriginMismatch));
+    }
+    let user = match users::find_credentials(&ctx.pool, &claims.sub).await? {
+        Some((user, Some(_password))) => user,
+        _ => return Ok(Err(Refusal::UnknownUser)),
+    };
+    // Checked so far without the write lock; the token's single use and the session are
+    // written together.
+    let mut tx = begin_write(&ctx.pool).await?;
+    let first_use = sqlx::query(
+        "INSERT INTO embed_token_uses (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(&claims.jti)
+    .bind(claims.exp + LEEWAY)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !first_use {
+        return Ok(Err(Refusal::Replayed));
+    }
+    let epoch: i64 = sqlx::query_scalar("SELECT session_epoch FROM principals WHERE id = ?")
+        .bind(user.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let token = format!("{SESSION_PREFIX}{}", random_token());
+    let expires_at = now + ctx.embed.session_seconds;
+    sqlx::query(
+        "INSERT INTO embed_sessions (digest, user_id, origin, epoch, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(digest(&token).as_slice())
+    .bind(user.id)
+    .bind(&origin)
+    .bind(epoch)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(previous) = request.previous {
+        sqlx::query("DELETE FROM embed_sessions WHERE digest = ? AND user_id = ?")
+            .bind(digest(previous).as_slice())
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    audit::record(
+        &mut tx,
+        audit::Entry {
+            actor: Some(&user),
+            action: "embed.session",
+            target: Some(&origin),
+            detail: "",
+            client_addr: request.client,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(EmbedSession {
+        token,
+        expires_at,
+        user,
+        origin,
+        tab: claims.tab,
+    }))
+}
+
+/// The user an embed session acts for, read afresh (role, removal, ended sessions apply on the
+/// next call); none when the session is unknown, expired or ended.
+pub async fn session_user(ctx: &AppContext, token: &str) -> Result<Option<UserInfo>, AppError> {
+    if !token.starts_with(SESSION_PREFIX) || token.len() > 128 {
+        return Ok(None);
+    }
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT user_id, epoch FROM embed_sessions WHERE digest = ? AND expires_at > ?",
+    )
+    .bind(digest(token).as_slice())
+    .bind(unix_now())
+    .fetch_optional(&ctx.pool)
+    .await?;
+    let Some((user_id, epoch)) = row else {
+        return Ok(None);
+    };
+    Ok(users::find_session_user(&ctx.pool, user_id)
+        .await?
+        .filter(|(_, current)| *current == epoch)
+        .map(|(user, _)| user))
+}
+
+/// Ends one embed session (the frame's own, when the portal signs the user out).
+pub async fn end_session(pool: &SqlitePool, token: &str) -> Result<bool, AppError> {
+    Ok(sqlx::query("DELETE FROM embed_sessions WHERE digest = ?")
+        .bind(digest(token).as_slice())
+        .execute(pool)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
+/// Deletes expired sessions and the used `jti`s of tokens that have expired anyway.
+pub async fn prune(pool: &SqlitePool) -> Result<(), AppError> {
+    let now = unix_now();
+    sqlx::query("DELETE FROM embed_sessions WHERE expires_at <= ?")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    sqlx::query("DELETE FROM embed_token_uses WHERE expires_at < ?")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
