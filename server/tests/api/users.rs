@@ -1112,3 +1112,159 @@ async fn only_this_browser_s_own_form_errors_are_shown_from_a_url() {
     let other = client().get(&back).send().await.unwrap();
     assert_eq!(other.status(), StatusCode::SEE_OTHER);
 }
+
+/// Every way a search can be planned (few matches sorted in memory; many, read along the sort's
+/// index; a short search's start of name beside the few whose email starts differently; many
+/// of one kind and none of the others under the Type sort) lists exactly the rows, in exactly
+/// the order, that filtering and sorting everything would: first, middle and last pages, both
+/// directions, every sort.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_search_plan_lists_what_filtering_everything_would() {
+    use app::users::{ListQuery, Principal, PrincipalKind, SortKey, ssr::list};
+    let app = spawn_app().await;
+    // 12,000 users, half of them named K… (a short search that matches many), 60 % at
+    // example.org (a domain that matches many users and no group or application); some whose
+    // email starts otherwise than their name; groups and applications that sort first by type.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000) \
+         INSERT INTO principals (kind, name, handle, role) \
+         SELECT 'user', \
+                CASE i % 10 WHEN 0 THEN 'Karl' WHEN 1 THEN 'kim' WHEN 2 THEN 'Kira' WHEN 3 THEN 'Kate' \
+                  WHEN 4 THEN 'Ken' WHEN 5 THEN 'Anna' WHEN 6 THEN 'Bob' WHEN 7 THEN 'Zoë' \
+                  WHEN 8 THEN 'Élodie' ELSE 'Mia' END || ' ' || \
+                CASE i % 7 WHEN 0 THEN 'Lovelace' WHEN 1 THEN 'Hopper' WHEN 2 THEN 'kaur' \
+                  WHEN 3 THEN 'Ng' WHEN 4 THEN 'Okafor' WHEN 5 THEN 'Kowalski' ELSE 'Ölberg' END, \
+                CASE WHEN i % 97 = 0 THEN 'k' ELSE '' END || \
+                lower(CASE i % 10 WHEN 0 THEN 'karl' WHEN 1 THEN 'kim' WHEN 2 THEN 'kira' WHEN 3 THEN 'kate' \
+                  WHEN 4 THEN 'ken' WHEN 5 THEN 'anna' WHEN 6 THEN 'bob' WHEN 7 THEN 'zoe' \
+                  WHEN 8 THEN 'elodie' ELSE 'mia' END) || '.' || i || '@' || \
+                CASE WHEN i % 5 < 3 THEN 'example.org' ELSE 'contoso.com' END, \
+                CASE i % 3 WHEN 0 THEN 'admin' WHEN 1 THEN 'viewer' ELSE 'contributor' END \
+         FROM n \
+         UNION ALL SELECT 'group', 'Team ' || i, 'group-' || i, 'viewer' FROM n WHERE i <= 400 \
+         UNION ALL SELECT 'application', 'Kiosk sync ' || i, 'app-' || i, 'contributor' FROM n WHERE i <= 300",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let everyone: Vec<(i64, String, String, String, String)> =
+        sqlx::query_as("SELECT id, kind, name, handle, role FROM principals")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let fold = |s: &str| s.to_ascii_lowercase();
+    let values = |sort: SortKey, p: &(i64, String, String, String, String)| -> Vec<String> {
+        match sort {
+            SortKey::Name => vec![p.2.clone(), p.3.clone()],
+            SortKey::Email => vec![p.3.clone()],
+            SortKey::Type => vec![p.1.clone(), p.2.clone(), p.3.clone()],
+            SortKey::Role => vec![p.4.clone(), p.2.clone(), p.3.clone()],
+        }
+    };
+    let cursor = |sort: SortKey, p: &(i64, String, String, String, String)| {
+        list::cursor(
+            sort,
+            &Principal {
+                id: p.0,
+                kind: PrincipalKind::parse(&p.1).unwrap(),
+                name: p.2.clone(),
+                email_or_id: p.3.clone(),
+                role: Role::parse(&p.4).unwrap(),
+                effective_role: Role::parse(&p.4).unwrap(),
+                pending: false,
+                members: None,
+                lockbox_approver: false,
+                active: true,
+            },
+        )
+    };
+    let ids =
+        |page: &app::users::PrincipalPage| page.principals.iter().map(|p| p.id).collect::<Vec<_>>();
+    for q in [
+        "example.org", // many, users only
+        "kaur",        // few hundreds, inside names and addresses
+        "KOWAL",       // any case
+        "sync 1",      // applications only
+        "k",           // many: names and the odd address that starts with k
+        "ki",          // a short search that matches few
+        "é",           // a short non-ASCII search
+        "ölb",         // non-ASCII any part
+        "nobody",
+    ] {
+        let needle = q.to_lowercase();
+        let mut expected: Vec<_> = everyone
+            .iter()
+            .filter(|p| {
+                let (name, handle) = (p.2.to_lowercase(), p.3.to_lowercase());
+                if q.chars().count() < 3 {
+                    name.starts_with(&needle) || handle.starts_with(&needle)
+                } else {
+                    name.contains(&needle) || handle.contains(&needle)
+                }
+            })
+            .collect();
+        for sort in SortKey::ALL {
+            expected.sort_by_key(|p| values(sort, p).iter().map(|v| fold(v)).collect::<Vec<_>>());
+            for descending in [false, true] {
+                let order: Vec<_> = if descending {
+                    expected.iter().rev().copied().collect()
+                } else {
+                    expected.clone()
+                };
+                let want = |range: std::ops::Range<usize>| -> Vec<i64> {
+                    order[range.start.min(order.len())..range.end.min(order.len())]
+                        .iter()
+                        .map(|p| p.0)
+                        .collect()
+                };
+                let base = ListQuery {
+                    q: q.into(),
+                    sort,
+                    descending,
+                    after: None,
+                    before: None,
+                };
+                let case = format!("{q:?} by {sort:?}, descending {descending}");
+                let first = list::page(&app.pool, &base).await.unwrap();
+                assert_eq!(ids(&first), want(0..50), "first page of {case}");
+                assert_eq!(first.total, (order.len() as i64).min(5000), "{case}");
+                assert_eq!(first.total_capped, order.len() > 5000, "{case}");
+                if order.len() < 2 {
+                    continue;
+                }
+                let middle = order.len() / 2;
+                let after = ListQuery {
+                    after: Some(cursor(sort, order[middle])),
+                    ..base.clone()
+                };
+                let page = list::page(&app.pool, &after).await.unwrap();
+                assert_eq!(
+                    ids(&page),
+                    want(middle + 1..middle + 51),
+                    "after the middle of {case}"
+                );
+                let before = ListQuery {
+                    before: Some(cursor(sort, order[middle])),
+                    ..base.clone()
+                };
+                let page = list::page(&app.pool, &before).await.unwrap();
+                assert_eq!(
+                    ids(&page),
+                    want(middle.saturating_sub(50)..middle),
+                    "before the middle of {case}"
+                );
+                let last = ListQuery {
+                    before: Some(cursor(sort, order[order.len() - 1])),
+                    ..base.clone()
+                };
+                let page = list::page(&app.pool, &last).await.unwrap();
+                let end = order.len() - 1;
+                assert_eq!(
+                    ids(&page),
+                    want(end.saturating_sub(50)..end),
+                    "before the last row of {case}"
+                );
+            }
+        }
+    }
+}

@@ -1,12 +1,14 @@
-//! The principals list in two indexed queries (the match count, capped; a page of rows): search
-//! any part of the name or the email/ID, sort on any column (ties broken by the unique
-//! email/ID, so pages never overlap), page by cursor (keyset), so that no page costs more than
-//! the first. `scripts/bench-principals.sh` times each case at a million principals.
+//! The principals list: a search's matches (`search`), sorted on any column (ties broken by the
+//! unique email/ID, so pages never overlap) and paged by cursor (keyset), so that no page costs
+//! more than the first. `scripts/bench-principals.sh` times each case at a million principals.
 
-use super::{GROUP_ROLE, parse_role};
+use super::{
+    GROUP_ROLE, parse_role,
+    search::{self, Key, Source},
+};
 use crate::{
     error::AppError,
-    users::{COUNT_CAP, ListQuery, PAGE_SIZE, Principal, PrincipalKind, PrincipalPage, SortKey},
+    users::{ListQuery, PAGE_SIZE, Principal, PrincipalKind, PrincipalPage, SortKey},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sqlx::{SqliteConnection, SqlitePool};
@@ -62,107 +64,6 @@ fn select() -> String {
     )
 }
 
-/// How many matches a search counts before it stops (and says "more than"), and the line
-/// between its two plans: up to this many, the matches are fetched through an index and
-/// sorted (a few milliseconds at most); beyond it they are dense enough that walking the
-/// sort's index and testing each entry finds a page sooner.
-const CANDIDATES: i64 = COUNT_CAP;
-
-/// A search, as the database runs it. Queries of three characters or more match any part of
-/// the name or the email/ID through the trigram index (`principals_search`); shorter ones match
-/// a prefix, as ranges on the NOCASE indexes.
-struct Search {
-    /// The condition on `p`, or none for the whole list.
-    filter: Option<String>,
-    binds: Vec<String>,
-    total: i64,
-    capped: bool,
-}
-
-/// `name` or `handle` starts with `?1`: every string with that prefix sorts from the prefix
-/// (`?1`) to below the prefix followed by the highest code point (`?2`). `+` hides the
-/// columns from the planner when the page is to come from walking the sort's index instead.
-fn prefix(plus: &str) -> String {
-    format!(
-        "(({plus}p.name >= ?1 AND {plus}p.name < ?2) OR ({plus}p.handle >= ?1 AND {plus}p.handle < ?2))"
-    )
-}
-
-/// Finds up to `CANDIDATES + 1` matches (cheap either way) and picks the plan from how many.
-async fn plan(conn: &mut SqliteConnection, q: &str) -> Result<Search, AppError> {
-    if q.is_empty() {
-        let total = sqlx::query_scalar("SELECT n FROM principal_count WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await?;
-        return Ok(Search {
-            filter: None,
-            binds: Vec::new(),
-            total,
-            capped: false,
-        });
-    }
-    let limit = CANDIDATES + 1;
-    let (ids_sql, binds) = if q.chars().count() < 3 {
-        (
-            format!(
-                "SELECT p.id FROM principals p WHERE {} LIMIT {limit}",
-                prefix("")
-            ),
-            vec![q.to_owned(), format!("{q}{}", char::MAX)],
-        )
-    } else {
-        (
-            // Straight from the index: as `p.id IN (…)`, SQLite would collect every match
-            // before the LIMIT applies (tens of milliseconds for a common domain).
-            format!(
-                "SELECT rowid FROM principals_search WHERE principals_search MATCH ?1 LIMIT {limit}"
-            ),
-            // One phrase: the trigrams of the whole query, in order, i.e. a substring.
-            vec![format!("\"{}\"", q.replace('"', "\"\""))],
-        )
-    };
-    let mut ids = sqlx::query_scalar::<_, i64>(&ids_sql);
-    for b in &binds {
-        ids = ids.bind(b);
-    }
-    let ids = ids.fetch_all(&mut *conn).await?;
-    let found = ids.len() as i64;
-    let dense = found > CANDIDATES;
-    let (filter, binds) = match (q.chars().count() < 3, dense) {
-        // The matches found above, handed back rather than searched for again.
-        (_, false) => (
-            "p.id IN (SELECT value FROM json_each(?1))".to_owned(),
-            vec![serde_json::to_string(&ids).unwrap_or_default()],
-        ),
-        (true, true) => (prefix("+"), binds),
-        // LIKE tests an index entry three times faster than instr(lower(…)). It folds ASCII
-        // case only, so a dense search for a non-ASCII capital can miss rows that the trigram
-        // index would find; a sparse one (the common case) cannot.
-        (false, true) => (
-            "(p.name LIKE ?1 ESCAPE '\\' OR p.handle LIKE ?1 ESCAPE '\\')".to_owned(),
-            vec![format!("%{}%", escape_like(q))],
-        ),
-    };
-    Ok(Search {
-        filter: Some(filter),
-        binds,
-        total: found.min(CANDIDATES),
-        capped: dense,
-    })
-}
-
-/// `q` as a LIKE pattern's literal text.
-fn escape_like(q: &str) -> String {
-    let mut escaped = String::with_capacity(q.len());
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
 /// The sort's columns, each matching an index's column order exactly; the handle is unique, so
 /// it settles every tie and a cursor names one place in the order.
 fn sort_columns(key: SortKey) -> &'static [&'static str] {
@@ -171,6 +72,17 @@ fn sort_columns(key: SortKey) -> &'static [&'static str] {
         SortKey::Email => &["p.handle"],
         SortKey::Type => &["p.kind", "p.name", "p.handle"],
         SortKey::Role => &["p.role", "p.name", "p.handle"],
+    }
+}
+
+/// The index each sort reads in order (migration 0003). Named, so that the planner never
+/// trades it for a range on another index that would then have to be sorted.
+fn sort_index(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Name => "principals_name",
+        SortKey::Email => "principals_handle",
+        SortKey::Type => "principals_kind",
+        SortKey::Role => "principals_role",
     }
 }
 
@@ -205,65 +117,150 @@ fn decode_cursor(cursor: &str, key: SortKey, field: &str) -> Result<Vec<String>,
         })
 }
 
+/// The sort values of a key, in the sort's column order, folded as NOCASE compares them (ASCII
+/// letters only; kinds and roles are lower-case words already): rows known in memory are
+/// ordered exactly as the database orders the rows it reads.
+fn folded(key: SortKey, k: &Key) -> Vec<Vec<u8>> {
+    let values: Vec<&str> = match key {
+        SortKey::Name => vec![&k.name, &k.handle],
+        SortKey::Email => vec![&k.handle],
+        SortKey::Type => vec![&k.kind, &k.name, &k.handle],
+        SortKey::Role => vec![&k.role, &k.name, &k.handle],
+    };
+    values.into_iter().map(fold).collect()
+}
+
+fn fold(value: &str) -> Vec<u8> {
+    value.bytes().map(|b| b.to_ascii_lowercase()).collect()
+}
+
+/// Up to `PAGE_SIZE + 1` rows of one source, in the page's order, past the cursor.
+async fn read(
+    conn: &mut SqliteConnection,
+    source: &Source,
+    key: SortKey,
+    ascending: bool,
+    from: Option<&[String]>,
+) -> Result<Vec<Key>, AppError> {
+    let limit = PAGE_SIZE as usize + 1;
+    let past = |order: std::cmp::Ordering| {
+        if ascending {
+            order.is_gt()
+        } else {
+            order.is_lt()
+        }
+    };
+    match source {
+        Source::Known(keys) => {
+            let cursor: Option<Vec<Vec<u8>>> = from.map(|v| v.iter().map(|s| fold(s)).collect());
+            let mut rows: Vec<(Vec<Vec<u8>>, &Key)> = keys
+                .iter()
+                .map(|k| (folded(key, k), k))
+                .filter(|(values, _)| cursor.as_ref().is_none_or(|c| past(values.cmp(c))))
+                .collect();
+            rows.sort_by(|a, b| {
+                if ascending {
+                    a.0.cmp(&b.0)
+                } else {
+                    b.0.cmp(&a.0)
+                }
+            });
+            Ok(rows
+                .into_iter()
+                .take(limit)
+                .map(|(_, k)| k.clone())
+                .collect())
+        }
+        Source::Walk {
+            filter,
+            binds,
+            lead,
+        } => {
+            let mut columns = sort_columns(key);
+            let mut binds = binds.clone();
+            let mut conditions: Vec<String> = filter.iter().cloned().collect();
+            let mut from = from.map(<[String]>::to_vec);
+            if let Some(lead) = lead {
+                // One kind or role: its rows lie together in the index, sorted by the other
+                // columns; the cursor applies only within the same kind or role.
+                if let Some(values) = from.take() {
+                    let order = fold(lead).cmp(&fold(&values[0]));
+                    if order.is_ne() && !past(order) {
+                        return Ok(Vec::new());
+                    }
+                    if order.is_eq() {
+                        from = Some(values[1..].to_vec());
+                    }
+                }
+                binds.push((*lead).to_owned());
+                conditions.push(format!("{} = ?{}", columns[0], binds.len()));
+                columns = &columns[1..];
+            }
+            if let Some(values) = &from {
+                let first = binds.len() + 1;
+                let params: Vec<String> = (first..first + values.len())
+                    .map(|i| format!("?{i}"))
+                    .collect();
+                conditions.push(format!(
+                    "({}) {} ({})",
+                    columns.join(", "),
+                    if ascending { ">" } else { "<" },
+                    params.join(", ")
+                ));
+                binds.extend(values.iter().cloned());
+            }
+            let dir = if ascending { "ASC" } else { "DESC" };
+            let order: Vec<String> = columns.iter().map(|c| format!("{c} {dir}")).collect();
+            let filter = if conditions.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", conditions.join(" AND "))
+            };
+            let sql = format!(
+                "SELECT p.id, p.kind, p.name, p.handle, p.role \
+                 FROM principals p INDEXED BY {} {filter} ORDER BY {} LIMIT {limit}",
+                sort_index(key),
+                order.join(", ")
+            );
+            let mut rows = sqlx::query_as::<_, Key>(&sql);
+            for b in &binds {
+                rows = rows.bind(b);
+            }
+            Ok(rows.fetch_all(&mut *conn).await?)
+        }
+    }
+}
+
 pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage, AppError> {
-    let columns = sort_columns(query.sort);
     let mut from = match (&query.after, &query.before) {
         (Some(c), _) => Some((decode_cursor(c, query.sort, "after")?, false)),
         (None, Some(c)) => Some((decode_cursor(c, query.sort, "before")?, true)),
         (None, None) => None,
     };
     let mut conn = pool.acquire().await?;
-    let search = plan(&mut conn, &query.q).await?;
+    let plan = search::plan(&mut conn, &query.q, query.sort).await?;
     loop {
         let backward = from.as_ref().is_some_and(|(_, back)| *back);
         // Backward pages are read in the opposite order, then turned round.
         let ascending = query.descending == backward;
-        let mut conditions: Vec<String> = search.filter.iter().cloned().collect();
-        let mut binds = search.binds.clone();
-        if let Some((values, _)) = &from {
-            let first = binds.len() + 1;
-            let params: Vec<String> = (first..first + values.len())
-                .map(|i| format!("?{i}"))
-                .collect();
-            conditions.push(format!(
-                "({}) {} ({})",
-                columns.join(", "),
-                if ascending { ">" } else { "<" },
-                params.join(", ")
-            ));
-            binds.extend(values.iter().cloned());
+        let past = from.as_ref().map(|(values, _)| values.as_slice());
+        let mut keys = Vec::new();
+        for source in &plan.sources {
+            keys.extend(read(&mut conn, source, query.sort, ascending, past).await?);
         }
-        let dir = if ascending { "ASC" } else { "DESC" };
-        let order: Vec<String> = columns.iter().map(|c| format!("{c} {dir}")).collect();
-        let order = order.join(", ");
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
-        // The page's ids come from the index alone; only those rows get the costly columns.
-        let sql = format!(
-            "{} WHERE p.id IN (SELECT p.id FROM principals p {filter} ORDER BY {order} LIMIT {}) \
-             ORDER BY {order}",
-            select(),
-            PAGE_SIZE + 1
-        );
-        let mut rows = sqlx::query_as::<_, Row>(&sql);
-        for b in &binds {
-            rows = rows.bind(b);
-        }
-        let rows = rows.fetch_all(&mut *conn).await?;
+        keys.sort_by(|a, b| {
+            let order = folded(query.sort, a).cmp(&folded(query.sort, b));
+            if ascending { order } else { order.reverse() }
+        });
+        keys.dedup_by_key(|k| k.id);
         // A stale link (its rows removed since): show the first page rather than nothing.
-        if rows.is_empty() && from.is_some() {
+        if keys.is_empty() && from.is_some() {
             from = None;
             continue;
         }
-        let more = rows.len() > PAGE_SIZE as usize;
-        let mut principals: Vec<Principal> = rows
-            .into_iter()
-            .take(PAGE_SIZE as usize)
-            .map(Principal::try_from)
-            .collect::<Result<_, _>>()?;
+        let more = keys.len() > PAGE_SIZE as usize;
+        keys.truncate(PAGE_SIZE as usize);
+        let mut principals = rows(&mut conn, &keys).await?;
         if backward {
             principals.reverse();
         }
@@ -284,12 +281,27 @@ pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage,
         return Ok(PrincipalPage {
             principals,
             page_size: PAGE_SIZE,
-            total: search.total,
-            total_capped: search.capped,
+            total: plan.total,
+            total_capped: plan.capped,
             next,
             previous,
         });
     }
+}
+
+/// The page's rows with every column, in the order of `keys`. Only these rows get the costly
+/// columns (effective role through groups, member counts).
+async fn rows(conn: &mut SqliteConnection, keys: &[Key]) -> Result<Vec<Principal>, AppError> {
+    let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
+    let mut rows: Vec<Row> = sqlx::query_as(&format!(
+        "{} WHERE p.id IN (SELECT value FROM json_each(?1))",
+        select()
+    ))
+    .bind(serde_json::to_string(&ids).unwrap_or_default())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    rows.into_iter().map(Principal::try_from).collect()
 }
 
 /// Background upkeep of the trigram index: merges some of its segments (at most about 500
@@ -310,14 +322,4 @@ pub async fn one(conn: &mut SqliteConnection, id: i64) -> Result<Principal, AppE
         .fetch_optional(conn)
         .await?;
     row.ok_or(AppError::NotFound)?.try_into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_like;
-
-    #[test]
-    fn like_wildcards_in_a_search_are_text() {
-        assert_eq!(escape_like(r"50%_off\now"), r"50\%\_off\\now");
-    }
 }
