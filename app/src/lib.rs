@@ -43,7 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // cargo-leptos names the stylesheet by its hash (`hash-files`), so it can be cached
                 // for a year and a redeploy still fetches the new one.
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                {hydrates().then(|| view! { <HydrationScripts options/> })}
                 {embed::frame_script()}
                 <MetaTags/>
             </head>
@@ -52,6 +52,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Whether the page loads the WASM. The sign-in page is a plain form posted to the server and
+/// nothing on it runs in the browser, so it is sent without the hydration scripts: a first
+/// visit downloads its HTML and CSS only. Reached by client-side navigation, it is still a
+/// lazy route of the app.
+#[cfg(feature = "ssr")]
+fn hydrates() -> bool {
+    use_context::<http::request::Parts>().is_none_or(|parts| parts.uri.path() != "/login")
+}
+
+#[cfg(not(feature = "ssr"))]
+fn hydrates() -> bool {
+    true
 }
 
 #[component]

@@ -120,7 +120,8 @@ for (const first of TABS) {
 test('the sign-in page', async ({ page }) => {
   const wire = await Wire.attach(page);
   await page.goto('/login');
-  await settle(page);
+  // A plain form: no WASM, so nothing sets data-hydrated.
+  await page.waitForLoadState('networkidle');
   rows['first visit /login'] = wire.take();
 });
 

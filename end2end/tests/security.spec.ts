@@ -88,7 +88,6 @@ test('sign out ends the session', async ({ page }) => {
 
 test('no page logs a console error', async ({ page }) => {
   await page.goto('/login');
-  await hydrated(page);
   await signIn(page, ADMIN);
   for (const tab of TABS) {
     await page.goto(tab.path);

@@ -52,7 +52,8 @@ async fn every_kind_of_response_carries_the_security_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inline_scripts_carry_the_nonce_the_policy_allows() {
     let app = spawn_app().await;
-    let page = client().get(app.url("/login")).send().await.unwrap();
+    // The sign-in page loads no script (see `sign_in_page_loads_no_bundle`); this one does.
+    let page = client().get(app.url("/logout")).send().await.unwrap();
     let policy = csp(&page);
     let nonce = policy
         .split("'nonce-")
@@ -67,11 +68,27 @@ async fn inline_scripts_carry_the_nonce_the_policy_allows() {
         "the hydration script lacks the nonce"
     );
 
-    let again = client().get(app.url("/login")).send().await.unwrap();
+    let again = client().get(app.url("/logout")).send().await.unwrap();
     assert!(
         !csp(&again).contains(&nonce),
         "each response gets a fresh nonce"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_page_loads_no_bundle() {
+    let app = spawn_app().await;
+    let bundle = |html: &str| html.contains(".wasm") || html.contains(".js");
+    let page = client().get(app.url("/login")).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in to Gatehouse"), "{html}");
+    assert!(
+        !bundle(&html),
+        "the sign-in page refers to the bundle: {html}"
+    );
+    // Every other page hydrates.
+    let other = client().get(app.url("/logout")).send().await.unwrap();
+    assert!(bundle(&other.text().await.unwrap()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
