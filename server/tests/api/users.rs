@@ -1232,38 +1232,37 @@ async fn every_search_plan_lists_what_filtering_everything_would() {
                 if order.len() < 2 {
                     continue;
                 }
-                let middle = order.len() / 2;
-                let after = ListQuery {
-                    after: Some(cursor(sort, order[middle])),
-                    ..base.clone()
-                };
-                let page = list::page(&app.pool, &after).await.unwrap();
-                assert_eq!(
-                    ids(&page),
-                    want(middle + 1..middle + 51),
-                    "after the middle of {case}"
-                );
-                let before = ListQuery {
-                    before: Some(cursor(sort, order[middle])),
-                    ..base.clone()
-                };
-                let page = list::page(&app.pool, &before).await.unwrap();
-                assert_eq!(
-                    ids(&page),
-                    want(middle.saturating_sub(50)..middle),
-                    "before the middle of {case}"
-                );
-                let last = ListQuery {
-                    before: Some(cursor(sort, order[order.len() - 1])),
-                    ..base.clone()
-                };
-                let page = list::page(&app.pool, &last).await.unwrap();
-                let end = order.len() - 1;
-                assert_eq!(
-                    ids(&page),
-                    want(end.saturating_sub(50)..end),
-                    "before the last row of {case}"
-                );
+                let (middle, end) = (order.len() / 2, order.len() - 1);
+                let at = |row: usize| Some(cursor(sort, order[row]));
+                for (paged, range, what) in [
+                    (
+                        ListQuery {
+                            after: at(middle),
+                            ..base.clone()
+                        },
+                        middle + 1..middle + 51,
+                        "after the middle",
+                    ),
+                    (
+                        ListQuery {
+                            before: at(middle),
+                            ..base.clone()
+                        },
+                        middle.saturating_sub(50)..middle,
+                        "before the middle",
+                    ),
+                    (
+                        ListQuery {
+                            before: at(end),
+                            ..base.clone()
+                        },
+                        end.saturating_sub(50)..end,
+                        "before the last row",
+                    ),
+                ] {
+                    let page = list::page(&app.pool, &paged).await.unwrap();
+                    assert_eq!(ids(&page), want(range), "{what} of {case}");
+                }
             }
         }
     }

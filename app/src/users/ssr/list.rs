@@ -248,10 +248,12 @@ pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage,
         for source in &plan.sources {
             keys.extend(read(&mut conn, source, query.sort, ascending, past).await?);
         }
-        keys.sort_by(|a, b| {
-            let order = folded(query.sort, a).cmp(&folded(query.sort, b));
-            if ascending { order } else { order.reverse() }
-        });
+        // Folded once per row, not per comparison. The folded values end in the handle,
+        // UNIQUE COLLATE NOCASE, so no two rows tie and reversing gives the descending order.
+        keys.sort_by_cached_key(|k| folded(query.sort, k));
+        if !ascending {
+            keys.reverse();
+        }
         keys.dedup_by_key(|k| k.id);
         // A stale link (its rows removed since): show the first page rather than nothing.
         if keys.is_empty() && from.is_some() {
