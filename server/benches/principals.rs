@@ -3,7 +3,9 @@
 //! through the real migrations and triggers, reports the seeding time and the file's size, then
 //! times each query through the same function the server function and the REST API call, and
 //! the whole page through HTTP with a signed-in Admin. Run: `bash scripts/bench-principals.sh`
-//! (`PRINCIPALS=100000` for a quicker look).
+//! (`PRINCIPALS=100000` for a quicker look; `BENCH_DB=file` keeps the seeded database in `file` and
+//! reuses it on the next run; `BENCH_ONLY=text` times only the cases whose label holds `text`;
+//! `RUST_LOG=sqlx::query=debug` prints every statement with its time).
 
 use app::users::{ListQuery, SortKey, ssr::list};
 use gatehouse::{Application, config::Config};
@@ -49,10 +51,19 @@ fn names(rng: &mut StdRng, count: usize, syllables: usize) -> Vec<String> {
     names.into_iter().collect()
 }
 
-async fn seed(pool: &SqlitePool, count: usize) -> (Vec<String>, Vec<String>) {
+/// The names the cases search for, and whether the principals were seeded now.
+async fn seed(pool: &SqlitePool, count: usize) -> (Vec<String>, Vec<String>, bool) {
     let mut rng = StdRng::seed_from_u64(7);
     let first_names = names(&mut rng, 500, 2);
     let surnames = names(&mut rng, 3_000, 3);
+    // A kept database seeded before: the names above are all the cases need from it.
+    let seeded: i64 = sqlx::query_scalar("SELECT count(*) FROM principals")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    if seeded >= count as i64 {
+        return (first_names, surnames, false);
+    }
     let rows: Vec<_> = (0..count)
         .map(|i| {
             let first = &first_names[rng.random_range(0..first_names.len())];
@@ -117,7 +128,7 @@ async fn seed(pool: &SqlitePool, count: usize) -> (Vec<String>, Vec<String>) {
         .execute(pool)
         .await
         .unwrap();
-    (first_names, surnames)
+    (first_names, surnames, true)
 }
 
 fn report(label: &str, mut samples: Vec<Duration>, extra: &str) {
@@ -162,10 +173,18 @@ async fn cursor_at(pool: &SqlitePool, key: SortKey, offset: i64) -> String {
 
 #[tokio::main]
 async fn main() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
     let dir = tempfile::tempdir().unwrap();
+    let db = std::env::var_os("BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("bench.db"));
     let mut config = Config::defaults();
     config.addr = "127.0.0.1:0".into();
-    config.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    config.database_url = format!("sqlite://{}", db.display());
     config.bootstrap_admin_email = ADMIN.0.into();
     config.bootstrap_admin_password = Some(ADMIN.1.to_owned().into());
     let app = Application::build(
@@ -180,10 +199,10 @@ async fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
     let started = Instant::now();
-    let (first_names, surnames) = seed(&pool, count).await;
-    let db = dir.path().join("bench.db");
+    let (first_names, surnames, seeded) = seed(&pool, count).await;
+    let how = if seeded { "seeded" } else { "reused" };
     println!(
-        "seeded {count} principals in {:.1} s; database file {:.0} MB",
+        "{how} {count} principals in {:.1} s; database file {:.0} MB",
         started.elapsed().as_secs_f64(),
         std::fs::metadata(&db).unwrap().len() as f64 / 1e6
     );
@@ -257,6 +276,9 @@ async fn main() {
         ));
     }
 
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        cases.retain(|(label, _)| label.contains(&only));
+    }
     println!("\nlist query (rows + total), {RUNS} runs each");
     for (label, q) in &cases {
         let mut samples = Vec::with_capacity(RUNS);

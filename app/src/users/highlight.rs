@@ -36,13 +36,6 @@ fn find(text: &str, q: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// Whether a search for `q` matches `text`: what the server checks each candidate with, so
-/// that every row it lists has a part to mark.
-#[cfg(feature = "ssr")]
-pub(crate) fn matches(text: &str, q: &str) -> bool {
-    find(text, q).is_some()
-}
-
 /// `text`, with the matched part in `<mark>`.
 pub fn highlighted(text: String, q: &str) -> AnyView {
     match find(&text, q) {

@@ -1113,7 +1113,8 @@ async fn only_this_browser_s_own_form_errors_are_shown_from_a_url() {
     assert_eq!(other.status(), StatusCode::SEE_OTHER);
 }
 
-/// Every way a search can be planned (few matches sorted in memory; many, read along the sort's
+/// Every way a search can be planned (few matches, sorted by the database; a rare trigram's
+/// candidates checked beside common ones left out; many, read along the sort's
 /// index; a short search's start of name beside the few whose email starts differently; many
 /// of one kind and none of the others under the Type sort) lists exactly the rows, in exactly
 /// the order, that filtering and sorting everything would: first, middle and last pages, both
@@ -1122,8 +1123,9 @@ async fn only_this_browser_s_own_form_errors_are_shown_from_a_url() {
 async fn every_search_plan_lists_what_filtering_everything_would() {
     use app::users::{ListQuery, Principal, PrincipalKind, SortKey, ssr::list};
     let app = spawn_app().await;
-    // 12,000 users, half of them named K… (a short search that matches many), 60 % at
-    // example.org (a domain that matches many users and no group or application); some whose
+    // 12,000 users, half of them named K… (a short search that matches many), 90 % at
+    // example.org (a domain that matches many users and no group or application, and trigrams
+    // so common that a search leaves them out and checks candidates); some whose
     // email starts otherwise than their name; groups and applications that sort first by type.
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000) \
@@ -1138,7 +1140,7 @@ async fn every_search_plan_lists_what_filtering_everything_would() {
                 lower(CASE i % 10 WHEN 0 THEN 'karl' WHEN 1 THEN 'kim' WHEN 2 THEN 'kira' WHEN 3 THEN 'kate' \
                   WHEN 4 THEN 'ken' WHEN 5 THEN 'anna' WHEN 6 THEN 'bob' WHEN 7 THEN 'zoe' \
                   WHEN 8 THEN 'elodie' ELSE 'mia' END) || '.' || i || '@' || \
-                CASE WHEN i % 5 < 3 THEN 'example.org' ELSE 'contoso.com' END, \
+                CASE WHEN i % 10 < 9 THEN 'example.org' ELSE 'contoso.com' END, \
                 CASE i % 3 WHEN 0 THEN 'admin' WHEN 1 THEN 'viewer' ELSE 'contributor' END \
          FROM n \
          UNION ALL SELECT 'group', 'Team ' || i, 'group-' || i, 'viewer' FROM n WHERE i <= 400 \
@@ -1182,6 +1184,7 @@ async fn every_search_plan_lists_what_filtering_everything_would() {
         |page: &app::users::PrincipalPage| page.principals.iter().map(|p| p.id).collect::<Vec<_>>();
     for q in [
         "example.org", // many, users only
+        "7@example",   // a rare trigram beside common ones: candidates checked
         "kaur",        // few hundreds, inside names and addresses
         "KOWAL",       // any case
         "sync 1",      // applications only

@@ -3,7 +3,7 @@
 //! more than the first. `scripts/bench-principals.sh` times each case at a million principals.
 
 use super::{
-    GROUP_ROLE, parse_role,
+    GROUP_ROLE, order, parse_role,
     search::{self, Key, Source},
 };
 use crate::{
@@ -64,17 +64,6 @@ fn select() -> String {
     )
 }
 
-/// The sort's columns, each matching an index's column order exactly; the handle is unique, so
-/// it settles every tie and a cursor names one place in the order.
-fn sort_columns(key: SortKey) -> &'static [&'static str] {
-    match key {
-        SortKey::Name => &["p.name", "p.handle"],
-        SortKey::Email => &["p.handle"],
-        SortKey::Type => &["p.kind", "p.name", "p.handle"],
-        SortKey::Role => &["p.role", "p.name", "p.handle"],
-    }
-}
-
 /// The index each sort reads in order (migration 0003). Named, so that the planner never
 /// trades it for a range on another index that would then have to be sorted.
 fn sort_index(key: SortKey) -> &'static str {
@@ -86,7 +75,7 @@ fn sort_index(key: SortKey) -> &'static str {
     }
 }
 
-/// A row's place in a sort, as `sort_columns` lists them.
+/// A row's place in a sort, as `order::columns` lists them.
 fn sort_values(key: SortKey, p: &Principal) -> Vec<&str> {
     let (name, handle) = (p.name.as_str(), p.email_or_id.as_str());
     match key {
@@ -108,7 +97,7 @@ fn decode_cursor(cursor: &str, key: SortKey, field: &str) -> Result<Vec<String>,
         .decode(cursor)
         .ok()
         .and_then(|json| serde_json::from_slice::<Vec<String>>(&json).ok())
-        .filter(|values| values.len() == sort_columns(key).len())
+        .filter(|values| values.len() == order::columns(key).len())
         .ok_or_else(|| {
             AppError::invalid(
                 field,
@@ -175,8 +164,9 @@ async fn read(
             filter,
             binds,
             lead,
+            index,
         } => {
-            let mut columns = sort_columns(key);
+            let mut columns = order::columns(key);
             let mut binds = binds.clone();
             let mut conditions: Vec<String> = filter.iter().cloned().collect();
             let mut from = from.map(<[String]>::to_vec);
@@ -184,11 +174,11 @@ async fn read(
                 // One kind or role: its rows lie together in the index, sorted by the other
                 // columns; the cursor applies only within the same kind or role.
                 if let Some(values) = from.take() {
-                    let order = fold(lead).cmp(&fold(&values[0]));
-                    if order.is_ne() && !past(order) {
+                    let side = fold(lead).cmp(&fold(&values[0]));
+                    if side.is_ne() && !past(side) {
                         return Ok(Vec::new());
                     }
-                    if order.is_eq() {
+                    if side.is_eq() {
                         from = Some(values[1..].to_vec());
                     }
                 }
@@ -197,20 +187,9 @@ async fn read(
                 columns = &columns[1..];
             }
             if let Some(values) = &from {
-                let first = binds.len() + 1;
-                let params: Vec<String> = (first..first + values.len())
-                    .map(|i| format!("?{i}"))
-                    .collect();
-                conditions.push(format!(
-                    "({}) {} ({})",
-                    columns.join(", "),
-                    if ascending { ">" } else { "<" },
-                    params.join(", ")
-                ));
+                conditions.push(order::past(columns, ascending, binds.len() + 1));
                 binds.extend(values.iter().cloned());
             }
-            let dir = if ascending { "ASC" } else { "DESC" };
-            let order: Vec<String> = columns.iter().map(|c| format!("{c} {dir}")).collect();
             let filter = if conditions.is_empty() {
                 String::new()
             } else {
@@ -219,8 +198,8 @@ async fn read(
             let sql = format!(
                 "SELECT p.id, p.kind, p.name, p.handle, p.role \
                  FROM principals p INDEXED BY {} {filter} ORDER BY {} LIMIT {limit}",
-                sort_index(key),
-                order.join(", ")
+                index.unwrap_or(sort_index(key)),
+                order::order_by(columns, ascending)
             );
             let mut rows = sqlx::query_as::<_, Key>(&sql);
             for b in &binds {
@@ -238,12 +217,17 @@ pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage,
         (None, None) => None,
     };
     let mut conn = pool.acquire().await?;
-    let plan = search::plan(&mut conn, &query.q, query.sort).await?;
     loop {
         let backward = from.as_ref().is_some_and(|(_, back)| *back);
         // Backward pages are read in the opposite order, then turned round.
         let ascending = query.descending == backward;
         let past = from.as_ref().map(|(values, _)| values.as_slice());
+        let want = search::Want {
+            sort: query.sort,
+            ascending,
+            from: past,
+        };
+        let plan = search::plan(&mut conn, &query.q, want).await?;
         let mut keys = Vec::new();
         for source in &plan.sources {
             keys.extend(read(&mut conn, source, query.sort, ascending, past).await?);

@@ -3,17 +3,21 @@
 //! migration 0010) holds every trigram of the name and the email/ID, plus trigrams that mark
 //! the start of each, under a rowid that carries the principal's kind.
 //!
-//! - Three characters or more match any part. The index is asked only for the two or three
-//!   *rarest* of the search's trigrams (how rare, estimated from where each one's 64th entry
-//!   lies), and each candidate is checked against the whole text; a phrase of every trigram
-//!   would read the long entry lists of common ones ("son", "org") to the end.
+//! - Three characters or more match any part: the phrase of the search's trigrams, or, when
+//!   some are far more common than the rest (how common, estimated from where each one's 64th
+//!   entry lies), only the rarest, whose candidates the database checks against the text.
 //! - One or two characters match the start of the name or the email/ID: one trigram each.
-//! - Up to [`CAP`] matches are all handed back with their sort values, and the page is cut
-//!   from them in memory. Beyond, the page is read along the sort's own index (see [`Source`]).
+//! - Up to [`CAP`] matches are counted, looked up and sorted by the database, which hands back
+//!   the page's rows of them. Beyond, the page is read along the sort's own index (see
+//!   [`Source`]).
+//!
+//! Each step answers in one row (a page's rows as a JSON array): a row each would cost more
+//! than the search.
 
+use super::order;
 use crate::{
     error::AppError,
-    users::{COUNT_CAP, SortKey, highlight::matches},
+    users::{COUNT_CAP, PAGE_SIZE, SortKey},
 };
 use sqlx::SqliteConnection;
 
@@ -28,11 +32,11 @@ pub(super) const KINDS: [&str; 3] = ["application", "group", "user"];
 pub(super) const ROLES: [&str; 3] = ["admin", "contributor", "viewer"];
 /// A trigram's entries are counted from where its `PROBE`th lies.
 const PROBE: i64 = 64;
-/// Above this many estimated entries even the rarest trigram says "many": the exact phrase,
-/// counted only up to [`CAP`], is then cheaper than checking candidates one by one.
-const COMMON: f64 = 4.0 * CAP as f64;
-/// Candidates checked before giving up on the rare trigrams and asking for the phrase.
-const CHECK_BUDGET: usize = 4 * (CAP as usize + 1);
+/// Besides its rarest two, a search asks the index for those of its trigrams held by no more
+/// than `SPREAD` times as many principals as the rarest. Reading a trigram's entry costs some
+/// 40 times less than looking up a candidate, so a trigram that filters out few is not worth
+/// reading.
+const SPREAD: f64 = 2.0;
 /// At most this many of a long search's trigrams are weighed.
 const WEIGHED: usize = 12;
 
@@ -56,8 +60,10 @@ pub(super) enum Source {
         filter: Option<String>,
         binds: Vec<String>,
         lead: Option<&'static str>,
+        /// Another index than the sort's, ordered by the sort's columns within `filter`.
+        index: Option<&'static str>,
     },
-    /// Rows found by the search index, sorted when the page is cut.
+    /// Rows found by the search index: the page's, sorted again when the page is cut.
     Known(Vec<Key>),
 }
 
@@ -68,9 +74,10 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    fn few(keys: Vec<Key>) -> Self {
+    /// `total` matches, of which `keys` are the page's.
+    fn few(total: i64, keys: Vec<Key>) -> Self {
         Self {
-            total: keys.len() as i64,
+            total,
             capped: false,
             sources: vec![Source::Known(keys)],
         }
@@ -83,6 +90,15 @@ impl Plan {
             sources,
         }
     }
+}
+
+/// The page a plan is for. A search that finds few matches hands back only this page's rows
+/// of them (up to `PAGE_SIZE + 1` past the cursor), sorted by the database as it looks them up.
+#[derive(Clone, Copy)]
+pub(super) struct Want<'a> {
+    pub sort: SortKey,
+    pub ascending: bool,
+    pub from: Option<&'a [String]>,
 }
 
 /// A phrase of the query syntax that is exactly `text`.
@@ -99,7 +115,7 @@ fn band(kind: usize) -> (i64, i64) {
 pub(super) async fn plan(
     conn: &mut SqliteConnection,
     q: &str,
-    sort: SortKey,
+    want: Want<'_>,
 ) -> Result<Plan, AppError> {
     if q.is_empty() {
         let total = sqlx::query_scalar("SELECT n FROM principal_count WHERE id = 1")
@@ -112,34 +128,43 @@ pub(super) async fn plan(
                 filter: None,
                 binds: Vec::new(),
                 lead: None,
+                index: None,
             }],
         });
     }
     // Names and addresses cannot hold control characters, and the index's markers are some.
     if q.chars().any(char::is_control) {
-        return Ok(Plan::few(Vec::new()));
+        return Ok(Plan::few(0, Vec::new()));
     }
     if q.chars().count() < 3 {
-        prefix(conn, q, sort).await
+        prefix(conn, q, want).await
     } else {
-        substring(conn, q, sort).await
+        substring(conn, q, want).await
     }
 }
 
 /// A one- or two-character search: the start of the name or of the email/ID.
-async fn prefix(conn: &mut SqliteConnection, q: &str, sort: SortKey) -> Result<Plan, AppError> {
+async fn prefix(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Result<Plan, AppError> {
     let mark = |m: char| {
         let pad: String = std::iter::repeat_n(m, 3 - q.chars().count()).collect();
         quoted(&format!("{pad}{q}"))
     };
     let (name_starts, handle_starts) = (mark('\u{1}'), mark('\u{2}'));
-    let found = ids(conn, &format!("{name_starts} OR {handle_starts}"), None).await?;
-    if found.len() as i64 <= CAP {
-        return Ok(Plan::few(keys(conn, &found).await?));
+    let all = found(
+        conn,
+        &format!("{name_starts} OR {handle_starts}"),
+        None,
+        None,
+        want,
+    )
+    .await?;
+    if let Some((total, keys)) = all.page {
+        return Ok(Plan::few(total, keys));
     }
     // Many. The sort's own index holds the matches of its field in one stretch (a prefix is a
-    // range under NOCASE); the index of the search gives the rest, those whose other field
-    // starts with `q` but whose sorted field does not, usually few.
+    // range under NOCASE). The rest, those whose other field starts with `q` but whose sorted
+    // one does not: by Email/ID, an index of name initials; otherwise the search index's
+    // markers of handles that start unlike the name, usually few.
     let range = vec![q.to_owned(), format!("{q}{}", char::MAX)];
     let walk_prefix = || Source::Walk {
         filter: Some(
@@ -147,89 +172,119 @@ async fn prefix(conn: &mut SqliteConnection, q: &str, sort: SortKey) -> Result<P
         ),
         binds: range.clone(),
         lead: None,
+        index: None,
     };
     // NOCASE folds ASCII only, and so do the `starts` markers: beyond ASCII, read and test.
     if !q.is_ascii() {
         return Ok(Plan::many(vec![walk_prefix()]));
     }
-    let (column, rest_mark) = match sort {
-        SortKey::Email => ("p.handle", '\u{4}'),
-        _ => ("p.name", '\u{3}'),
-    };
-    let rest = ids(conn, &mark(rest_mark), None).await?;
-    if rest.len() as i64 > CAP {
-        return Ok(Plan::many(vec![walk_prefix()]));
-    }
-    let seek = |lead| Source::Walk {
+    let seek = |column: &str, lead| Source::Walk {
         filter: Some(format!("{column} >= ?1 AND {column} < ?2")),
         binds: range.clone(),
         lead,
+        index: None,
     };
-    let mut sources: Vec<Source> = match sort {
-        SortKey::Name | SortKey::Email => vec![seek(None)],
-        SortKey::Type => KINDS.iter().map(|k| seek(Some(*k))).collect(),
-        SortKey::Role => ROLES.iter().map(|r| seek(Some(*r))).collect(),
+    if want.sort == SortKey::Email {
+        // Those whose name starts with `q`, in Email/ID order: migration 0011's indexes.
+        let n = q.chars().count();
+        let initial = Source::Walk {
+            filter: Some(format!("lower(substr(p.name, 1, {n})) = ?1")),
+            binds: vec![q.to_ascii_lowercase()],
+            lead: None,
+            index: Some(if n == 1 {
+                "principals_name_initial"
+            } else {
+                "principals_name_initials"
+            }),
+        };
+        return Ok(Plan::many(vec![seek("p.handle", None), initial]));
+    }
+    let Some((_, rest)) = found(conn, &mark('\u{3}'), None, None, want).await?.page else {
+        return Ok(Plan::many(vec![walk_prefix()]));
     };
-    sources.push(Source::Known(keys(conn, &rest).await?));
+    let mut sources: Vec<Source> = match want.sort {
+        SortKey::Type => KINDS.iter().map(|k| seek("p.name", Some(*k))).collect(),
+        SortKey::Role => ROLES.iter().map(|r| seek("p.name", Some(*r))).collect(),
+        _ => vec![seek("p.name", None)],
+    };
+    sources.push(Source::Known(rest));
     Ok(Plan::many(sources))
 }
 
 /// A search of three characters or more: any part of the name or of the email/ID.
-async fn substring(conn: &mut SqliteConnection, q: &str, sort: SortKey) -> Result<Plan, AppError> {
-    let weights = rarity(conn, q).await?;
-    let rarest = weights.first().map_or(0.0, |w| w.0);
-    if rarest <= COMMON {
-        // Every trigram of the rarest few that are within three times the rarest one's count.
+///
+/// The phrase of all its trigrams is exact, but it reads each trigram's whole entry list, and
+/// a common one ("son", "org") holds a third of the principals. So when some are far more
+/// common than the rarest, the index is asked only for the rarest two (and those nearly as
+/// rare), and the database checks the candidates against the whole text as it looks up their
+/// sort values, which a page needs anyway.
+async fn substring(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Result<Plan, AppError> {
+    // LIKE, which does the check, folds ASCII letters only; the phrase folds as the index does.
+    if q.is_ascii() {
+        let weights = rarity(conn, q).await?;
+        let rarest = weights.first().map_or(0.0, |w| w.0);
         let terms: Vec<String> = weights
             .iter()
-            .take_while(|w| w.0 <= 3.0 * rarest.max(PROBE as f64))
-            .take(3)
-            .map(|w| quoted(&w.1))
+            .enumerate()
+            .take_while(|(i, w)| *i < 2 || w.0 <= SPREAD * rarest)
+            .map(|(_, w)| quoted(&w.1))
             .collect();
-        if let Some(found) = checked(conn, &terms.join(" AND "), q).await? {
-            if found.len() as i64 <= CAP {
-                return Ok(Plan::few(found));
-            }
-            return dense(conn, q, sort).await;
+        if terms.len() < weights.len()
+            && let Some((total, keys)) = found(conn, &terms.join(" AND "), None, Some(q), want)
+                .await?
+                .page
+        {
+            return Ok(Plan::few(total, keys));
         }
     }
-    let found = ids(conn, &quoted(q), None).await?;
-    if found.len() as i64 <= CAP {
-        return Ok(Plan::few(keys(conn, &found).await?));
+    let phrase = quoted(q);
+    if want.sort == SortKey::Type {
+        return by_kind(conn, &phrase, q, want).await;
     }
-    dense(conn, q, sort).await
+    match found(conn, &phrase, None, None, want).await?.page {
+        Some((total, keys)) => Ok(Plan::few(total, keys)),
+        // More than CAP: the page comes from reading the sort's index and testing each entry.
+        // Matches are usually spread along it, so a page is found after a few hundred.
+        None => Ok(Plan::many(vec![walk_containing(q, None)])),
+    }
 }
 
-/// More than [`CAP`] principals contain `q`: the page comes from reading the sort's index and
-/// testing each entry. Matches are usually spread along it, so a page is found after a few
-/// hundred entries. Under the Type sort they often are all of one kind ("example.org" matches
-/// users only), so each kind is counted on its own and a kind with few is read from the index.
-async fn dense(conn: &mut SqliteConnection, q: &str, sort: SortKey) -> Result<Plan, AppError> {
-    // LIKE tests an entry three times faster than instr(lower(…)). It folds ASCII case only,
-    // so a dense search for a non-ASCII capital can miss rows that a sparse one finds.
-    let filter = "(p.name LIKE ?1 ESCAPE '\\' OR p.handle LIKE ?1 ESCAPE '\\')".to_owned();
-    let binds = vec![format!("%{}%", escape_like(q))];
-    if sort != SortKey::Type {
-        return Ok(Plan::many(vec![Source::Walk {
-            filter: Some(filter),
-            binds,
-            lead: None,
-        }]));
+/// The sort's index read in order, each entry tested for containing `q` (of one kind only
+/// with `lead`). LIKE tests an entry three times faster than instr(lower(…)); it folds ASCII
+/// case only, so a dense search for a non-ASCII capital can miss rows that a sparse one finds.
+fn walk_containing(q: &str, lead: Option<&'static str>) -> Source {
+    Source::Walk {
+        filter: Some("(p.name LIKE ?1 ESCAPE '\\' OR p.handle LIKE ?1 ESCAPE '\\')".to_owned()),
+        binds: vec![format!("%{}%", escape_like(q))],
+        lead,
+        index: None,
     }
+}
+
+/// The Type sort: matches are often all of one kind ("example.org" matches users only), so
+/// each kind is counted on its own; a kind with few is looked up, one with many read along the
+/// index from where that kind starts.
+async fn by_kind(
+    conn: &mut SqliteConnection,
+    phrase: &str,
+    q: &str,
+    want: Want<'_>,
+) -> Result<Plan, AppError> {
+    let mut count = 0;
     let mut sources = Vec::with_capacity(KINDS.len());
     for (i, kind) in KINDS.iter().enumerate() {
-        let found = ids(conn, &quoted(q), Some(band(i))).await?;
-        sources.push(if found.len() as i64 <= CAP {
-            Source::Known(keys(conn, &found).await?)
-        } else {
-            Source::Walk {
-                filter: Some(filter.clone()),
-                binds: binds.clone(),
-                lead: Some(kind),
-            }
+        let kind_found = found(conn, phrase, Some(band(i)), None, want).await?;
+        count += kind_found.count;
+        sources.push(match kind_found.page {
+            Some((_, keys)) => Source::Known(keys),
+            None => walk_containing(q, Some(kind)),
         });
     }
-    Ok(Plan::many(sources))
+    Ok(Plan {
+        total: count.min(CAP),
+        capped: count > CAP,
+        sources,
+    })
 }
 
 /// The distinct trigrams of `q`, rarest first, each with an estimate of how many principals
@@ -281,89 +336,79 @@ async fn rarity(conn: &mut SqliteConnection, q: &str) -> Result<Vec<(f64, String
     Ok(weights)
 }
 
-/// The principals that hold every term of `terms` (a MATCH expression) and contain `q`,
-/// checked one by one, until more than [`CAP`] are found. None when more than
-/// [`CHECK_BUDGET`] candidates were needed: the terms were not selective enough.
-async fn checked(
-    conn: &mut SqliteConnection,
-    terms: &str,
-    q: &str,
-) -> Result<Option<Vec<Key>>, AppError> {
-    let sql = format!(
-        "SELECT p.id, p.kind, p.name, p.handle, p.role \
-         FROM principals_search s JOIN principals p ON p.id = (s.rowid & {ID_MASK}) \
-         WHERE principals_search MATCH ?1 AND s.rowid > ?2 ORDER BY s.rowid LIMIT ?3"
-    );
-    let mut found = Vec::new();
-    let (mut after, mut checked, mut chunk) = (-1_i64, 0_usize, 512_i64);
-    loop {
-        let candidates: Vec<(i64, Key)> = sqlx::query_as::<_, Key>(&sql)
-            .bind(terms)
-            .bind(after)
-            .bind(chunk)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|k| (term_id(&k), k))
-            .collect();
-        let last_chunk = (candidates.len() as i64) < chunk;
-        checked += candidates.len();
-        for (id, key) in candidates {
-            after = id;
-            if matches(&key.name, q) || matches(&key.handle, q) {
-                found.push(key);
-                if found.len() as i64 > CAP {
-                    return Ok(Some(found));
-                }
-            }
-        }
-        if last_chunk {
-            return Ok(Some(found));
-        }
-        if checked >= CHECK_BUDGET {
-            return Ok(None);
-        }
-        chunk = (chunk * 2).min(4_096);
-    }
+/// What the index found for an expression.
+struct Found {
+    /// How many entries, up to [`CAP`] + 1.
+    count: i64,
+    /// When no more than [`CAP`]: how many of them match, and the page's rows of those.
+    page: Option<(i64, Vec<Key>)>,
 }
 
-/// A principal's rowid in the search index.
-fn term_id(key: &Key) -> i64 {
-    let kind = KINDS.iter().position(|k| *k == key.kind).unwrap_or(2) as i64;
-    (kind << KIND_SHIFT) | key.id
-}
-
-/// The ids of up to [`CAP`] + 1 principals that `expression` matches, within one kind's band.
-async fn ids(
+/// The principals that `expression` matches (within one kind's band), counted up to [`CAP`] + 1
+/// and, when no more, looked up: with `check`, only those whose name or email/ID contains it
+/// (ASCII), so that the index may be asked for less than the whole phrase. The matches are
+/// counted and the page's rows of them sorted by the database, in one statement that answers
+/// in one row: looking them up is the costly part, and a row each would cost more still.
+async fn found(
     conn: &mut SqliteConnection,
     expression: &str,
     band: Option<(i64, i64)>,
-) -> Result<Vec<i64>, AppError> {
+    check: Option<&str>,
+    want: Want<'_>,
+) -> Result<Found, AppError> {
     let (low, high) = band.unwrap_or((0, i64::MAX));
-    let limit = CAP + 1;
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT rowid & {ID_MASK} FROM principals_search \
-         WHERE principals_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3 LIMIT {limit}"
-    ))
-    .bind(expression)
-    .bind(low)
-    .bind(high)
-    .fetch_all(&mut *conn)
-    .await?)
+    let columns = order::columns(want.sort);
+    let past = match want.from {
+        Some(_) => format!("WHERE {}", order::past(columns, want.ascending, 5)),
+        None => String::new(),
+    };
+    // Under a CASE, so that more than CAP entries are never looked up; `matched` is worked
+    // out once, where first used.
+    let sql = format!(
+        "WITH found AS MATERIALIZED (SELECT rowid & {ID_MASK} AS id FROM principals_search \
+             WHERE principals_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3 LIMIT {over}), \
+         matched AS MATERIALIZED (SELECT p.id, p.kind, p.name, p.handle, p.role \
+             FROM found f JOIN principals p ON p.id = f.id \
+             WHERE ?4 IS NULL OR p.name LIKE ?4 ESCAPE '\\' OR p.handle LIKE ?4 ESCAPE '\\') \
+         SELECT n, \
+             CASE WHEN n <= {CAP} THEN (SELECT count(*) FROM matched) END, \
+             CASE WHEN n <= {CAP} THEN (SELECT json_group_array(json_array(id, kind, name, \
+                 handle, role)) FROM (SELECT * FROM matched p {past} ORDER BY {} LIMIT {page})) \
+             END \
+         FROM (SELECT count(*) AS n FROM found)",
+        order::order_by(columns, want.ascending),
+        over = CAP + 1,
+        page = PAGE_SIZE + 1,
+    );
+    let mut query = sqlx::query_as::<_, (i64, Option<i64>, Option<String>)>(&sql)
+        .bind(expression)
+        .bind(low)
+        .bind(high)
+        .bind(check.map(|q| format!("%{}%", escape_like(q))));
+    for value in want.from.unwrap_or_default() {
+        query = query.bind(value);
+    }
+    let (count, matches, keys) = query.fetch_one(&mut *conn).await?;
+    let page = match (matches, keys) {
+        (Some(matches), Some(keys)) if count <= CAP => Some((matches, parse_keys(&keys)?)),
+        _ => None,
+    };
+    Ok(Found { count, page })
 }
 
-/// The sort values of the principals with these ids.
-async fn keys(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<Key>, AppError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(sqlx::query_as(
-        "SELECT id, kind, name, handle, role FROM principals \
-         WHERE id IN (SELECT value FROM json_each(?1))",
-    )
-    .bind(serde_json::to_string(ids).unwrap_or_default())
-    .fetch_all(&mut *conn)
-    .await?)
+fn parse_keys(json: &str) -> Result<Vec<Key>, AppError> {
+    let rows: Vec<(i64, String, String, String, String)> =
+        serde_json::from_str(json).map_err(|e| AppError::internal(format!("search keys: {e}")))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, name, handle, role)| Key {
+            id,
+            kind,
+            name,
+            handle,
+            role,
+        })
+        .collect())
 }
 
 /// `q` as a LIKE pattern's literal text.
