@@ -219,9 +219,11 @@ async fn prefix(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Result<
 /// rare), and the database checks the candidates against the whole text as it looks up their
 /// sort values, which a page needs anyway.
 async fn substring(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Result<Plan, AppError> {
+    let grams = trigrams(q);
     // LIKE, which does the check, folds ASCII letters only; the phrase folds as the index does.
-    if q.is_ascii() {
-        let weights = rarity(conn, q).await?;
+    // Two trigrams or fewer: the phrase reads no more than any choice of them would.
+    if q.is_ascii() && grams.len() > 2 {
+        let weights = rarity(conn, grams).await?;
         let rarest = weights.first().map_or(0.0, |w| w.0);
         let terms: Vec<String> = weights
             .iter()
@@ -287,14 +289,22 @@ async fn by_kind(
     })
 }
 
-/// The distinct trigrams of `q`, rarest first, each with an estimate of how many principals
-/// hold it: its entries are in rowid order and ids are spread evenly, so if the `PROBE`th
-/// entry of a kind has id `r`, about `PROBE × max_id / r` principals of that kind hold it.
-async fn rarity(conn: &mut SqliteConnection, q: &str) -> Result<Vec<(f64, String)>, AppError> {
+/// The distinct trigrams of `q`, in the index's case folding.
+fn trigrams(q: &str) -> Vec<String> {
     let chars: Vec<char> = q.chars().flat_map(char::to_lowercase).collect();
     let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
     grams.sort();
     grams.dedup();
+    grams
+}
+
+/// The `grams` (a search's trigrams), rarest first, each with an estimate of how many principals
+/// hold it: its entries are in rowid order and ids are spread evenly, so if the `PROBE`th
+/// entry of a kind has id `r`, about `PROBE × max_id / r` principals of that kind hold it.
+async fn rarity(
+    conn: &mut SqliteConnection,
+    mut grams: Vec<String>,
+) -> Result<Vec<(f64, String)>, AppError> {
     if grams.len() > WEIGHED {
         let step = grams.len() as f64 / WEIGHED as f64;
         grams = (0..WEIGHED)
