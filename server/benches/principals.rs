@@ -210,6 +210,9 @@ async fn main() {
     let first_name = first_names[250].to_lowercase();
     let surname = surnames[1_500].to_lowercase();
     let fragment: String = surname.chars().skip(1).take(4).collect();
+    // The start of a first name: more than 5,000 matches, most of them together in the Name
+    // order (the page is found by walking the sort's index to them).
+    let name_start: String = first_name.chars().take(4).collect();
     let email: String = sqlx::query_scalar(
         "SELECT handle FROM principals WHERE kind = 'user' ORDER BY id LIMIT 1 OFFSET ?",
     )
@@ -250,6 +253,7 @@ async fn main() {
         (first_name.as_str(), "a first name"),
         (surname.as_str(), "a surname"),
         (fragment.as_str(), "inside a surname"),
+        (name_start.as_str(), "a first name's start, many"),
         (email.as_str(), "one email"),
         ("k", "1 character"),
         ("ka", "2 characters"),
