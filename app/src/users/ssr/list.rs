@@ -4,7 +4,7 @@
 
 use super::{
     GROUP_ROLE, order, parse_role,
-    search::{self, Key, Source},
+    search::{self, Key, Source, Want},
 };
 use crate::{
     error::AppError,
@@ -127,10 +127,13 @@ fn fold(value: &str) -> Vec<u8> {
 async fn read(
     conn: &mut SqliteConnection,
     source: &Source,
-    key: SortKey,
-    ascending: bool,
-    from: Option<&[String]>,
+    want: Want<'_>,
 ) -> Result<Vec<Key>, AppError> {
+    let Want {
+        sort: key,
+        ascending,
+        from,
+    } = want;
     let limit = PAGE_SIZE as usize + 1;
     let past = |order: std::cmp::Ordering| {
         if ascending {
@@ -222,7 +225,7 @@ pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage,
         // Backward pages are read in the opposite order, then turned round.
         let ascending = query.descending == backward;
         let past = from.as_ref().map(|(values, _)| values.as_slice());
-        let want = search::Want {
+        let want = Want {
             sort: query.sort,
             ascending,
             from: past,
@@ -230,7 +233,7 @@ pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage,
         let plan = search::plan(&mut conn, &query.q, want).await?;
         let mut keys = Vec::new();
         for source in &plan.sources {
-            keys.extend(read(&mut conn, source, query.sort, ascending, past).await?);
+            keys.extend(read(&mut conn, source, want).await?);
         }
         // Folded once per row, not per comparison. The folded values end in the handle,
         // UNIQUE COLLATE NOCASE, so no two rows tie and reversing gives the descending order.

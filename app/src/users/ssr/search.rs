@@ -256,11 +256,21 @@ async fn substring(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Resu
 /// case only, so a dense search for a non-ASCII capital can miss rows that a sparse one finds.
 fn walk_containing(q: &str, lead: Option<&'static str>) -> Source {
     Source::Walk {
-        filter: Some("(p.name LIKE ?1 ESCAPE '\\' OR p.handle LIKE ?1 ESCAPE '\\')".to_owned()),
-        binds: vec![format!("%{}%", escape_like(q))],
+        filter: Some(containing("?1")),
+        binds: vec![contains_pattern(q)],
         lead,
         index: None,
     }
+}
+
+/// Whether `p`'s name or email/ID is LIKE the pattern bound to `param`.
+fn containing(param: &str) -> String {
+    format!("(p.name LIKE {param} ESCAPE '\\' OR p.handle LIKE {param} ESCAPE '\\')")
+}
+
+/// The LIKE pattern of a text that contains `q`.
+fn contains_pattern(q: &str) -> String {
+    format!("%{}%", escape_like(q))
 }
 
 /// The Type sort: matches are often all of one kind ("example.org" matches users only), so
@@ -379,13 +389,14 @@ async fn found(
              WHERE principals_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3 LIMIT {over}), \
          matched AS MATERIALIZED (SELECT p.id, p.kind, p.name, p.handle, p.role \
              FROM found f JOIN principals p ON p.id = f.id \
-             WHERE ?4 IS NULL OR p.name LIKE ?4 ESCAPE '\\' OR p.handle LIKE ?4 ESCAPE '\\') \
+             WHERE ?4 IS NULL OR {}) \
          SELECT n, \
              CASE WHEN n <= {CAP} THEN (SELECT count(*) FROM matched) END, \
              CASE WHEN n <= {CAP} THEN (SELECT json_group_array(json_array(id, kind, name, \
                  handle, role)) FROM (SELECT * FROM matched p {past} ORDER BY {} LIMIT {page})) \
              END \
          FROM (SELECT count(*) AS n FROM found)",
+        containing("?4"),
         order::order_by(columns, want.ascending),
         over = CAP + 1,
         page = PAGE_SIZE + 1,
@@ -394,7 +405,7 @@ async fn found(
         .bind(expression)
         .bind(low)
         .bind(high)
-        .bind(check.map(|q| format!("%{}%", escape_like(q))));
+        .bind(check.map(contains_pattern));
     for value in want.from.unwrap_or_default() {
         query = query.bind(value);
     }
