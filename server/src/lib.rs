@@ -102,6 +102,7 @@ impl Application {
             ));
         }
         key_store::reload(&api_keys, &pool).await?;
+        let store = session_store(&pool)?;
 
         let vault = VaultRuntime::new(KeyVaultSettings {
             check_every: Duration::from_secs(config.key_vault_check_seconds),
@@ -109,11 +110,6 @@ impl Application {
             secret_cache: Duration::from_secs(config.key_vault_cache_seconds),
         })
         .map_err(|e| StartupError::Config(format!("the Key Vault HTTP client: {e}")))?;
-
-        let store = SqliteStore::new(pool.clone())
-            .with_table_name("sessions")
-            .map_err(StartupError::Config)?;
-        store.migrate().await?;
 
         let state = AppState {
             leptos_options,
@@ -134,6 +130,7 @@ impl Application {
                     fixed_origins: fixed_origins.map(Into::into),
                     session_seconds: config.embed_session_seconds,
                 },
+                principals: Arc::default(),
             },
             login_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
             api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
@@ -193,6 +190,10 @@ impl Application {
 /// Opens and migrates the database; an empty one gets its first administrator.
 pub async fn prepare_database(config: &Config) -> Result<SqlitePool, StartupError> {
     let pool = db::connect(&config.database_url).await?;
+    // The session table is created with the rest of the schema, before anything else reads it:
+    // a schema change while other connections held the older one made their statements fail
+    // now and then with "no such table" (seen once `principals` got a third trigger).
+    session_store(&pool)?.migrate().await?;
     auth::bootstrap::ensure_admin(
         &pool,
         &config.bootstrap_admin_email,
@@ -200,6 +201,12 @@ pub async fn prepare_database(config: &Config) -> Result<SqlitePool, StartupErro
     )
     .await?;
     Ok(pool)
+}
+
+fn session_store(pool: &SqlitePool) -> Result<SqliteStore, StartupError> {
+    SqliteStore::new(pool.clone())
+        .with_table_name("sessions")
+        .map_err(StartupError::Config)
 }
 
 /// How often the key ring is read again from the database.
@@ -219,8 +226,10 @@ async fn refresh_keys(ctx: AppContext) {
     }
 }
 
-/// Background upkeep: API key usage is written and expired Lockbox requests are swept every
-/// few seconds (batched, off the request path); expired sessions and keys past their grace period are deleted, and the search index merged a step, once a minute.
+/// Background upkeep: the principals held in memory are brought up to date, API key usage is
+/// written and expired Lockbox requests are swept every few seconds (batched, off the request
+/// path); expired sessions and keys past their grace period are deleted, the search index
+/// merged a step and old principal changes pruned, once a minute.
 async fn housekeeping(store: SqliteStore, state: AppState) {
     use tower_sessions::session_store::ExpiredDeletion;
     const USAGE_EVERY: Duration = Duration::from_secs(5);
@@ -229,6 +238,11 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
     let mut tick = tokio::time::interval(USAGE_EVERY);
     for n in 0u32.. {
         tick.tick().await;
+        // Loaded on the first tick, then kept up to date, so that searches seldom wait for
+        // more than a few changes (and never for the whole load).
+        if let Err(e) = update_principals(&state.ctx).await {
+            tracing::warn!(error = %e, "could not update the principals held in memory");
+        }
         if let Err(e) = key_store::flush_usage(keys, pool).await {
             tracing::warn!(error = %e, "could not write API key usage");
         }
@@ -263,9 +277,18 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
         if let Err(e) = app::users::ssr::list::tidy_search_index(pool).await {
             tracing::warn!(error = %e, "could not merge the search index");
         }
+        if let Err(e) = app::users::ssr::memory::prune(pool).await {
+            tracing::warn!(error = %e, "could not prune the principals' change log");
+        }
         state.login_throttle.forget_idle();
         state.api_throttle.forget_idle();
     }
+}
+
+async fn update_principals(ctx: &AppContext) -> Result<(), app::error::AppError> {
+    let mut conn = ctx.pool.acquire().await?;
+    ctx.principals.update(&mut conn, true).await?;
+    Ok(())
 }
 
 fn router(

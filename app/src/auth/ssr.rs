@@ -20,6 +20,9 @@ pub struct AppContext {
     pub lockbox: crate::lockbox::settings::LockboxSettings,
     pub key_vault: std::sync::Arc<crate::key_vault::runtime::VaultRuntime>,
     pub embed: crate::embed::ssr::EmbedConfig,
+    /// The Users list's copy of every principal's sort columns (kept up to date in the
+    /// background and before each search).
+    pub principals: std::sync::Arc<crate::users::ssr::memory::Memory>,
 }
 
 /// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's

@@ -207,7 +207,7 @@ async fn support_principals(
     let app = application(&state, peer, &headers).await?;
     let (id, ticket) = approved_request(&state, &app, &headers).await?;
     let query = list_query(params)?;
-    let page = list::page(&state.ctx.pool, &query).await?;
+    let page = list::page(&state.ctx.pool, Some(&state.ctx.principals), &query).await?;
     lockbox::record_access(&state.ctx.pool, &app, id, &ticket, "principals").await?;
     Ok(Json(page).into_response())
 }

@@ -286,7 +286,12 @@ async fn principals(
             ));
         }
     }
-    let page = list::page(&state.ctx.pool, &list_query(params)?).await?;
+    let page = list::page(
+        &state.ctx.pool,
+        Some(&state.ctx.principals),
+        &list_query(params)?,
+    )
+    .await?;
     Ok(Json(page).into_response())
 }
 

@@ -1121,8 +1121,17 @@ async fn only_this_browser_s_own_form_errors_are_shown_from_a_url() {
 /// directions, every sort.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_search_plan_lists_what_filtering_everything_would() {
-    use app::users::{ListQuery, Principal, PrincipalKind, SortKey, ssr::list};
+    use app::users::{
+        ListQuery, Principal, PrincipalKind, SortKey,
+        ssr::{list, memory::Memory},
+    };
     let app = spawn_app().await;
+    // A copy of the sort columns in memory, as a server process keeps one: loaded before the
+    // principals come (so that it must read them all again), and every plan is run with and
+    // without it.
+    let memory = Memory::default();
+    let mut conn = app.pool.acquire().await.unwrap();
+    assert!(memory.update(&mut conn, true).await.unwrap());
     // 12,000 users, half of them named K… (a short search that matches many), 90 % at
     // example.org (a domain that matches many users and no group or application, and trigrams
     // so common that a search leaves them out and checks candidates); some whose
@@ -1180,9 +1189,12 @@ async fn every_search_plan_lists_what_filtering_everything_would() {
             },
         )
     };
+    // More changes than are worth applying one by one: the background reads everything again.
+    assert!(!memory.update(&mut conn, false).await.unwrap());
+    assert!(memory.update(&mut conn, true).await.unwrap());
     let ids =
         |page: &app::users::PrincipalPage| page.principals.iter().map(|p| p.id).collect::<Vec<_>>();
-    for q in [
+    let searches = [
         "example.org", // many, users only
         "7@example",   // a rare trigram beside common ones: candidates checked
         "kaur",        // few hundreds, inside names and addresses
@@ -1193,7 +1205,11 @@ async fn every_search_plan_lists_what_filtering_everything_would() {
         "é",           // a short non-ASCII search
         "ölb",         // non-ASCII any part
         "nobody",
-    ] {
+    ];
+    let cases = searches
+        .into_iter()
+        .flat_map(|q| [(q, None), (q, Some(&memory))]);
+    for (q, held) in cases {
         let needle = q.to_lowercase();
         let mut expected: Vec<_> = everyone
             .iter()
@@ -1227,8 +1243,11 @@ async fn every_search_plan_lists_what_filtering_everything_would() {
                     after: None,
                     before: None,
                 };
-                let case = format!("{q:?} by {sort:?}, descending {descending}");
-                let first = list::page(&app.pool, &base).await.unwrap();
+                let case = format!(
+                    "{q:?} by {sort:?}, descending {descending}, copy in memory {}",
+                    held.is_some()
+                );
+                let first = list::page(&app.pool, held, &base).await.unwrap();
                 assert_eq!(ids(&first), want(0..50), "first page of {case}");
                 assert_eq!(first.total, (order.len() as i64).min(5000), "{case}");
                 assert_eq!(first.total_capped, order.len() > 5000, "{case}");
@@ -1263,10 +1282,82 @@ async fn every_search_plan_lists_what_filtering_everything_would() {
                         "before the last row",
                     ),
                 ] {
-                    let page = list::page(&app.pool, &paged).await.unwrap();
+                    let page = list::page(&app.pool, held, &paged).await.unwrap();
                     assert_eq!(ids(&page), want(range), "{what} of {case}");
                 }
             }
         }
     }
+}
+
+/// The copy of the sort columns that a server process keeps in memory follows every change
+/// written to the database, also by another process (here: straight SQL): added, renamed,
+/// re-roled and removed principals are found, ordered and forgotten as the database says.
+#[tokio::test]
+async fn the_copy_in_memory_follows_every_change() {
+    use app::users::{
+        ListQuery, SortKey,
+        ssr::{list, memory::Memory},
+    };
+    let app = spawn_app().await;
+    let add = |name: &'static str, handle: &'static str, role: &'static str| {
+        sqlx::query("INSERT INTO principals (kind, name, handle, role) VALUES ('user', ?1, ?2, ?3)")
+            .bind(name)
+            .bind(handle)
+            .bind(role)
+            .execute(&app.pool)
+    };
+    add("Zebra Stripe", "stripe@zoo.test", "viewer")
+        .await
+        .unwrap();
+    add("Alpha One", "alpha@zoo.test", "viewer").await.unwrap();
+    let memory = Memory::default();
+    let mut conn = app.pool.acquire().await.unwrap();
+    assert!(memory.update(&mut conn, true).await.unwrap());
+    drop(conn);
+    let names = |sort: SortKey| {
+        let memory = &memory;
+        let pool = &app.pool;
+        async move {
+            let query = ListQuery {
+                q: "zebra".into(),
+                sort,
+                descending: false,
+                after: None,
+                before: None,
+            };
+            let page = list::page(pool, Some(memory), &query).await.unwrap();
+            page.principals
+                .into_iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names(SortKey::Name).await, ["Zebra Stripe"]);
+
+    add("Zebra Crossing", "crossing@zoo.test", "admin")
+        .await
+        .unwrap();
+    sqlx::query("UPDATE principals SET name = 'Zebra Alpha' WHERE handle = 'alpha@zoo.test'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(SortKey::Name).await,
+        ["Zebra Alpha", "Zebra Crossing", "Zebra Stripe"]
+    );
+    assert_eq!(
+        names(SortKey::Role).await,
+        ["Zebra Crossing", "Zebra Alpha", "Zebra Stripe"]
+    );
+    sqlx::query("UPDATE principals SET role = 'admin' WHERE handle = 'stripe@zoo.test'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM principals WHERE handle = 'crossing@zoo.test'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(names(SortKey::Role).await, ["Zebra Stripe", "Zebra Alpha"]);
+    assert!(memory.is_loaded());
 }

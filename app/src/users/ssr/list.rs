@@ -3,7 +3,9 @@
 //! more than the first. `scripts/bench-principals.sh` times each case at a million principals.
 
 use super::{
-    GROUP_ROLE, order, parse_role,
+    GROUP_ROLE,
+    memory::{Memory, fold},
+    order, parse_role,
     search::{self, Key, Source, Want},
 };
 use crate::{
@@ -119,10 +121,6 @@ fn folded(key: SortKey, k: &Key) -> Vec<Vec<u8>> {
     values.into_iter().map(fold).collect()
 }
 
-fn fold(value: &str) -> Vec<u8> {
-    value.bytes().map(|b| b.to_ascii_lowercase()).collect()
-}
-
 /// Up to `PAGE_SIZE + 1` rows of one source, in the page's order, past the cursor.
 async fn read(
     conn: &mut SqliteConnection,
@@ -213,13 +211,25 @@ async fn read(
     }
 }
 
-pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage, AppError> {
+/// A page of the list. With `memory` (this process's copy of the sort columns, brought up to
+/// date here first), searches sort their matches there instead of looking each one up.
+pub async fn page(
+    pool: &SqlitePool,
+    memory: Option<&Memory>,
+    query: &ListQuery,
+) -> Result<PrincipalPage, AppError> {
     let mut from = match (&query.after, &query.before) {
         (Some(c), _) => Some((decode_cursor(c, query.sort, "after")?, false)),
         (None, Some(c)) => Some((decode_cursor(c, query.sort, "before")?, true)),
         (None, None) => None,
     };
     let mut conn = pool.acquire().await?;
+    let memory = match memory {
+        Some(memory) if !query.q.is_empty() && memory.update(&mut conn, false).await? => {
+            Some(memory)
+        }
+        _ => None,
+    };
     loop {
         let backward = from.as_ref().is_some_and(|(_, back)| *back);
         // Backward pages are read in the opposite order, then turned round.
@@ -230,7 +240,7 @@ pub async fn page(pool: &SqlitePool, query: &ListQuery) -> Result<PrincipalPage,
             ascending,
             from: past,
         };
-        let plan = search::plan(&mut conn, &query.q, want).await?;
+        let plan = search::plan(&mut conn, &query.q, want, memory).await?;
         let mut keys = Vec::new();
         for source in &plan.sources {
             keys.extend(read(&mut conn, source, want).await?);

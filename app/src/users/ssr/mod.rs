@@ -6,6 +6,7 @@ pub mod changes;
 pub mod groups;
 pub mod invitations;
 pub mod list;
+pub mod memory;
 mod order;
 mod search;
 pub(crate) mod tokens;

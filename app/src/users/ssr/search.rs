@@ -14,7 +14,7 @@
 //! Each step answers in one row (a page's rows as a JSON array): a row each would cost more
 //! than the search.
 
-use super::order;
+use super::{memory::Memory, order};
 use crate::{
     error::AppError,
     users::{COUNT_CAP, PAGE_SIZE, SortKey},
@@ -39,6 +39,12 @@ const PROBE: i64 = 64;
 const SPREAD: f64 = 2.0;
 /// At most this many of a long search's trigrams are weighed.
 const WEIGHED: usize = 12;
+/// With the copy in memory, a search's entries in the index are gathered up to this many, then
+/// checked and sorted there; more, and the page is read along the sort's index.
+const GATHERED: i64 = 2 * CAP;
+/// More than [`CAP`] matches among the copy's first this many bytes (some 40,000 principals)
+/// is one in eight or more: too many for the index to count quickly, found in memory instead.
+const PROBED_BYTES: usize = 2 << 20;
 
 /// A principal's place in every sort.
 #[derive(sqlx::FromRow, Clone, Debug)]
@@ -77,8 +83,8 @@ impl Plan {
     /// `total` matches, of which `keys` are the page's.
     fn few(total: i64, keys: Vec<Key>) -> Self {
         Self {
-            total,
-            capped: false,
+            total: total.min(CAP),
+            capped: total > CAP,
             sources: vec![Source::Known(keys)],
         }
     }
@@ -112,10 +118,12 @@ fn band(kind: usize) -> (i64, i64) {
     (low, low | ID_MASK)
 }
 
+/// With `memory`, the copy of the sort columns (loaded), matches are sorted there.
 pub(super) async fn plan(
     conn: &mut SqliteConnection,
     q: &str,
     want: Want<'_>,
+    memory: Option<&Memory>,
 ) -> Result<Plan, AppError> {
     if q.is_empty() {
         let total = sqlx::query_scalar("SELECT n FROM principal_count WHERE id = 1")
@@ -137,14 +145,19 @@ pub(super) async fn plan(
         return Ok(Plan::few(0, Vec::new()));
     }
     if q.chars().count() < 3 {
-        prefix(conn, q, want).await
+        prefix(conn, q, want, memory).await
     } else {
-        substring(conn, q, want).await
+        substring(conn, q, want, memory).await
     }
 }
 
 /// A one- or two-character search: the start of the name or of the email/ID.
-async fn prefix(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Result<Plan, AppError> {
+async fn prefix(
+    conn: &mut SqliteConnection,
+    q: &str,
+    want: Want<'_>,
+    memory: Option<&Memory>,
+) -> Result<Plan, AppError> {
     let mark = |m: char| {
         let pad: String = std::iter::repeat_n(m, 3 - q.chars().count()).collect();
         quoted(&format!("{pad}{q}"))
@@ -156,6 +169,7 @@ async fn prefix(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Result<
         None,
         None,
         want,
+        memory,
     )
     .await?;
     if let Some((total, keys)) = all.page {
@@ -199,7 +213,10 @@ async fn prefix(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Result<
         };
         return Ok(Plan::many(vec![seek("p.handle", None), initial]));
     }
-    let Some((_, rest)) = found(conn, &mark('\u{3}'), None, None, want).await?.page else {
+    let Some((_, rest)) = found(conn, &mark('\u{3}'), None, None, want, memory)
+        .await?
+        .page
+    else {
         return Ok(Plan::many(vec![walk_prefix()]));
     };
     let mut sources: Vec<Source> = match want.sort {
@@ -218,12 +235,32 @@ async fn prefix(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Result<
 /// common than the rarest, the index is asked only for the rarest two (and those nearly as
 /// rare), and the database checks the candidates against the whole text as it looks up their
 /// sort values, which a page needs anyway.
-async fn substring(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Result<Plan, AppError> {
+async fn substring(
+    conn: &mut SqliteConnection,
+    q: &str,
+    want: Want<'_>,
+    memory: Option<&Memory>,
+) -> Result<Plan, AppError> {
     let grams = trigrams(q);
     // LIKE, which does the check, folds ASCII letters only; the phrase folds as the index does.
     // Two trigrams or fewer: the phrase reads no more than any choice of them would.
-    if q.is_ascii() && grams.len() > 2 {
-        let weights = rarity(conn, grams).await?;
+    let weights = match q.is_ascii() && grams.len() > 2 {
+        true => Some(rarity(conn, grams).await?),
+        false => None,
+    };
+    // Every trigram common: the phrase may match a good part of everyone, and counting that
+    // through the index reads long lists. The copy in memory tells in a fraction of the time.
+    let common = weights
+        .as_ref()
+        .is_none_or(|w| w.first().is_some_and(|w| w.0 > GATHERED as f64));
+    if common
+        && q.is_ascii()
+        && let Some(counts) = memory.and_then(|m| m.count_containing(q, PROBED_BYTES, CAP))
+        && counts.iter().sum::<i64>() > CAP
+    {
+        return many(conn, q, want, memory, counts).await;
+    }
+    if let Some(weights) = weights {
         let rarest = weights.first().map_or(0.0, |w| w.0);
         let terms: Vec<String> = weights
             .iter()
@@ -232,23 +269,56 @@ async fn substring(conn: &mut SqliteConnection, q: &str, want: Want<'_>) -> Resu
             .map(|(_, w)| quoted(&w.1))
             .collect();
         if terms.len() < weights.len()
-            && let Some((total, keys)) = found(conn, &terms.join(" AND "), None, Some(q), want)
-                .await?
-                .page
+            && let Some((total, keys)) =
+                found(conn, &terms.join(" AND "), None, Some(q), want, memory)
+                    .await?
+                    .page
         {
             return Ok(Plan::few(total, keys));
         }
     }
     let phrase = quoted(q);
-    if want.sort == SortKey::Type {
-        return by_kind(conn, &phrase, q, want).await;
+    // Without the copy, the Type sort counts each kind on its own; with it, all kinds are
+    // gathered at once and sorted in memory.
+    if want.sort == SortKey::Type && memory.is_none() {
+        return by_kind(conn, &phrase, q, want, None).await;
     }
-    match found(conn, &phrase, None, None, want).await?.page {
+    match found(conn, &phrase, None, None, want, memory).await?.page {
         Some((total, keys)) => Ok(Plan::few(total, keys)),
+        None if want.sort == SortKey::Type => by_kind(conn, &phrase, q, want, memory).await,
         // More than CAP: the page comes from reading the sort's index and testing each entry.
         // Matches are usually spread along it, so a page is found after a few hundred.
         None => Ok(Plan::many(vec![walk_containing(q, None)])),
     }
+}
+
+/// More than [`CAP`] principals contain `q`, as `counts` (by kind, from the copy in memory)
+/// show: the page is read along the sort's index. By Type, each kind on its own: one that the
+/// copy saw more than `CAP` of is read along the index too, the others are looked for.
+async fn many(
+    conn: &mut SqliteConnection,
+    q: &str,
+    want: Want<'_>,
+    memory: Option<&Memory>,
+    counts: [i64; KINDS.len()],
+) -> Result<Plan, AppError> {
+    if want.sort != SortKey::Type {
+        return Ok(Plan::many(vec![walk_containing(q, None)]));
+    }
+    let phrase = quoted(q);
+    let mut sources = Vec::with_capacity(KINDS.len());
+    for (i, kind) in KINDS.iter().enumerate() {
+        if counts[i] > CAP {
+            sources.push(walk_containing(q, Some(kind)));
+            continue;
+        }
+        let kind_found = found(conn, &phrase, Some(band(i)), None, want, memory).await?;
+        sources.push(match kind_found.page {
+            Some((_, keys)) => Source::Known(keys),
+            None => walk_containing(q, Some(kind)),
+        });
+    }
+    Ok(Plan::many(sources))
 }
 
 /// The sort's index read in order, each entry tested for containing `q` (of one kind only
@@ -281,11 +351,12 @@ async fn by_kind(
     phrase: &str,
     q: &str,
     want: Want<'_>,
+    memory: Option<&Memory>,
 ) -> Result<Plan, AppError> {
     let mut count = 0;
     let mut sources = Vec::with_capacity(KINDS.len());
     for (i, kind) in KINDS.iter().enumerate() {
-        let kind_found = found(conn, phrase, Some(band(i)), None, want).await?;
+        let kind_found = found(conn, phrase, Some(band(i)), None, want, memory).await?;
         count += kind_found.count;
         sources.push(match kind_found.page {
             Some((_, keys)) => Source::Known(keys),
@@ -358,9 +429,10 @@ async fn rarity(
 
 /// What the index found for an expression.
 struct Found {
-    /// How many entries, up to [`CAP`] + 1.
+    /// How many entries, up to one more than were gathered ([`CAP`], or [`GATHERED`] with the
+    /// copy in memory).
     count: i64,
-    /// When no more than [`CAP`]: how many of them match, and the page's rows of those.
+    /// When no more than that: how many of them match, and the page's rows of those.
     page: Option<(i64, Vec<Key>)>,
 }
 
@@ -369,14 +441,46 @@ struct Found {
 /// (ASCII), so that the index may be asked for less than the whole phrase. The matches are
 /// counted and the page's rows of them sorted by the database, in one statement that answers
 /// in one row: looking them up is the costly part, and a row each would cost more still.
+/// With the copy in memory, up to [`GATHERED`] entries are gathered from the index (as one
+/// text) and checked and sorted in memory, without a lookup each.
 async fn found(
     conn: &mut SqliteConnection,
     expression: &str,
     band: Option<(i64, i64)>,
     check: Option<&str>,
     want: Want<'_>,
+    memory: Option<&Memory>,
 ) -> Result<Found, AppError> {
     let (low, high) = band.unwrap_or((0, i64::MAX));
+    if let Some(memory) = memory {
+        let ids: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT group_concat(id) FROM (SELECT rowid & {ID_MASK} AS id \
+             FROM principals_search WHERE principals_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
+             LIMIT {})",
+            GATHERED + 1
+        ))
+        .bind(expression)
+        .bind(low)
+        .bind(high)
+        .fetch_one(&mut *conn)
+        .await?;
+        let ids: Vec<i64> = ids
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        let count = ids.len() as i64;
+        if count > GATHERED {
+            return Ok(Found { count, page: None });
+        }
+        // Without a copy after all (it could not be kept up): the database sorts them.
+        if let Some(page) = memory.page_of(&ids, check, want) {
+            return Ok(Found {
+                count,
+                page: Some(page),
+            });
+        }
+    }
     let columns = order::columns(want.sort);
     let past = match want.from {
         Some(_) => format!("WHERE {}", order::past(columns, want.ascending, 5)),
