@@ -138,6 +138,7 @@ impl Application {
         let background = vec![
             tokio::spawn(housekeeping(store.clone(), state.clone())),
             tokio::spawn(refresh_keys(state.ctx.clone())),
+            tokio::spawn(keep_principals(state.ctx.clone())),
             tokio::spawn(key_vault::watch(state.ctx.clone())),
         ];
         let api_keys = state.ctx.api_keys.clone();
@@ -226,10 +227,10 @@ async fn refresh_keys(ctx: AppContext) {
     }
 }
 
-/// Background upkeep: the principals held in memory are brought up to date, API key usage is
-/// written and expired Lockbox requests are swept every few seconds (batched, off the request
-/// path); expired sessions and keys past their grace period are deleted, the search index
-/// merged a step and old principal changes pruned, once a minute.
+/// Background upkeep: API key usage is written and expired Lockbox requests are swept every
+/// few seconds (batched, off the request path); expired sessions and keys past their grace
+/// period are deleted, the search index merged a step and old principal changes pruned, once
+/// a minute.
 async fn housekeeping(store: SqliteStore, state: AppState) {
     use tower_sessions::session_store::ExpiredDeletion;
     const USAGE_EVERY: Duration = Duration::from_secs(5);
@@ -238,11 +239,6 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
     let mut tick = tokio::time::interval(USAGE_EVERY);
     for n in 0u32.. {
         tick.tick().await;
-        // Loaded on the first tick, then kept up to date, so that searches seldom wait for
-        // more than a few changes (and never for the whole load).
-        if let Err(e) = update_principals(&state.ctx).await {
-            tracing::warn!(error = %e, "could not update the principals held in memory");
-        }
         if let Err(e) = key_store::flush_usage(keys, pool).await {
             tracing::warn!(error = %e, "could not write API key usage");
         }
@@ -285,10 +281,25 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
     }
 }
 
-async fn update_principals(ctx: &AppContext) -> Result<(), app::error::AppError> {
-    let mut conn = ctx.pool.acquire().await?;
-    ctx.principals.update(&mut conn, true).await?;
-    Ok(())
+/// How often the principals held in memory are brought up to date (searches do it too).
+const PRINCIPALS_EVERY: Duration = Duration::from_secs(5);
+
+/// The Users list's copy of the principals' sort columns: loaded at start (seconds at a
+/// million principals, meanwhile searches go without it), then kept up to date, so that a
+/// search seldom has more than a few changes to apply; read again when it fell far behind.
+async fn keep_principals(ctx: AppContext) {
+    let mut tick = tokio::time::interval(PRINCIPALS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let updated = match ctx.pool.acquire().await {
+            Ok(mut conn) => ctx.principals.update(&mut conn, true).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = updated {
+            tracing::warn!(error = %e, "could not update the principals held in memory");
+        }
+    }
 }
 
 fn router(

@@ -142,7 +142,8 @@ async fn admin() -> Result<(crate::auth::ssr::AppContext, crate::roles::UserInfo
     crate::auth::ssr::require(Role::Admin).await
 }
 
-/// The principals list: searched, sorted and paged by the database.
+/// The principals list: searched, sorted and paged by the database, with this process's copy of
+/// the sort columns (`ssr::memory`).
 #[server(prefix = "/rpc", endpoint = "principals_list")]
 pub async fn list_principals(query: ListQuery) -> Result<PrincipalPage, AppError> {
     let (ctx, _admin) = admin().await?;

@@ -100,10 +100,10 @@ pub(super) fn fold(text: &str) -> Vec<u8> {
 
 impl std::fmt::Debug for Memory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let guard = self.read();
+        let seq = self.read().as_ref().map(|c| c.seq);
         f.debug_struct("Memory")
-            .field("principals", &guard.as_ref().map(|c| c.live))
-            .field("seq", &guard.as_ref().map(|c| c.seq))
+            .field("footprint", &self.footprint())
+            .field("seq", &seq)
             .finish()
     }
 }
@@ -119,6 +119,16 @@ impl Memory {
 
     pub fn is_loaded(&self) -> bool {
         self.read().is_some()
+    }
+
+    /// How many principals the copy holds and the bytes it takes (text, slots, id table).
+    pub fn footprint(&self) -> Option<(usize, usize)> {
+        self.read().as_ref().map(|c| {
+            let bytes = c.text.capacity()
+                + c.slots.capacity() * std::mem::size_of::<Slot>()
+                + c.by_id.capacity() * std::mem::size_of::<u32>();
+            (c.live, bytes)
+        })
     }
 
     /// Brings the copy up to date with the change log; with `load`, reads everything when there
@@ -259,8 +269,9 @@ impl Memory {
     }
 
     /// How many principals of each kind contain `q` (folded) among those whose text lies in the
-    /// copy's first `budget` bytes, counting no further once one kind has more than `enough`.
-    /// `None` without a copy.
+    /// copy's first `budget` bytes, counting no further once one kind has more than `enough`,
+    /// or once the part read shows that the whole budget would hold fewer than half of `enough`
+    /// (a search that is not common costs a fraction of the budget). `None` without a copy.
     pub(super) fn count_containing(
         &self,
         q: &str,
@@ -274,21 +285,28 @@ impl Memory {
         let end = budget.min(copy.text.len());
         let mut counts = [0; KINDS.len()];
         let mut from = 0;
-        while counts.iter().all(|&n| n <= enough) && !needle.is_empty() {
-            let Some(at) = copy
-                .text
-                .get(from..end)
-                .and_then(|text| finder.find(text))
-                .map(|i| from + i)
-            else {
-                break;
-            };
-            // The slot holding `at`: slots lie in the text's order.
-            let slot = &copy.slots[copy.slots.partition_point(|s| s.start as usize <= at) - 1];
-            if let Some(count) = counts.get_mut(slot.kind as usize) {
-                *count += 1;
+        for part in [end / 8, end / 4, end / 2, end] {
+            while counts.iter().all(|&n| n <= enough) && !needle.is_empty() {
+                let Some(at) = copy
+                    .text
+                    .get(from..part)
+                    .and_then(|text| finder.find(text))
+                    .map(|i| from + i)
+                else {
+                    break;
+                };
+                // The slot holding `at`: slots lie in the text's order.
+                let slot = &copy.slots[copy.slots.partition_point(|s| s.start as usize <= at) - 1];
+                if let Some(count) = counts.get_mut(slot.kind as usize) {
+                    *count += 1;
+                }
+                from = slot.end as usize;
             }
-            from = slot.end as usize;
+            let total: i64 = counts.iter().sum();
+            let foreseen = total as f64 * end as f64 / part.max(1) as f64;
+            if counts.iter().any(|&n| n > enough) || foreseen < enough as f64 / 2.0 {
+                break;
+            }
         }
         Some(counts)
     }

@@ -170,6 +170,9 @@ async fn prefix(
         None,
         want,
         memory,
+        // A start of one or two characters is usually shared by many: counting them stops
+        // sooner, and the few there are come at no more cost.
+        CAP,
     )
     .await?;
     if let Some((total, keys)) = all.page {
@@ -213,7 +216,7 @@ async fn prefix(
         };
         return Ok(Plan::many(vec![seek("p.handle", None), initial]));
     }
-    let Some((_, rest)) = found(conn, &mark('\u{3}'), None, None, want, memory)
+    let Some((_, rest)) = found(conn, &mark('\u{3}'), None, None, want, memory, GATHERED)
         .await?
         .page
     else {
@@ -269,10 +272,17 @@ async fn substring(
             .map(|(_, w)| quoted(&w.1))
             .collect();
         if terms.len() < weights.len()
-            && let Some((total, keys)) =
-                found(conn, &terms.join(" AND "), None, Some(q), want, memory)
-                    .await?
-                    .page
+            && let Some((total, keys)) = found(
+                conn,
+                &terms.join(" AND "),
+                None,
+                Some(q),
+                want,
+                memory,
+                GATHERED,
+            )
+            .await?
+            .page
         {
             return Ok(Plan::few(total, keys));
         }
@@ -283,7 +293,10 @@ async fn substring(
     if want.sort == SortKey::Type && memory.is_none() {
         return by_kind(conn, &phrase, q, want, None).await;
     }
-    match found(conn, &phrase, None, None, want, memory).await?.page {
+    match found(conn, &phrase, None, None, want, memory, GATHERED)
+        .await?
+        .page
+    {
         Some((total, keys)) => Ok(Plan::few(total, keys)),
         None if want.sort == SortKey::Type => by_kind(conn, &phrase, q, want, memory).await,
         // More than CAP: the page comes from reading the sort's index and testing each entry.
@@ -312,7 +325,7 @@ async fn many(
             sources.push(walk_containing(q, Some(kind)));
             continue;
         }
-        let kind_found = found(conn, &phrase, Some(band(i)), None, want, memory).await?;
+        let kind_found = found(conn, &phrase, Some(band(i)), None, want, memory, GATHERED).await?;
         sources.push(match kind_found.page {
             Some((_, keys)) => Source::Known(keys),
             None => walk_containing(q, Some(kind)),
@@ -356,7 +369,7 @@ async fn by_kind(
     let mut count = 0;
     let mut sources = Vec::with_capacity(KINDS.len());
     for (i, kind) in KINDS.iter().enumerate() {
-        let kind_found = found(conn, phrase, Some(band(i)), None, want, memory).await?;
+        let kind_found = found(conn, phrase, Some(band(i)), None, want, memory, GATHERED).await?;
         count += kind_found.count;
         sources.push(match kind_found.page {
             Some((_, keys)) => Source::Known(keys),
@@ -429,8 +442,8 @@ async fn rarity(
 
 /// What the index found for an expression.
 struct Found {
-    /// How many entries, up to one more than were gathered ([`CAP`], or [`GATHERED`] with the
-    /// copy in memory).
+    /// How many entries, up to one more than were gathered ([`CAP`], or with the copy in
+    /// memory as many as asked for).
     count: i64,
     /// When no more than that: how many of them match, and the page's rows of those.
     page: Option<(i64, Vec<Key>)>,
@@ -441,8 +454,8 @@ struct Found {
 /// (ASCII), so that the index may be asked for less than the whole phrase. The matches are
 /// counted and the page's rows of them sorted by the database, in one statement that answers
 /// in one row: looking them up is the costly part, and a row each would cost more still.
-/// With the copy in memory, up to [`GATHERED`] entries are gathered from the index (as one
-/// text) and checked and sorted in memory, without a lookup each.
+/// With the copy in memory, up to `gather` entries (at most [`GATHERED`]) are gathered from the
+/// index (as one text) and checked and sorted in memory, without a lookup each.
 async fn found(
     conn: &mut SqliteConnection,
     expression: &str,
@@ -450,14 +463,16 @@ async fn found(
     check: Option<&str>,
     want: Want<'_>,
     memory: Option<&Memory>,
+    gather: i64,
 ) -> Result<Found, AppError> {
     let (low, high) = band.unwrap_or((0, i64::MAX));
     if let Some(memory) = memory {
+        let gather = gather.min(GATHERED);
         let ids: Option<String> = sqlx::query_scalar(&format!(
             "SELECT group_concat(id) FROM (SELECT rowid & {ID_MASK} AS id \
              FROM principals_search WHERE principals_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
              LIMIT {})",
-            GATHERED + 1
+            gather + 1
         ))
         .bind(expression)
         .bind(low)
@@ -470,7 +485,7 @@ async fn found(
             .filter_map(|id| id.parse().ok())
             .collect();
         let count = ids.len() as i64;
-        if count > GATHERED {
+        if count > gather {
             return Ok(Found { count, page: None });
         }
         // Without a copy after all (it could not be kept up): the database sorts them.
