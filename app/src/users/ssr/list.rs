@@ -5,8 +5,9 @@
 use super::{
     GROUP_ROLE,
     memory::{Memory, fold},
-    order, parse_role,
-    search::{self, Key, Source, Want},
+    order::{self, Key, Want},
+    parse_role,
+    search::{self, Source},
 };
 use crate::{
     error::AppError,

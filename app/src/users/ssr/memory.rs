@@ -12,7 +12,7 @@
 //! change committed between the copy's update and a query's read of the index may be missed by
 //! that one query (a new principal not listed yet); the next query has it.
 
-use super::search::{KINDS, Key, ROLES, Want};
+use super::order::{KINDS, Key, ROLES, Want};
 use crate::{
     error::AppError,
     users::{PAGE_SIZE, SortKey},

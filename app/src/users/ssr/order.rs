@@ -1,8 +1,34 @@
-//! A page's place in a sort, in SQL: the sort's columns, the condition "past the cursor" and
-//! the ORDER BY, shared by the reads along an index (`list`) and the searches that sort their
-//! matches (`search`), so that both order rows exactly alike.
+//! A page's place in a sort: the order of kinds and roles, a row's sort values ([`Key`]), the
+//! page wanted ([`Want`]), and in SQL the sort's columns, the condition "past the cursor" and
+//! the ORDER BY. Shared by the reads along an index (`list`), the searches that sort their
+//! matches (`search`) and the copy in memory that sorts them there (`memory`), so that all
+//! order rows exactly alike.
 
 use crate::users::SortKey;
+
+/// Kinds in the Type sort's order, as the index's rowid numbers them (migration 0010).
+pub(super) const KINDS: [&str; 3] = ["application", "group", "user"];
+/// Roles in the Role sort's order.
+pub(super) const ROLES: [&str; 3] = ["admin", "contributor", "viewer"];
+
+/// A principal's place in every sort.
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub(super) struct Key {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub handle: String,
+    pub role: String,
+}
+
+/// The page a plan is for. A search that finds few matches hands back only this page's rows
+/// of them (up to `PAGE_SIZE + 1` past the cursor), sorted by the database as it looks them up.
+#[derive(Clone, Copy)]
+pub(super) struct Want<'a> {
+    pub sort: SortKey,
+    pub ascending: bool,
+    pub from: Option<&'a [String]>,
+}
 
 /// The sort's columns, each matching an index's column order exactly; the handle is unique, so
 /// it settles every tie and a cursor names one place in the order.

@@ -14,7 +14,10 @@
 //! Each step answers in one row (a page's rows as a JSON array): a row each would cost more
 //! than the search.
 
-use super::{memory::Memory, order};
+use super::{
+    memory::Memory,
+    order::{self, KINDS, Key, ROLES, Want},
+};
 use crate::{
     error::AppError,
     users::{COUNT_CAP, PAGE_SIZE, SortKey},
@@ -26,10 +29,6 @@ pub(super) const CAP: i64 = COUNT_CAP;
 /// The index's rowid is `kind << KIND_SHIFT | id`.
 const KIND_SHIFT: u32 = 40;
 const ID_MASK: i64 = (1 << KIND_SHIFT) - 1;
-/// Kinds in the Type sort's order, as the index's rowid numbers them (migration 0010).
-pub(super) const KINDS: [&str; 3] = ["application", "group", "user"];
-/// Roles in the Role sort's order.
-pub(super) const ROLES: [&str; 3] = ["admin", "contributor", "viewer"];
 /// A trigram's entries are counted from where its `PROBE`th lies.
 const PROBE: i64 = 64;
 /// Besides its rarest two, a search asks the index for those of its trigrams held by no more
@@ -45,16 +44,6 @@ const GATHERED: i64 = 2 * CAP;
 /// More than [`CAP`] matches among the copy's first this many bytes (some 40,000 principals)
 /// is one in eight or more: too many for the index to count quickly, found in memory instead.
 const PROBED_BYTES: usize = 2 << 20;
-
-/// A principal's place in every sort.
-#[derive(sqlx::FromRow, Clone, Debug)]
-pub(super) struct Key {
-    pub id: i64,
-    pub kind: String,
-    pub name: String,
-    pub handle: String,
-    pub role: String,
-}
 
 /// Where a page's rows come from; a page merges the rows of all its sources.
 #[derive(Debug)]
@@ -96,15 +85,6 @@ impl Plan {
             sources,
         }
     }
-}
-
-/// The page a plan is for. A search that finds few matches hands back only this page's rows
-/// of them (up to `PAGE_SIZE + 1` past the cursor), sorted by the database as it looks them up.
-#[derive(Clone, Copy)]
-pub(super) struct Want<'a> {
-    pub sort: SortKey,
-    pub ascending: bool,
-    pub from: Option<&'a [String]>,
 }
 
 /// A phrase of the query syntax that is exactly `text`.
