@@ -1361,3 +1361,43 @@ async fn the_copy_in_memory_follows_every_change() {
     assert_eq!(names(SortKey::Role).await, ["Zebra Stripe", "Zebra Alpha"]);
     assert!(memory.is_loaded());
 }
+
+/// A principal that the copy in memory cannot hold (an id beyond its table) leaves every list
+/// to the database: no copy is made, a search still finds and orders what the database has.
+#[tokio::test]
+async fn a_principal_the_copy_cannot_hold_leaves_the_list_to_the_database() {
+    use app::users::{
+        ListQuery, SortKey,
+        ssr::{list, memory::Memory},
+    };
+    let app = spawn_app().await;
+    for (id, name, handle) in [
+        (1_i64 << 28, "Zebra Far", "far@zoo.test"),
+        (7, "Zebra Near", "near@zoo.test"),
+    ] {
+        sqlx::query(
+            "INSERT INTO principals (id, kind, name, handle, role) VALUES (?1, 'user', ?2, ?3, 'viewer')",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(handle)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    let memory = Memory::default();
+    let mut conn = app.pool.acquire().await.unwrap();
+    assert!(!memory.update(&mut conn, true).await.unwrap());
+    assert!(!memory.is_loaded());
+    drop(conn);
+    let query = ListQuery {
+        q: "zebra".into(),
+        sort: SortKey::Name,
+        descending: true,
+        after: None,
+        before: None,
+    };
+    let page = list::page(&app.pool, Some(&memory), &query).await.unwrap();
+    let names: Vec<_> = page.principals.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["Zebra Near", "Zebra Far"]);
+}

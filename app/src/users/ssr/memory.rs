@@ -40,12 +40,16 @@ const NONE: u32 = u32::MAX;
 /// Ids are slots' indexes in a table (4 bytes an id ever given): beyond this, the list goes
 /// without the copy rather than hold a table mostly empty.
 const MAX_ID: i64 = 1 << 28;
+/// After a load that could not make a copy, the next try waits this long: the data that
+/// stopped it is likely still there, and a load at a million principals takes seconds.
+const RETRY: Duration = Duration::from_secs(600);
 
 #[derive(Default)]
 pub struct Memory {
     copy: RwLock<Option<Copy>>,
-    /// One update at a time; queries go on reading the copy meanwhile.
-    updating: tokio::sync::Mutex<()>,
+    /// One update at a time; queries go on reading the copy meanwhile. Holds when a copy
+    /// could last not be made.
+    updating: tokio::sync::Mutex<Option<Instant>>,
 }
 
 struct Copy {
@@ -135,7 +139,7 @@ impl Memory {
     /// is no copy yet or it fell too far behind (at a million principals, seconds: the
     /// background's job, not a query's). Whether a copy is there now.
     pub async fn update(&self, conn: &mut SqliteConnection, load: bool) -> Result<bool, AppError> {
-        let _one = match self.updating.try_lock() {
+        let mut refused = match self.updating.try_lock() {
             Ok(one) => one,
             // Another update under way: worth waiting for only if it brings a copy up to date
             // (changes take microseconds to apply); a query does not wait for a first load.
@@ -148,13 +152,14 @@ impl Memory {
             .filter(|c| c.updated.elapsed() < STALE)
             .map(|c| c.seq);
         let Some(since) = since else {
-            if !load {
+            if !load || refused.is_some_and(|at| at.elapsed() < RETRY) {
                 return Ok(false);
             }
-            let copy = Copy::load(conn).await;
+            let copy = Copy::load(conn).await?;
             // A copy that could not be made leaves the list on the database alone.
-            let loaded = copy.as_ref().is_ok_and(Option::is_some);
-            self.replace(copy?);
+            let loaded = copy.is_some();
+            *refused = (!loaded).then(Instant::now);
+            self.replace(copy);
             return Ok(loaded);
         };
         let changes: Vec<Change> = sqlx::query_as(
@@ -174,6 +179,7 @@ impl Memory {
             }
             let copy = Copy::load(conn).await?;
             let loaded = copy.is_some();
+            *refused = (!loaded).then(Instant::now);
             self.replace(copy);
             return Ok(loaded);
         }
@@ -192,6 +198,7 @@ impl Memory {
             if !copy.apply(id, now.as_ref()) {
                 // Beyond what a slot can address, or a kind or role it does not know.
                 *guard = None;
+                *refused = Some(Instant::now());
                 return Ok(false);
             }
         }
