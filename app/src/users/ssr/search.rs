@@ -271,14 +271,16 @@ async fn substring(
     // Without the copy, the Type sort counts each kind on its own; with it, all kinds are
     // gathered at once and sorted in memory.
     if want.sort == SortKey::Type && memory.is_none() {
-        return by_kind(conn, &phrase, q, want, None).await;
+        return by_kind(conn, &phrase, q, want, None, [0; KINDS.len()]).await;
     }
     match found(conn, &phrase, None, None, want, memory, GATHERED)
         .await?
         .page
     {
         Some((total, keys)) => Ok(Plan::few(total, keys)),
-        None if want.sort == SortKey::Type => by_kind(conn, &phrase, q, want, memory).await,
+        None if want.sort == SortKey::Type => {
+            by_kind(conn, &phrase, q, want, memory, [0; KINDS.len()]).await
+        }
         // More than CAP: the page comes from reading the sort's index and testing each entry.
         // Matches are usually spread along it, so a page is found after a few hundred.
         None => Ok(Plan::many(vec![walk_containing(q, None)])),
@@ -286,8 +288,7 @@ async fn substring(
 }
 
 /// More than [`CAP`] principals contain `q`, as `counts` (by kind, from the copy in memory)
-/// show: the page is read along the sort's index. By Type, each kind on its own: one that the
-/// copy saw more than `CAP` of is read along the index too, the others are looked for.
+/// show: the page is read along the sort's index; by Type, kind by kind.
 async fn many(
     conn: &mut SqliteConnection,
     q: &str,
@@ -295,23 +296,10 @@ async fn many(
     memory: Option<&Memory>,
     counts: [i64; KINDS.len()],
 ) -> Result<Plan, AppError> {
-    if want.sort != SortKey::Type {
-        return Ok(Plan::many(vec![walk_containing(q, None)]));
+    match want.sort {
+        SortKey::Type => by_kind(conn, &quoted(q), q, want, memory, counts).await,
+        _ => Ok(Plan::many(vec![walk_containing(q, None)])),
     }
-    let phrase = quoted(q);
-    let mut sources = Vec::with_capacity(KINDS.len());
-    for (i, kind) in KINDS.iter().enumerate() {
-        if counts[i] > CAP {
-            sources.push(walk_containing(q, Some(kind)));
-            continue;
-        }
-        let kind_found = found(conn, &phrase, Some(band(i)), None, want, memory, GATHERED).await?;
-        sources.push(match kind_found.page {
-            Some((_, keys)) => Source::Known(keys),
-            None => walk_containing(q, Some(kind)),
-        });
-    }
-    Ok(Plan::many(sources))
 }
 
 /// The sort's index read in order, each entry tested for containing `q` (of one kind only
@@ -338,18 +326,26 @@ fn contains_pattern(q: &str) -> String {
 
 /// The Type sort: matches are often all of one kind ("example.org" matches users only), so
 /// each kind is counted on its own; a kind with few is looked up, one with many read along the
-/// index from where that kind starts.
+/// index from where that kind starts. A kind of which the copy in memory already `seen` more
+/// than [`CAP`] is not counted again.
 async fn by_kind(
     conn: &mut SqliteConnection,
     phrase: &str,
     q: &str,
     want: Want<'_>,
     memory: Option<&Memory>,
+    seen: [i64; KINDS.len()],
 ) -> Result<Plan, AppError> {
     let mut count = 0;
     let mut sources = Vec::with_capacity(KINDS.len());
     for (i, kind) in KINDS.iter().enumerate() {
-        let kind_found = found(conn, phrase, Some(band(i)), None, want, memory, GATHERED).await?;
+        let kind_found = match seen[i] > CAP {
+            true => Found {
+                count: seen[i],
+                page: None,
+            },
+            false => found(conn, phrase, Some(band(i)), None, want, memory, GATHERED).await?,
+        };
         count += kind_found.count;
         sources.push(match kind_found.page {
             Some((_, keys)) => Source::Known(keys),
