@@ -71,6 +71,10 @@ test('the bundle is served precompressed and cached for a year; pages are never 
     // The hash in the name is what makes "immutable" safe.
     expect(name, name).toMatch(/\.[A-Za-z0-9_-]{8,}\.(js|wasm|css)$/);
     expect(file.headers['content-encoding'], name).toBe('br');
+    // Dozens of chunks per visit: document-only headers stay off them.
+    expect(file.headers['x-content-type-options'], name).toBe('nosniff');
+    expect(file.headers['content-security-policy'], name).toBeUndefined();
+    expect(file.headers['last-modified'], name).toBeUndefined();
   }
   const wasm = bundle.find((f) => f.url.endsWith('.wasm'))!;
   const gzip = await request.get(wasm.url, { headers: { 'Accept-Encoding': 'gzip' } });

@@ -82,7 +82,10 @@ impl Application {
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
         // Settings first: a malformed one stops the start before anything else happens.
-        let header_policy = HeaderPolicy::new(config.secure_cookies);
+        let header_policy = HeaderPolicy::new(
+            config.secure_cookies,
+            &http::assets::route_path(&leptos_options),
+        );
         let fixed_origins = config
             .frame_ancestors
             .as_deref()

@@ -61,6 +61,13 @@ async fn set_cache_control(
     } else {
         HeaderValue::from_static("no-store")
     };
-    response.headers_mut().insert(header::CACHE_CONTROL, value);
+    let headers = response.headers_mut();
+    if value == IMMUTABLE {
+        // A file that never changes needs no revalidation date, and nobody fetches part of
+        // a chunk: these would only add bytes to each of a first visit's many responses.
+        headers.remove(header::LAST_MODIFIED);
+        headers.remove(header::ACCEPT_RANGES);
+    }
+    headers.insert(header::CACHE_CONTROL, value);
     response
 }

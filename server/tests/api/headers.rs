@@ -171,3 +171,25 @@ async fn a_malformed_frame_ancestors_stops_the_start_with_a_clear_message() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_files_carry_only_the_headers_that_apply_to_them() {
+    let app = spawn_app().await;
+    let chunk = reqwest::get(app.url("/pkg/no-such-chunk.wasm"))
+        .await
+        .unwrap();
+    assert_eq!(chunk.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    for document_only in [
+        header::CONTENT_SECURITY_POLICY,
+        header::X_FRAME_OPTIONS,
+        header::REFERRER_POLICY,
+    ] {
+        assert!(
+            chunk.headers().get(&document_only).is_none(),
+            "{document_only} on a bundle file"
+        );
+    }
+    // Only the folder itself: a page whose path merely starts alike keeps them all.
+    let page = client().get(app.url("/pkgs")).send().await.unwrap();
+    assert_security_headers(&page, "page next to the bundle's folder");
+}
