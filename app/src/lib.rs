@@ -75,15 +75,16 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Gatehouse"/>
         // Every route renders in Async mode: it waits for its data before the first byte, so that
-        // the status (403, a redirect) is decided before the headers are sent. Pages and tabs are
-        // lazy routes: each is a WASM chunk of its own (`cargo leptos build --split`), loaded
-        // when it is opened; the shell, router and guards stay in the main module.
+        // the status (403, a redirect) is decided before the headers are sent. The tabs, sign-in
+        // and invitation are lazy routes: each is a WASM chunk of its own (`cargo leptos build
+        // --split`), loaded when it is opened; the shell, router, guards and the small account
+        // page stay in the main module (each lazy part multiplies the shared chunks).
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path=return_path::DEFAULT_LANDING/> } ssr=SsrMode::Async/>
                 <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/logout") view=auth::SignOutPage ssr=SsrMode::Async/>
-                <Route path=path!("/account") view={Lazy::<auth::AccountRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/account") view=auth::AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/invitation") view={Lazy::<users::InvitationRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/admin/security") view=security::SecurityPage ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/security/users"/> } ssr=SsrMode::Async/>

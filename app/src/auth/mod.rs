@@ -8,7 +8,7 @@ pub mod guard;
 mod login;
 pub mod return_path;
 mod sign_out;
-pub use account::AccountRoute;
+pub use account::AccountPage;
 pub use login::LoginRoute;
 pub use sign_out::SignOutPage;
 #[cfg(feature = "ssr")]

@@ -116,7 +116,7 @@ pub async fn security_headers(
     mut request: Request,
     next: Next,
 ) -> Response {
-    // A first visit fetches some forty bundle files, many of them a few hundred bytes: the
+    // A first visit fetches a few dozen bundle files, many of them under a kilobyte: the
     // headers only documents act on (CSP, framing, referrer, opener, permissions) cost 18 kB
     // of a Users tab's first visit. Bundle files get the ones that apply to scripts and modules.
     if request.uri().path().starts_with(&*policy.bundle) {
