@@ -4,10 +4,8 @@
 //! once (`status()`), and only the `Display` text ever reaches a client: internal causes are logged
 //! on the server and replaced by [`AppError::Internal`].
 
-use leptos::server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
+use crate::wire::JsonText;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 /// What a caller refused for load (429, 503) is told to wait, in seconds (`Retry-After`).
@@ -92,7 +90,8 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    // Read as text, like every answer: one deserializer for hydration and calls (`wire`).
+    type Encoder = JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

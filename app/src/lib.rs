@@ -20,6 +20,7 @@ pub mod text;
 pub mod time_fmt;
 pub mod ui;
 pub mod users;
+pub mod wire;
 
 use auth::{LoginRoute, guard::provide_current_user, guard::set_response_status, return_path};
 use leptos::prelude::*;

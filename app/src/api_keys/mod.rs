@@ -158,7 +158,7 @@ async fn change(
     ssr::store::overview(&ctx.pool).await
 }
 
-#[server(prefix = "/rpc", endpoint = "api_overview")]
+#[server(prefix = "/rpc", endpoint = "api_overview", output = crate::wire::JsonAnswer)]
 pub async fn load_api_overview() -> Result<ApiOverview, AppError> {
     let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     // Show usage up to this moment rather than as of the last batched write.
@@ -167,7 +167,7 @@ pub async fn load_api_overview() -> Result<ApiOverview, AppError> {
 }
 
 /// Turns the API on; the first time, it creates both keys.
-#[server(prefix = "/rpc", endpoint = "api_enable")]
+#[server(prefix = "/rpc", endpoint = "api_enable", output = crate::wire::JsonAnswer)]
 pub async fn enable_api() -> Result<ApiOverview, AppError> {
     change("api.enable", "", async |tx, keys| {
         ssr::store::enable(tx, &keys.sealer).await
@@ -175,7 +175,7 @@ pub async fn enable_api() -> Result<ApiOverview, AppError> {
     .await
 }
 
-#[server(prefix = "/rpc", endpoint = "api_disable")]
+#[server(prefix = "/rpc", endpoint = "api_disable", output = crate::wire::JsonAnswer)]
 pub async fn disable_api() -> Result<ApiOverview, AppError> {
     change("api.disable", "", async |tx, _| {
         ssr::store::disable(tx).await
@@ -183,7 +183,7 @@ pub async fn disable_api() -> Result<ApiOverview, AppError> {
     .await
 }
 
-#[server(prefix = "/rpc", endpoint = "api_regenerate")]
+#[server(prefix = "/rpc", endpoint = "api_regenerate", output = crate::wire::JsonAnswer)]
 pub async fn regenerate_api_key(slot: KeySlot, grace: Grace) -> Result<ApiOverview, AppError> {
     let detail = format!("slot={} grace={}", slot.as_str(), grace.as_str());
     change("api.regenerate", &detail, async |tx, keys| {
@@ -193,7 +193,7 @@ pub async fn regenerate_api_key(slot: KeySlot, grace: Grace) -> Result<ApiOvervi
 }
 
 /// The plaintext of a slot's key, for Show and Copy. Nothing else sends a key to the browser.
-#[server(prefix = "/rpc", endpoint = "api_reveal")]
+#[server(prefix = "/rpc", endpoint = "api_reveal", output = crate::wire::JsonAnswer)]
 pub async fn reveal_api_key(slot: KeySlot, purpose: RevealPurpose) -> Result<String, AppError> {
     use crate::{audit::ssr as audit, auth::ssr as auth};
     let (ctx, admin) = auth::require(crate::roles::Role::Admin).await?;

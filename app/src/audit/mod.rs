@@ -58,7 +58,7 @@ pub fn action_label(code: &str) -> &str {
 }
 
 /// Newest first. Admin only.
-#[server(prefix = "/rpc", endpoint = "audit_list")]
+#[server(prefix = "/rpc", endpoint = "audit_list", output = crate::wire::JsonAnswer)]
 pub async fn load_audit(page: u32) -> Result<AuditPage, AppError> {
     let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     if page == 0 || page > 1_000_000 {

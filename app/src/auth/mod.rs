@@ -18,7 +18,7 @@ use crate::{error::AppError, roles::UserInfo};
 use leptos::prelude::*;
 
 /// The signed-in user, or `None` for an anonymous visitor. Open to everyone by design.
-#[server(prefix = "/rpc", endpoint = "current_user")]
+#[server(prefix = "/rpc", endpoint = "current_user", output = crate::wire::JsonAnswer)]
 pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
     ssr::current_session_user().await
 }
@@ -50,7 +50,7 @@ pub fn check_new_password(password: &str, confirm: &str) -> Result<(), AppError>
 
 /// Changes the caller's own password (the current one required) and ends their other
 /// sessions; this one stays signed in. Any signed-in user.
-#[server(prefix = "/rpc", endpoint = "account_password")]
+#[server(prefix = "/rpc", endpoint = "account_password", output = crate::wire::JsonAnswer)]
 pub async fn change_password(
     current: String,
     password: String,
@@ -61,7 +61,7 @@ pub async fn change_password(
 }
 
 /// Ends every session of the caller, this one included. Any signed-in user.
-#[server(prefix = "/rpc", endpoint = "account_sign_out_everywhere")]
+#[server(prefix = "/rpc", endpoint = "account_sign_out_everywhere", output = crate::wire::JsonAnswer)]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
     let (ctx, me) = ssr::require(crate::roles::Role::Viewer).await?;
     ssr::sign_out_everywhere(&ctx, &me).await

@@ -50,20 +50,20 @@ pub struct EmbedSettings {
     pub session_seconds: i64,
 }
 
-#[server(prefix = "/rpc", endpoint = "embed_settings")]
+#[server(prefix = "/rpc", endpoint = "embed_settings", output = crate::wire::JsonAnswer)]
 pub async fn load_embed_settings() -> Result<EmbedSettings, AppError> {
     let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::settings(&ctx).await
 }
 
-#[server(prefix = "/rpc", endpoint = "embed_origin_add")]
+#[server(prefix = "/rpc", endpoint = "embed_origin_add", output = crate::wire::JsonAnswer)]
 pub async fn add_embed_origin(origin: String) -> Result<EmbedSettings, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::add_origin(&ctx, &admin, &origin).await?;
     ssr::settings(&ctx).await
 }
 
-#[server(prefix = "/rpc", endpoint = "embed_origin_remove")]
+#[server(prefix = "/rpc", endpoint = "embed_origin_remove", output = crate::wire::JsonAnswer)]
 pub async fn remove_embed_origin(origin: String) -> Result<EmbedSettings, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::remove_origin(&ctx, &admin, &origin).await?;
@@ -71,7 +71,7 @@ pub async fn remove_embed_origin(origin: String) -> Result<EmbedSettings, AppErr
 }
 
 /// The embed secret's plaintext, for Show and Copy (made on first use). Both are audited.
-#[server(prefix = "/rpc", endpoint = "embed_secret_reveal")]
+#[server(prefix = "/rpc", endpoint = "embed_secret_reveal", output = crate::wire::JsonAnswer)]
 pub async fn reveal_embed_secret(purpose: RevealPurpose) -> Result<String, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::reveal_secret(&ctx, &admin, purpose).await
@@ -79,7 +79,7 @@ pub async fn reveal_embed_secret(purpose: RevealPurpose) -> Result<String, AppEr
 
 /// A new embed secret: tokens signed with the old one stop working, and every embed session
 /// ends.
-#[server(prefix = "/rpc", endpoint = "embed_secret_regenerate")]
+#[server(prefix = "/rpc", endpoint = "embed_secret_regenerate", output = crate::wire::JsonAnswer)]
 pub async fn regenerate_embed_secret() -> Result<EmbedSettings, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::regenerate_secret(&ctx, &admin).await?;

@@ -161,21 +161,21 @@ pub fn duration_label(secs: i64) -> String {
 }
 
 /// The tab's state: policy, approvers and how many requests wait. Admin only.
-#[server(prefix = "/rpc", endpoint = "lockbox_overview")]
+#[server(prefix = "/rpc", endpoint = "lockbox_overview", output = crate::wire::JsonAnswer)]
 pub async fn load_lockbox_overview() -> Result<LockboxOverview, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::overview(&ctx, &admin).await
 }
 
 /// Pending requests, or all of the past 28 days; newest first. Admin only.
-#[server(prefix = "/rpc", endpoint = "lockbox_requests")]
+#[server(prefix = "/rpc", endpoint = "lockbox_requests", output = crate::wire::JsonAnswer)]
 pub async fn lockbox_requests(filter: RequestFilter) -> Result<Vec<LockboxRequestRow>, AppError> {
     let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::list(&ctx.pool, filter).await
 }
 
 /// One request with its engineer, justification and history. Admin only.
-#[server(prefix = "/rpc", endpoint = "lockbox_request")]
+#[server(prefix = "/rpc", endpoint = "lockbox_request", output = crate::wire::JsonAnswer)]
 pub async fn lockbox_request(id: i64) -> Result<LockboxRequestDetail, AppError> {
     let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::detail(&ctx, id).await
@@ -183,7 +183,7 @@ pub async fn lockbox_request(id: i64) -> Result<LockboxRequestDetail, AppError> 
 
 /// Turns the policy on or off and sets the approvals required and, unless the server's
 /// configuration fixes them, the durations. Admin only.
-#[server(prefix = "/rpc", endpoint = "lockbox_policy")]
+#[server(prefix = "/rpc", endpoint = "lockbox_policy", output = crate::wire::JsonAnswer)]
 pub async fn set_lockbox_policy(
     enabled: bool,
     approvals_required: u8,
@@ -202,7 +202,7 @@ pub async fn set_lockbox_policy(
 
 /// Approves a request; the approver confirms with their password (re-authentication before a
 /// sensitive decision). Admins who are Lockbox approvers only.
-#[server(prefix = "/rpc", endpoint = "lockbox_approve")]
+#[server(prefix = "/rpc", endpoint = "lockbox_approve", output = crate::wire::JsonAnswer)]
 pub async fn approve_lockbox_request(
     id: i64,
     password: String,
@@ -212,14 +212,14 @@ pub async fn approve_lockbox_request(
 }
 
 /// Denies a request. Admins who are Lockbox approvers only.
-#[server(prefix = "/rpc", endpoint = "lockbox_deny")]
+#[server(prefix = "/rpc", endpoint = "lockbox_deny", output = crate::wire::JsonAnswer)]
 pub async fn deny_lockbox_request(id: i64) -> Result<LockboxRequestDetail, AppError> {
     let (ctx, approver) = ssr::require_approver().await?;
     ssr::deny(&ctx, &approver, id).await
 }
 
 /// Ends an approved request's access now, before its access period is over. Approvers only.
-#[server(prefix = "/rpc", endpoint = "lockbox_revoke")]
+#[server(prefix = "/rpc", endpoint = "lockbox_revoke", output = crate::wire::JsonAnswer)]
 pub async fn revoke_lockbox_request(id: i64) -> Result<LockboxRequestDetail, AppError> {
     let (ctx, approver) = ssr::require_approver().await?;
     ssr::revoke(&ctx, &approver, id).await

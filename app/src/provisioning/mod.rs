@@ -24,7 +24,7 @@ pub struct ProvisioningStatus {
     pub last_used_at: Option<i64>,
 }
 
-#[server(prefix = "/rpc", endpoint = "provisioning_status")]
+#[server(prefix = "/rpc", endpoint = "provisioning_status", output = crate::wire::JsonAnswer)]
 pub async fn load_provisioning() -> Result<ProvisioningStatus, AppError> {
     let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::status(&ctx.pool).await
@@ -32,14 +32,14 @@ pub async fn load_provisioning() -> Result<ProvisioningStatus, AppError> {
 
 /// A new provisioning token (the first, or one that replaces the current one at once), shown
 /// once. Enables provisioning.
-#[server(prefix = "/rpc", endpoint = "provisioning_token")]
+#[server(prefix = "/rpc", endpoint = "provisioning_token", output = crate::wire::JsonAnswer)]
 pub async fn new_provisioning_token() -> Result<String, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::new_token(&ctx.pool, &admin).await
 }
 
 /// Refuses the token from now on (Regenerate makes a working one again).
-#[server(prefix = "/rpc", endpoint = "provisioning_disable")]
+#[server(prefix = "/rpc", endpoint = "provisioning_disable", output = crate::wire::JsonAnswer)]
 pub async fn disable_provisioning() -> Result<(), AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::disable(&ctx.pool, &admin).await

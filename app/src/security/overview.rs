@@ -78,7 +78,7 @@ pub fn VaultBannerView() -> impl IntoView {
 }
 
 /// Admin only, like everything on the Security page.
-#[server(prefix = "/rpc", endpoint = "security_overview")]
+#[server(prefix = "/rpc", endpoint = "security_overview", output = crate::wire::JsonAnswer)]
 pub async fn load_security_overview() -> Result<SecurityOverview, AppError> {
     let (ctx, _admin) = crate::auth::ssr::require(Role::Admin).await?;
     Ok(SecurityOverview {

@@ -16,7 +16,7 @@ use crate::auth::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 
 /// Public: the token is the credential. Unknown tokens are 422, expired or used ones 410. An
 /// empty token means the one this browser exchanged on opening its link (kept in its session).
-#[server(prefix = "/rpc", endpoint = "invitation_check")]
+#[server(prefix = "/rpc", endpoint = "invitation_check", output = crate::wire::JsonAnswer)]
 pub async fn check_invitation(token: String) -> Result<Invitation, AppError> {
     let ctx = crate::auth::ssr::context()?;
     let token = super::ssr::invitations::token_or_held(token).await?;
@@ -24,7 +24,7 @@ pub async fn check_invitation(token: String) -> Result<Invitation, AppError> {
 }
 
 /// Public: sets the invitee's name and password, uses the token up and signs them in.
-#[server(prefix = "/rpc", endpoint = "invitation_accept")]
+#[server(prefix = "/rpc", endpoint = "invitation_accept", output = crate::wire::JsonAnswer)]
 pub async fn accept_invitation(
     token: String,
     name: String,

@@ -144,7 +144,7 @@ async fn admin() -> Result<(crate::auth::ssr::AppContext, crate::roles::UserInfo
 
 /// The principals list: searched, sorted and paged by the database, with this process's copy of
 /// the sort columns (`ssr::memory`).
-#[server(prefix = "/rpc", endpoint = "principals_list")]
+#[server(prefix = "/rpc", endpoint = "principals_list", output = crate::wire::JsonAnswer)]
 pub async fn list_principals(query: ListQuery) -> Result<PrincipalPage, AppError> {
     let (ctx, _admin) = admin().await?;
     ssr::list::page(&ctx.pool, Some(&ctx.principals), &query.validated()?).await
@@ -152,7 +152,7 @@ pub async fn list_principals(query: ListQuery) -> Result<PrincipalPage, AppError
 
 /// Adds a user (who gets an invitation link), a group or an application (which gets a secret).
 /// `principal` is the user's email, or the group's or application's name.
-#[server(prefix = "/rpc", endpoint = "principals_add")]
+#[server(prefix = "/rpc", endpoint = "principals_add", output = crate::wire::JsonAnswer)]
 pub async fn add_principal(
     kind: PrincipalKind,
     principal: String,
@@ -164,7 +164,7 @@ pub async fn add_principal(
 
 /// Changes a principal's role and, for a user, whether they are a Lockbox approver (left as it
 /// is when absent). An Admin lowering their own role must say they mean it.
-#[server(prefix = "/rpc", endpoint = "principals_change_role")]
+#[server(prefix = "/rpc", endpoint = "principals_change_role", output = crate::wire::JsonAnswer)]
 pub async fn change_role(
     id: i64,
     role: Role,
@@ -183,7 +183,7 @@ pub async fn change_role(
 }
 
 /// Removes a principal. A removed user's sessions end at their next request.
-#[server(prefix = "/rpc", endpoint = "principals_remove")]
+#[server(prefix = "/rpc", endpoint = "principals_remove", output = crate::wire::JsonAnswer)]
 pub async fn remove_principal(id: i64) -> Result<(), AppError> {
     let (ctx, admin) = admin().await?;
     ssr::changes::remove(&ctx.pool, &admin, id).await?;
@@ -192,7 +192,7 @@ pub async fn remove_principal(id: i64) -> Result<(), AppError> {
 }
 
 /// A fresh invitation link for a user who has not accepted theirs; older links stop working.
-#[server(prefix = "/rpc", endpoint = "user_invite")]
+#[server(prefix = "/rpc", endpoint = "user_invite", output = crate::wire::JsonAnswer)]
 pub async fn reinvite_user(id: i64) -> Result<String, AppError> {
     let (ctx, admin) = admin().await?;
     ssr::changes::reinvite(&ctx.pool, &admin, id).await
@@ -201,39 +201,39 @@ pub async fn reinvite_user(id: i64) -> Result<String, AppError> {
 /// A new client secret for an application; the old one stops working at once.
 /// Retires a user's password, ends their sessions and returns a one-time link for a new one.
 /// Admin only.
-#[server(prefix = "/rpc", endpoint = "user_reset_password")]
+#[server(prefix = "/rpc", endpoint = "user_reset_password", output = crate::wire::JsonAnswer)]
 pub async fn reset_password(id: i64) -> Result<String, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::changes::reset_password(&ctx.pool, &admin, id).await
 }
 
 /// Ends every session of a user. Admin only.
-#[server(prefix = "/rpc", endpoint = "user_end_sessions")]
+#[server(prefix = "/rpc", endpoint = "user_end_sessions", output = crate::wire::JsonAnswer)]
 pub async fn end_user_sessions(id: i64) -> Result<(), AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::changes::end_user_sessions(&ctx.pool, &admin, id).await
 }
 
-#[server(prefix = "/rpc", endpoint = "application_secret")]
+#[server(prefix = "/rpc", endpoint = "application_secret", output = crate::wire::JsonAnswer)]
 pub async fn regenerate_secret(id: i64) -> Result<String, AppError> {
     let (ctx, admin) = admin().await?;
     ssr::changes::regenerate_secret(&ctx.pool, &admin, id).await
 }
 
-#[server(prefix = "/rpc", endpoint = "group_members")]
+#[server(prefix = "/rpc", endpoint = "group_members", output = crate::wire::JsonAnswer)]
 pub async fn list_members(group_id: i64) -> Result<Vec<Member>, AppError> {
     let (ctx, _admin) = admin().await?;
     ssr::groups::members(&ctx.pool, group_id).await
 }
 
 /// Adds the user with `email` to a group.
-#[server(prefix = "/rpc", endpoint = "group_member_add")]
+#[server(prefix = "/rpc", endpoint = "group_member_add", output = crate::wire::JsonAnswer)]
 pub async fn add_member(group_id: i64, email: String) -> Result<Vec<Member>, AppError> {
     let (ctx, admin) = admin().await?;
     ssr::groups::add_member(&ctx.pool, &admin, group_id, &email).await
 }
 
-#[server(prefix = "/rpc", endpoint = "group_member_remove")]
+#[server(prefix = "/rpc", endpoint = "group_member_remove", output = crate::wire::JsonAnswer)]
 pub async fn remove_member(group_id: i64, user_id: i64) -> Result<Vec<Member>, AppError> {
     let (ctx, admin) = admin().await?;
     ssr::groups::remove_member(&ctx.pool, &admin, group_id, user_id).await
