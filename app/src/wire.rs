@@ -56,4 +56,37 @@ mod tests {
         let invalid = Bytes::from_static(b"[\"\xff\"]");
         assert!(<JsonText as Decodes<Vec<String>>>::decode(invalid).is_err());
     }
+
+    /// A server function left on server_fn's default output would bring back the second copy
+    /// of its answer's deserializer, silently: every one names `JsonAnswer`.
+    #[test]
+    fn every_server_function_answers_with_json_answer() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for line in text.lines().map(str::trim) {
+                        // The attribute on a function, not `#[server(default)]` on an argument.
+                        if line.starts_with("#[server(") && line.ends_with(")]") {
+                            found.push(format!("{}: {line}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(found.len() > 40, "server functions found: {}", found.len());
+        let others: Vec<_> = found
+            .iter()
+            .filter(|l| !l.contains("output = crate::wire::JsonAnswer)]"))
+            .collect();
+        assert!(others.is_empty(), "{others:#?}");
+    }
 }
