@@ -158,3 +158,36 @@ test('an approver denies a request, and the support call stays refused', async (
   await off.getByRole('button', { name: 'Turn off' }).click();
   await expect(lockbox).toHaveAttribute('aria-checked', 'false');
 });
+
+test('durations are typed in hours, saved, shown again as saved, and refused out of range', async ({ page }) => {
+  await page.goto('/login?next=%2Fadmin%2Fsecurity%2Flockbox');
+  await signIn(page, ADMIN);
+  await expect(page).toHaveURL('/admin/security/lockbox');
+  await hydrated(page);
+  const expiry = page.getByLabel('Request expiration (hours)');
+  const period = page.getByLabel('Access period (hours)');
+  const save = page.getByRole('button', { name: 'Save settings' });
+  const before = { expiry: await expiry.inputValue(), period: await period.inputValue() };
+
+  await expiry.fill('1.5');
+  await period.fill('0.25');
+  await save.click();
+  await expect(page.locator('.lockbox-policy').getByRole('status')).toHaveText('Saved.');
+  await page.reload();
+  await hydrated(page);
+  await expect(expiry).toHaveValue('1.50');
+  await expect(period).toHaveValue('0.25');
+
+  // 10^6 hours is past a year: the server says so beside the field, and nothing changes.
+  await expiry.fill('1e6');
+  await save.click();
+  await expect(page.locator('#request_expiry-error')).toHaveText('Choose a duration from 1 minute to 365 days.');
+  await page.reload();
+  await hydrated(page);
+  await expect(expiry).toHaveValue('1.50');
+
+  await expiry.fill(before.expiry);
+  await period.fill(before.period);
+  await save.click();
+  await expect(page.locator('.lockbox-policy').getByRole('status')).toHaveText('Saved.');
+});
