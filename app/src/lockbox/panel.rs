@@ -291,8 +291,13 @@ fn decimal_hours_to_secs(text: &str) -> Option<i64> {
         return None;
     }
     // The value is digits × 10^scale; 30 significant digits are plenty for an hour count.
-    let digits: String = whole.chars().chain(fraction.chars()).take(30).collect();
-    let dropped = (whole.len() + fraction.len() - digits.len()) as i32;
+    let all: String = whole.chars().chain(fraction.chars()).collect();
+    let significant = all.trim_start_matches('0');
+    let digits = &significant[..significant.len().min(30)];
+    if digits.is_empty() {
+        return Some(0);
+    }
+    let dropped = (significant.len() - digits.len()) as i32;
     let scale = exponent
         .checked_sub(fraction.len() as i32)?
         .checked_add(dropped)?;
@@ -543,6 +548,12 @@ mod tests {
         assert_eq!(parse_hours("99999999999999999999999999"), Some(i64::MAX));
         assert_eq!(parse_hours("1e400"), Some(i64::MAX));
         assert_eq!(parse_hours("1e-400"), Some(0));
+        assert_eq!(parse_hours("0"), Some(0));
+        assert_eq!(parse_hours(&format!("{}1.5", "0".repeat(40))), Some(5_400));
+        assert_eq!(
+            parse_hours(&format!("1{}e-40", "0".repeat(40))),
+            Some(3_600)
+        );
         for nonsense in ["", ".", "-1", "+1", "1.2.3", "abc", "1e", "1e+", "１"] {
             assert_eq!(parse_hours(nonsense), Some(-1), "{nonsense:?}");
         }
