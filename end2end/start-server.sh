@@ -10,6 +10,8 @@ export GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL="admin@e2e.test"
 export GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD="e2e admin password"
 # The suite signs in many times from one address; the limit itself has its own Rust test.
 export GATEHOUSE_LOGIN_ATTEMPTS_PER_MINUTE=10000
+# The OpenBao server, webhook and mail receivers of the suite listen on this machine.
+export GATEHOUSE_ALLOW_LOOPBACK_TARGETS=true
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3107}"
 export LEPTOS_SITE_ROOT="$root/target/site"
 export RUST_LOG="${RUST_LOG:-warn}"

@@ -43,7 +43,8 @@ stats() { sort -n | awk '{a[NR]=$1} END {printf "p50 %.1f ms, max %.1f ms (%d ru
 start_server() { # port cache-seconds
   GATEHOUSE_DATABASE_URL="sqlite://$dir/bench-$1.db" LEPTOS_SITE_ADDR=127.0.0.1:$1 \
     GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL=bench@gatehouse.test GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD="bench password 1" \
-    GATEHOUSE_KEY_VAULT_CACHE_SECONDS=$2 RUST_LOG=warn target/release/gatehouse & pids+=($!)
+    GATEHOUSE_KEY_VAULT_CACHE_SECONDS=$2 GATEHOUSE_ALLOW_LOOPBACK_TARGETS=true \
+    RUST_LOG=warn target/release/gatehouse & pids+=($!)
   for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$1/healthz" && break; sleep 0.2; done
 }
 

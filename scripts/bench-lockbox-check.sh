@@ -30,13 +30,17 @@ jar="$dir/cookies"
 curl -sf -c "$jar" -o /dev/null -d "email=bench@gatehouse.test&password=bench+password+1&next=" "$base/auth/login"
 curl -sf -b "$jar" -o /dev/null -X POST "$base/rpc/api_enable"
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
-add_app() {
-  curl -sf -b "$jar" -X POST --data-urlencode "principal=$1" -d 'kind=application&role=viewer' "$base/rpc/principals_add"
+add_app() { # name role
+  curl -sf -b "$jar" -X POST --data-urlencode "principal=$1" -d "kind=application&role=$2" "$base/rpc/principals_add"
 }
-support="$(add_app 'Support tooling')"
+support="$(add_app 'Support tooling' viewer)"
 support_secret="$(field "['client_secret']" <<<"$support")"
 support_id="$(field "['principal']['emailOrId']" <<<"$support")"
-service_secret="$(add_app 'Billing service' | field "['client_secret']")"
+# Only a Support application may file; only an Admin-role application (or the filer) may check.
+curl -sf -b "$jar" -o /dev/null -X POST \
+  -d "id=$(field "['principal']['id']" <<<"$support")&role=viewer&confirm_self=false&support_application=true" \
+  "$base/rpc/principals_change_role"
+service_secret="$(add_app 'Billing service' admin | field "['client_secret']")"
 # With the policy off a request is approved at once: a live window for the whole run.
 request="$(curl -sf -X POST -H "Authorization: Bearer $support_secret" -H 'Content-Type: application/json' \
   -d '{"ticket":"BENCH-1","justification":"benchmark","engineer":{"name":"Bench","email":"bench@support.test"}}' \

@@ -13,11 +13,14 @@ pub mod error;
 pub mod key_vault;
 pub mod layout;
 pub mod lockbox;
+#[cfg(feature = "ssr")]
+pub mod outbound;
 pub mod provisioning;
 pub mod roles;
 pub mod security;
 pub mod text;
 pub mod time_fmt;
+pub mod two_person;
 pub mod ui;
 pub mod users;
 pub mod wire;

@@ -41,7 +41,7 @@ test("each tab's code is fetched when the tab opens, and only then", async ({ pa
     await page.getByRole('tab', { name: tab.name, exact: true }).click();
     await expect(page).toHaveURL(tab.path);
     await expect(page.getByRole('heading', { level: 2, name: tab.name, exact: true })).toBeVisible();
-    expect(wasm.some((p) => OWN_CHUNK[tab.name].test(p)), `${tab.name} once it opened`).toBe(true);
+    await expect.poll(() => wasm.some((p) => OWN_CHUNK[tab.name].test(p)), { message: `${tab.name} once it opened` }).toBe(true);
   }
   // Back to a tab that was open before: its code is not fetched again.
   const before = wasm.length;

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 // Cross-site for real: Gatehouse on 127.0.0.1 (Playwright's server), a portal on
 // localhost:P and an attacker on 127.0.0.2:P — three different sites, served by one Node
 // server that tells them apart by the Host header. The portal's "backend" signs embed tokens
-// with the embed secret an Admin copies from the APIs tab.
+// with the portal's own embed secret, which an Admin copies from the APIs tab.
 
 const GATEHOUSE = `http://127.0.0.1:${process.env.E2E_PORT ?? 3107}`;
 let server: Server;
@@ -118,9 +118,12 @@ test('an Admin allows the portal and copies the embed secret on the APIs tab', a
   await expect(card.getByRole('list', { name: 'Allowed portal origins' })).toContainText(portal());
   await expect(card.getByRole('textbox', { name: 'Portal origin' })).toHaveValue('');
 
-  await card.getByRole('button', { name: 'Show' }).click();
-  await expect(card.getByLabel('Embed secret')).toHaveValue(/^gatehouse_embed_[A-Za-z0-9_-]{43}$/);
-  secret = await card.getByLabel('Embed secret').inputValue();
+  // The portal has a secret of its own; no shared secret is offered while none signs with one.
+  const label = `Secret of ${portal()}`;
+  await card.getByRole('button', { name: `Show ${label}` }).click();
+  await expect(card.getByLabel(label, { exact: true })).toHaveValue(/^gatehouse_embed_[A-Za-z0-9_-]{43}$/);
+  secret = await card.getByLabel(label, { exact: true }).inputValue();
+  await expect(card.getByRole('heading', { name: 'Shared embed secret' })).toHaveCount(0);
   await expect(card.locator('.embed-snippet')).toContainText(`<script src="${GATEHOUSE}/embed.js" defer></script>`);
 });
 
@@ -166,7 +169,8 @@ test('the portal embeds Users and APIs for an Admin, sized to content, without c
   await frame.getByRole('tab', { name: 'Key Vault' }).click();
   await expect(frame.getByRole('tab', { name: 'Key Vault' })).toHaveAttribute('aria-selected', 'true');
   expect(page.url()).toBe(`${portal()}/portal?as=${encodeURIComponent(ADMIN.email)}&tab=users`);
-  expect(page.frames().some((f) => f.url().startsWith(`${GATEHOUSE}/embed/security/key-vault`))).toBe(true);
+  // The frame's address follows the selected tab a moment later (client-side navigation).
+  await expect.poll(() => page.frames().some((f) => f.url().startsWith(`${GATEHOUSE}/embed/security/key-vault`))).toBe(true);
 
   // Nothing in the frame needed or stored a cookie.
   expect(await page.context().cookies()).toEqual([]);

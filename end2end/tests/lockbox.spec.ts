@@ -10,6 +10,13 @@ async function supportApplication(page: Page): Promise<{ secret: string; clientI
   });
   expect(res.status()).toBe(200);
   const added = await res.json();
+  // Only applications marked Support application may file requests (the Users tab's Edit pane;
+  // its own browser test is in users.spec.ts).
+  const marked = await page.request.post('/rpc/principals_change_role', {
+    headers: SAME_ORIGIN,
+    form: { id: String(added.principal.id), role: 'viewer', confirm_self: 'false', support_application: 'true' },
+  });
+  expect(marked.status()).toBe(200);
   return { secret: added.client_secret, clientId: added.principal.emailOrId };
 }
 
@@ -190,4 +197,66 @@ test('durations are typed in hours, saved, shown again as saved, and refused out
   await period.fill(before.period);
   await save.click();
   await expect(page.locator('.lockbox-policy').getByRole('status')).toHaveText('Saved.');
+});
+
+test('under the two-person rule, turning the policy off waits for a second approver, who confirms it', async ({ page, browser }) => {
+  await page.goto('/login?next=%2Fadmin%2Fsecurity%2Flockbox');
+  await signIn(page, ADMIN);
+  await hydrated(page);
+  const { sid, context: sids, id: sidId } = await secondAdmin(page, browser);
+  try {
+    // Sid chose their password when accepting the invitation: they can be made an approver.
+    const made = await page.request.post('/rpc/principals_change_role', {
+      headers: SAME_ORIGIN,
+      form: { id: String(sidId), role: 'admin', confirm_self: 'false', lockbox_approver: 'true' },
+    });
+    expect(made.status()).toBe(200);
+    expect((await made.json()).lockboxApprover).toBe(true);
+
+    const card = page.locator('.lockbox-policy');
+    const lockbox = page.getByRole('switch', { name: 'Customer Lockbox' });
+    if ((await lockbox.getAttribute('aria-checked')) !== 'true') await lockbox.click();
+    await expect(lockbox).toHaveAttribute('aria-checked', 'true');
+    await page.getByLabel('Approvals required').selectOption('2');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect(card.getByRole('status').first()).toHaveText('Saved.');
+
+    // One Admin alone cannot turn it off.
+    await lockbox.click();
+    await page.getByRole('dialog', { name: 'Turn Customer Lockbox off?' }).getByRole('button', { name: 'Turn off' }).click();
+    await expect(card.getByText('Waiting for a second Lockbox approver: see Pending changes.')).toBeVisible();
+    await expect(lockbox).toHaveAttribute('aria-checked', 'true');
+    const change = card.locator('.pending-change', { hasText: 'Turn Customer Lockbox off' });
+    await expect(change).toContainText('You proposed this change');
+    await expect(change.getByRole('button', { name: 'Confirm' })).toHaveCount(0);
+
+    // The second approver confirms it with their password.
+    await sid.goto('/admin/security/lockbox');
+    await hydrated(sid);
+    const theirs = sid.locator('.pending-change', { hasText: 'Turn Customer Lockbox off' });
+    await theirs.getByLabel('Your password').fill('not my password');
+    await theirs.getByRole('button', { name: 'Confirm' }).click();
+    await expect(theirs.getByText('The password is not correct.')).toBeVisible();
+    await theirs.getByLabel('Your password').fill(SID.password);
+    await theirs.getByRole('button', { name: 'Confirm' }).click();
+    await expect(sid.locator('.pending-change')).toHaveCount(0);
+    await expect(sid.getByRole('switch', { name: 'Customer Lockbox' })).toHaveAttribute('aria-checked', 'false');
+
+    // Back to one approval: that waits as well, and Sid confirms it.
+    await page.reload();
+    await hydrated(page);
+    await page.getByLabel('Approvals required').selectOption('1');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect(card.getByText('Waiting for a second Lockbox approver: see Pending changes.')).toBeVisible();
+    await sid.reload();
+    await hydrated(sid);
+    const lower = sid.locator('.pending-change', { hasText: 'Lower Approvals required to 1' });
+    await lower.getByLabel('Your password').fill(SID.password);
+    await lower.getByRole('button', { name: 'Confirm' }).click();
+    await expect(sid.locator('.pending-change')).toHaveCount(0);
+    await expect(sid.getByLabel('Approvals required')).toHaveValue('1');
+  } finally {
+    await sids.close();
+    await page.request.post('/rpc/principals_remove', { headers: SAME_ORIGIN, form: { id: String(sidId) } });
+  }
 });

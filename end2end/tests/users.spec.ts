@@ -152,6 +152,15 @@ test('search and sort live in the URL; groups take members; applications get a s
   await expect(members.getByRole('listitem')).toContainText('viewer@e2e.test');
   await members.getByRole('button', { name: 'Close' }).click();
   await expect(row(page, 'Zebra team')).toContainText('1 member');
+
+  // An application becomes a Support application in its Edit pane, and the list says so.
+  await row(page, 'Alpha sync').getByRole('button', { name: 'Edit' }).click();
+  const edit = page.getByRole('dialog', { name: `Edit ${tag} Alpha sync` });
+  await expect(edit.getByLabel('Lockbox approver')).toHaveCount(0);
+  await edit.getByLabel('Support application').check();
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit).toHaveCount(0);
+  await expect(row(page, 'Alpha sync')).toContainText('Support application');
 });
 
 test('what is typed in Search before the page has hydrated is kept', async ({ page }) => {

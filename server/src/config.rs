@@ -114,6 +114,16 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_KEY_VAULT_CACHE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub key_vault_cache_seconds: u64,
 
+    /// Let outbound requests (the linked vault, webhooks, mail servers) reach this machine's
+    /// own addresses: for a vault or mail relay on the same host, and for tests. Link-local and
+    /// cloud metadata addresses are refused either way.
+    #[arg(
+        long,
+        env = "GATEHOUSE_ALLOW_LOOPBACK_TARGETS",
+        default_value_t = false
+    )]
+    pub allow_loopback_targets: bool,
+
     /// Seconds for a request's headers to arrive (and for an idle keep-alive connection to send
     /// its next request) before the connection is closed.
     #[arg(long, env = "GATEHOUSE_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]

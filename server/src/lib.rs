@@ -60,7 +60,6 @@ pub struct AppState {
     /// Days the audit log keeps an entry.
     pub audit_retention_days: i64,
     pub ctx: AppContext,
-    pub login_throttle: LoginThrottle,
     pub api_throttle: api::FailedKeyThrottle,
 }
 
@@ -111,6 +110,7 @@ impl Application {
             check_every: Duration::from_secs(config.key_vault_check_seconds),
             request_timeout: Duration::from_secs(config.key_vault_timeout_seconds),
             secret_cache: Duration::from_secs(config.key_vault_cache_seconds),
+            allow_loopback: config.allow_loopback_targets,
         })
         .map_err(|e| StartupError::Config(format!("the Key Vault HTTP client: {e}")))?;
 
@@ -134,8 +134,8 @@ impl Application {
                     session_seconds: config.embed_session_seconds,
                 },
                 principals: Arc::default(),
+                password_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
             },
-            login_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
             api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
         };
         let background = vec![
@@ -279,7 +279,7 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
         if let Err(e) = app::users::ssr::memory::prune(pool).await {
             tracing::warn!(error = %e, "could not prune the principals' change log");
         }
-        state.login_throttle.forget_idle();
+        state.ctx.password_throttle.forget_idle();
         state.api_throttle.forget_idle();
     }
 }
@@ -351,7 +351,10 @@ fn router(
             state.ctx.clone(),
             auth::identify,
         ))
-        .route_layer(middleware::from_fn(auth::exchange_invitation))
+        .route_layer(middleware::from_fn_with_state(
+            state.ctx.clone(),
+            auth::exchange_invitation,
+        ))
         .route("/auth/login", post(auth::login))
         // The embedded page's token exchange: same-origin from the frame, no cookie involved.
         .route(app::embed::ssr::EXCHANGE_PATH, post(embed::exchange))
@@ -397,6 +400,10 @@ fn router(
         .layer(middleware::from_fn_with_state(
             (header_policy, state.ctx.clone()),
             http::headers::security_headers,
+        ))
+        // Whatever made a redirect, it stays on this origin.
+        .layer(middleware::from_fn(
+            http::same_origin_redirects::keep_redirects_local,
         ))
         // Outermost but for tracing: every layer and handler sees the resolved client.
         .layer(middleware::from_fn_with_state(

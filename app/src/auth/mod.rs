@@ -13,6 +13,8 @@ pub use login::LoginRoute;
 pub use sign_out::SignOutPage;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 
 use crate::{error::AppError, roles::UserInfo};
 use leptos::prelude::*;

@@ -23,6 +23,8 @@ pub struct AppContext {
     /// The Users list's copy of every principal's sort columns (kept up to date in the
     /// background and before each search).
     pub principals: std::sync::Arc<crate::users::ssr::memory::Memory>,
+    /// Password attempts per client and per account: sign-in and every re-entered password.
+    pub password_throttle: crate::auth::throttle::LoginThrottle,
 }
 
 /// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's
@@ -138,16 +140,46 @@ async fn caller(ctx: &AppContext) -> Result<Option<UserInfo>, AppError> {
     }
 }
 
-/// The client's address as the server saw it, for the audit log.
-pub fn client_addr() -> Option<String> {
+/// The client's address as the server saw it (after the trusted-proxy layer).
+fn client_ip() -> Option<std::net::IpAddr> {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
     use_context::<http::request::Parts>().and_then(|parts| {
         parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
+            .map(|c| c.0.ip())
     })
+}
+
+/// The client's address, for the audit log.
+pub fn client_addr() -> Option<String> {
+    client_ip().map(|ip| ip.to_string())
+}
+
+/// Re-authentication (OWASP ASVS 7.5.3): the caller types their password again before a
+/// sensitive step. Counted against the sign-in throttle (per client and per account) before it
+/// is checked, so a stolen session cannot guess the password faster than the sign-in form.
+/// A wrong password is an error on `field`, with the form's own words for it.
+pub async fn confirm_password(
+    ctx: &AppContext,
+    me: &UserInfo,
+    password: String,
+    (field, wrong): (&str, &str),
+) -> Result<(), AppError> {
+    let client = client_ip().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if ctx.password_throttle.exhausted(client, &me.email) {
+        tracing::warn!(client = %client, "re-entered password throttled");
+        return Err(AppError::TooManyRequests);
+    }
+    let wrong = || AppError::invalid(field, wrong);
+    if password.is_empty() || password.len() > crate::auth::MAX_PASSWORD_BYTES {
+        return Err(wrong());
+    }
+    match verify_credentials(&ctx.pool, &me.email, password).await? {
+        Some(user) if user.id == me.id => Ok(()),
+        _ => Err(wrong()),
+    }
 }
 
 /// The signed-in user of the current server-function or page request, if any.
@@ -253,20 +285,19 @@ pub async fn change_password(
     password: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    if current.len() > crate::auth::MAX_PASSWORD_BYTES
-        || verify_credentials(&ctx.pool, &me.email, current)
-            .await?
-            .is_none()
-    {
-        return Err(AppError::invalid(
-            "current",
-            "The current password is not correct.",
-        ));
-    }
+    // An embedded page has no cookie session to keep: refused before anything is written.
+    let session = request_session().await?;
+    confirm_password(
+        ctx,
+        me,
+        current,
+        ("current", "The current password is not correct."),
+    )
+    .await?;
     crate::auth::check_new_password(&password, &confirm)?;
     let hash = hash_password(password).await?;
     let mut tx = crate::db::begin_write(&ctx.pool).await?;
-    sqlx::query("UPDATE principals SET password_hash = ? WHERE id = ?")
+    sqlx::query("UPDATE principals SET password_hash = ?, password_chosen = 1 WHERE id = ?")
         .bind(&hash)
         .bind(me.id)
         .execute(&mut *tx)
@@ -274,15 +305,17 @@ pub async fn change_password(
     let epoch = users::end_sessions(&mut tx, me.id).await?;
     record_own(&mut tx, me, "user.password_changed").await?;
     tx.commit().await?;
-    keep_session(&request_session().await?, epoch).await
+    keep_session(&session, epoch).await
 }
 
 /// Ends every session of the caller, the current one too.
 pub async fn sign_out_everywhere(ctx: &AppContext, me: &UserInfo) -> Result<(), AppError> {
+    // An embedded page has no cookie session: refused before anything is written.
+    let session = request_session().await?;
     let mut tx = crate::db::begin_write(&ctx.pool).await?;
     users::end_sessions(&mut tx, me.id).await?;
     record_own(&mut tx, me, "auth.sign_out_everywhere").await?;
     tx.commit().await?;
-    request_session().await?.flush().await?;
+    session.flush().await?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::{
     key_vault::ssr::{
         self as vault,
         config::{is_loopback, is_loopback_host},
-        error::VaultError,
+        error::outbound_send,
     },
     roles::UserInfo,
     time_fmt::{rfc3339, unix_now},
@@ -143,18 +143,30 @@ fn parse_header(raw: &str) -> Result<String, AppError> {
     if name.is_empty() {
         return Ok(DEFAULT_SIGNATURE_HEADER.to_owned());
     }
+    // Headers that decide where a request goes, who it authenticates as, or what a proxy
+    // believes about it are not the signature's to set.
+    let lower = name.to_ascii_lowercase();
     let valid = name.len() <= MAX_HEADER_CHARS
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         && !matches!(
-            name.to_ascii_lowercase().as_str(),
-            "host" | "content-length" | "content-type" | "transfer-encoding" | "connection"
-        );
+            lower.as_str(),
+            "host"
+                | "content-length"
+                | "content-type"
+                | "transfer-encoding"
+                | "connection"
+                | "authorization"
+                | "proxy-authorization"
+                | "cookie"
+                | "forwarded"
+        )
+        && !lower.starts_with("x-forwarded-");
     if valid {
         Ok(name.to_owned())
     } else {
         Err(AppError::invalid(
             "header_name",
-            "Use a header name of letters, digits and '-', such as X-Gatehouse-Signature.",
+            "Use a header name of letters, digits and '-', such as X-Gatehouse-Signature (not Host, Authorization, Cookie, Forwarded or X-Forwarded-*).",
         ))
     }
 }
@@ -270,6 +282,16 @@ fn host_of(target: &Target) -> String {
     }
 }
 
+/// Whether an edit sends the credential somewhere else: another URL, or another mail server,
+/// port, TLS mode or username. The signature header's name is not a destination.
+fn destination_moves(before: &Target, after: &Target) -> bool {
+    match (before, after) {
+        (Target::Webhook { url: a, .. }, Target::Webhook { url: b, .. }) => a != b,
+        (a @ Target::Smtp { .. }, b @ Target::Smtp { .. }) => a != b,
+        _ => true,
+    }
+}
+
 /// What an audit row says about a connection: never the secret.
 fn describe(target: &Target, vault_secret: Option<&str>) -> String {
     let source = vault_secret.map_or("stored credential".to_owned(), |s| {
@@ -352,6 +374,17 @@ pub async fn save(
                 return Err(AppError::invalid(
                     "secret",
                     "Enter the secret: this connection took it from the Key Vault until now.",
+                ));
+            }
+            // The stored credential was given for one destination: sending it to another
+            // takes whoever knows it, as relinking the Key Vault does.
+            if vault_secret.is_none()
+                && sealed.is_none()
+                && destination_moves(&before.target, &target)
+            {
+                return Err(AppError::invalid(
+                    "secret",
+                    "Enter the secret again: the stored one would go to another destination (URL, host, port, TLS or username changed).",
                 ));
             }
             sqlx::query(
@@ -484,16 +517,17 @@ async fn verify_webhook(
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
-    let res = ctx
+    let req = ctx
         .key_vault
         .http
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(header_name, signature(secret, body.as_bytes()))
-        .body(body)
-        .send()
+        .body(body);
+    let allow_loopback = ctx.key_vault.settings.allow_loopback;
+    let res = outbound_send(&ctx.key_vault.http, req, allow_loopback, &host)
         .await
-        .map_err(|e| format!("The endpoint: {}.", VaultError::from_transport(e, &host)))?;
+        .map_err(|e| format!("The endpoint: {e}."))?;
     let status = res.status();
     if status.is_success() {
         Ok(format!(
@@ -529,7 +563,7 @@ async fn verify_smtp(
     tls: SmtpTls,
     username: &str,
     password: &str,
-    timeout: std::time::Duration,
+    (timeout, allow_loopback): (std::time::Duration, bool),
 ) -> Result<String, String> {
     use lettre::{
         AsyncSmtpTransport, Tokio1Executor,
@@ -547,9 +581,11 @@ async fn verify_smtp(
         SmtpTls::Tls => Tls::Wrapper(params()?),
         SmtpTls::None => Tls::None,
     };
+    // Connected to an address checked here (`outbound`), with TLS still verifying the host name.
+    let addr = crate::outbound::resolve(host, port, allow_loopback).await?;
     let transport: AsyncSmtpTransport<Tokio1Executor> =
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
+            .port(addr.port())
             .tls(tls_mode)
             .timeout(Some(timeout))
             .credentials(SmtpCredentials::new(
@@ -615,8 +651,9 @@ pub async fn verify(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<Verif
                 tls,
                 username,
             } => {
-                let timeout = ctx.key_vault.settings.request_timeout;
-                verify_smtp(host, *port, *tls, username, &secret, timeout).await
+                let settings = &ctx.key_vault.settings;
+                let limits = (settings.request_timeout, settings.allow_loopback);
+                verify_smtp(host, *port, *tls, username, &secret, limits).await
             }
         },
         Err(AppError::Upstream(reason)) | Err(AppError::Conflict(reason)) => Err(reason),

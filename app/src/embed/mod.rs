@@ -1,7 +1,7 @@
 //! Embedding the Security page in a portal (APIs tab, **Portal embedding**).
 //!
-//! A portal's backend signs a short-lived, single-use embed token (JWT, HS256 with the embed
-//! secret); the portal page frames `/embed/security/{tab}` (through `/embed.js`) and hands the
+//! A portal's backend signs a short-lived, single-use embed token (JWT, HS256 with that
+//! portal's own embed secret); the portal page frames `/embed/security/{tab}` (through `/embed.js`) and hands the
 //! token to the frame by `postMessage`; the frame exchanges it at `POST /embed/session` for an
 //! embed session that lives in the frame's memory and travels as a header on its server-function
 //! calls. No cookie is set or needed inside the frame, so browsers that block third-party
@@ -36,6 +36,10 @@ pub struct EmbedOrigin {
     pub origin: String,
     /// Unix seconds; none for origins fixed by `GATEHOUSE_FRAME_ANCESTORS`.
     pub added_at: Option<i64>,
+    /// When the portal's own secret was made; none while it signs with the shared secret
+    /// (listed before portals had their own, or fixed by `GATEHOUSE_FRAME_ANCESTORS`).
+    #[serde(default)]
+    pub secret_created_at: Option<i64>,
 }
 
 /// The Portal embedding card's state. Never carries the secret itself.
@@ -70,15 +74,37 @@ pub async fn remove_embed_origin(origin: String) -> Result<EmbedSettings, AppErr
     ssr::settings(&ctx).await
 }
 
-/// The embed secret's plaintext, for Show and Copy (made on first use). Both are audited.
+/// The shared embed secret's plaintext, for Show and Copy (made on first use). Both are
+/// audited. Portals listed on the card have their own secret instead; the shared one serves
+/// those fixed by `GATEHOUSE_FRAME_ANCESTORS` and those listed before portals had their own.
 #[server(prefix = "/rpc", endpoint = "embed_secret_reveal", output = crate::wire::JsonAnswer)]
 pub async fn reveal_embed_secret(purpose: RevealPurpose) -> Result<String, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     ssr::reveal_secret(&ctx, &admin, purpose).await
 }
 
-/// A new embed secret: tokens signed with the old one stop working, and every embed session
-/// ends.
+/// A portal's own secret, for Show and Copy. Both are audited.
+#[server(prefix = "/rpc", endpoint = "embed_origin_secret_reveal", output = crate::wire::JsonAnswer)]
+pub async fn reveal_origin_secret(
+    origin: String,
+    purpose: RevealPurpose,
+) -> Result<String, AppError> {
+    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    ssr::reveal_origin_secret(&ctx, &admin, &origin, purpose).await
+}
+
+/// A new secret for one portal (its first own one, for a portal that signed with the shared
+/// secret): its tokens signed with anything else stop working and its embed sessions end;
+/// other portals are untouched.
+#[server(prefix = "/rpc", endpoint = "embed_origin_secret_regenerate", output = crate::wire::JsonAnswer)]
+pub async fn regenerate_origin_secret(origin: String) -> Result<EmbedSettings, AppError> {
+    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    ssr::regenerate_origin_secret(&ctx, &admin, &origin).await?;
+    ssr::settings(&ctx).await
+}
+
+/// A new shared embed secret: tokens signed with the old one stop working, and the embed
+/// sessions of the portals that sign with it end.
 #[server(prefix = "/rpc", endpoint = "embed_secret_regenerate", output = crate::wire::JsonAnswer)]
 pub async fn regenerate_embed_secret() -> Result<EmbedSettings, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;

@@ -2,8 +2,8 @@
 //! snippet a portal pastes.
 
 use super::{
-    AddEmbedOrigin, EmbedSettings, RegenerateEmbedSecret, RemoveEmbedOrigin, load_embed_settings,
-    reveal_embed_secret,
+    AddEmbedOrigin, EmbedSettings, RegenerateEmbedSecret, RegenerateOriginSecret,
+    RemoveEmbedOrigin, load_embed_settings, reveal_embed_secret, reveal_origin_secret,
 };
 use crate::{
     api_keys::RevealPurpose,
@@ -18,12 +18,14 @@ pub fn PortalEmbeddingCard() -> impl IntoView {
     let add = ServerAction::<AddEmbedOrigin>::new();
     let remove = ServerAction::<RemoveEmbedOrigin>::new();
     let regenerate = ServerAction::<RegenerateEmbedSecret>::new();
+    let regenerate_own = ServerAction::<RegenerateOriginSecret>::new();
     let settings = Resource::new(
         move || {
             (
                 add.version().get(),
                 remove.version().get(),
                 regenerate.version().get(),
+                regenerate_own.version().get(),
             )
         },
         |_| load_embed_settings(),
@@ -41,12 +43,12 @@ pub fn PortalEmbeddingCard() -> impl IntoView {
         <section class="card embed-card" aria-labelledby="embed-title">
             <h3 id="embed-title">"Portal embedding"</h3>
             <p>
-                "Portals listed here may show this Security page in a frame. The portal's backend signs a short-lived embed token for the signed-in user with the embed secret; the user's own role applies inside the frame. No cookie is needed, so it works where browsers block third-party cookies."
+                "Portals listed here may show this Security page in a frame. Each portal's backend signs a short-lived embed token for the signed-in user with that portal's own secret; the user's own role applies inside the frame. No cookie is needed, so it works where browsers block third-party cookies."
             </p>
             <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
-                        Ok(s) => view! { <EmbedControls settings=s add remove regenerate origin_input/> }.into_any(),
+                        Ok(s) => view! { <EmbedControls settings=s add remove regenerate regenerate_own origin_input/> }.into_any(),
                         Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -61,9 +63,17 @@ fn EmbedControls(
     add: ServerAction<AddEmbedOrigin>,
     remove: ServerAction<RemoveEmbedOrigin>,
     regenerate: ServerAction<RegenerateEmbedSecret>,
+    regenerate_own: ServerAction<RegenerateOriginSecret>,
     origin_input: RwSignal<String>,
 ) -> impl IntoView {
     let live = hydrated();
+    // The shared secret matters while a portal signs with it: one fixed by the server's
+    // configuration, or one listed before portals had their own.
+    let shared_in_use = settings.fixed_by_config
+        || settings
+            .origins
+            .iter()
+            .any(|o| o.secret_created_at.is_none());
     let add_error = Signal::derive(move || add.value().get().and_then(Result::err));
     let to_remove = RwSignal::new(None::<String>);
     let confirm_remove = RwSignal::new(false);
@@ -93,6 +103,9 @@ fn EmbedControls(
                                 <li>
                                     <code>{o.origin.clone()}</code>
                                     {o.added_at.map(|t| view! { <span class="muted">" added " {utc_minutes(t)}</span> })}
+                                    {(!fixed).then(|| view! {
+                                        <OriginSecret origin=o.origin.clone() created_at=o.secret_created_at regenerate=regenerate_own/>
+                                    })}
                                     {(!fixed).then(|| view! {
                                         <button
                                             type="button"
@@ -156,15 +169,113 @@ fn EmbedControls(
                 " will no longer be able to embed this page; frames open there stop working at once."
             </p>
         </ConfirmDialog>
-        <EmbedSecret created_at=settings.secret_created_at session_seconds=settings.session_seconds regenerate/>
+        {move || regenerate_own.value().get().and_then(Result::err).map(|e| view! {
+            <p class="form-error" role="alert">{e.to_string()}</p>
+        })}
+        <p class="muted">
+            "Embed sessions last " {settings.session_seconds / 60} " minutes and are renewed with a new token. Keep each secret on the portal's server, never in its pages."
+        </p>
+        {shared_in_use.then(|| view! {
+            <EmbedSecret created_at=settings.secret_created_at regenerate/>
+        })}
         <Snippet/>
     }
 }
 
+/// One portal's own secret, with Show, Copy and Regenerate; or, for a portal that still signs
+/// with the shared secret, a note and Regenerate to give it its own.
+#[component]
+fn OriginSecret(
+    origin: String,
+    created_at: Option<i64>,
+    regenerate: ServerAction<RegenerateOriginSecret>,
+) -> impl IntoView {
+    let live = hydrated();
+    let revealed = RwSignal::new(None::<String>);
+    let note = RwSignal::new(None::<String>);
+    let confirm = RwSignal::new(false);
+    let own = created_at.is_some();
+    let label = format!("Secret of {origin}");
+    let field = format!("embed-secret-{}", origin.replace(['/', ':', '.'], "-"));
+    let reveal = {
+        let origin = origin.clone();
+        move |purpose: RevealPurpose| {
+            let origin = origin.clone();
+            async move {
+                let result: Result<String, AppError> = reveal_origin_secret(origin, purpose).await;
+                result.inspect_err(|e| note.set(Some(e.to_string()))).ok()
+            }
+        }
+    };
+    let on_show = {
+        let reveal = reveal.clone();
+        move |_| {
+            if revealed.get_untracked().is_some() {
+                revealed.set(None);
+                return;
+            }
+            let shown = reveal(RevealPurpose::Show);
+            leptos::task::spawn_local(async move {
+                if let Some(s) = shown.await {
+                    revealed.set(Some(s));
+                }
+            });
+        }
+    };
+    let on_copy = move |_| {
+        let copied = reveal(RevealPurpose::Copy);
+        leptos::task::spawn_local(async move {
+            if let Some(s) = copied.await {
+                note.set(Some(copy_to_clipboard(&s).await.to_owned()));
+            }
+        });
+    };
+    let title = format!("Regenerate the secret of {origin}?");
+    view! {
+        <div class="key-value-row origin-secret">
+            {if own {
+                view! {
+                    <label for=field.clone() class="visually-hidden">{label.clone()}</label>
+                    <input id=field class="key-value" type="text" readonly spellcheck="false"
+                        prop:value=move || revealed.get().unwrap_or_else(|| "•".repeat(24))/>
+                    <button type="button" aria-label=format!("Show {label}") disabled=move || !live.get() on:click=on_show>
+                        {move || if revealed.get().is_some() { "Hide" } else { "Show" }}
+                    </button>
+                    <button type="button" aria-label=format!("Copy {label}") disabled=move || !live.get() on:click=on_copy>"Copy"</button>
+                }.into_any()
+            } else {
+                view! { <span class="badge badge-warn">"Signs with the shared secret"</span> }.into_any()
+            }}
+            <button
+                type="button"
+                aria-label=format!("Regenerate {label}")
+                disabled=move || !live.get() || regenerate.pending().get()
+                on:click=move |_| confirm.set(true)
+            >"Regenerate"</button>
+        </div>
+        <p class="key-note" role="status" aria-live="polite">{move || note.get()}</p>
+        <ConfirmDialog
+            open=confirm
+            id="regenerate-origin-secret"
+            title
+            confirm_label="Regenerate"
+            on_confirm=Callback::new({
+                let origin = origin.clone();
+                move |()| {
+                    regenerate.dispatch(RegenerateOriginSecret { origin: origin.clone() });
+                }
+            })
+        >
+            <p>"This portal's tokens signed with its current secret (or the shared one) stop working at once, and its embedded pages open now are signed out. Other portals are not affected. Give this portal's backend the new secret."</p>
+        </ConfirmDialog>
+    }
+}
+
+/// The shared secret: what portals fixed by `GATEHOUSE_FRAME_ANCESTORS`, and portals listed
+/// before each had its own, sign with.
 #[component]
 fn EmbedSecret(
     created_at: Option<i64>,
-    session_seconds: i64,
     regenerate: ServerAction<RegenerateEmbedSecret>,
 ) -> impl IntoView {
     let live = hydrated();
@@ -209,10 +320,9 @@ fn EmbedSecret(
         });
     };
     view! {
-        <h4>"Embed secret"</h4>
+        <h4>"Shared embed secret"</h4>
         <p>
-            "Your portal's backend signs each embed token with this secret (HS256). Keep it on the server, never in the portal's pages. Embed sessions last "
-            {session_seconds / 60} " minutes and are renewed with a new token."
+            "Still accepted for the portals marked \"Signs with the shared secret\" and for portals set by the server's configuration, until a portal's own secret is made with Regenerate beside it. Portals sign each embed token with it (HS256)."
         </p>
         <div class="key-value-row">
             <label for="embed-secret" class="visually-hidden">"Embed secret"</label>

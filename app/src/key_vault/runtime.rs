@@ -24,6 +24,9 @@ pub struct KeyVaultSettings {
     pub request_timeout: Duration,
     /// How long a secret's value read from the vault is reused (60 s by default; zero: never).
     pub secret_cache: Duration,
+    /// Whether outbound requests (the vault, Entra, webhooks, mail servers) may go to this
+    /// machine's own addresses (`GATEHOUSE_ALLOW_LOOPBACK_TARGETS`); see `crate::outbound`.
+    pub allow_loopback: bool,
 }
 
 /// A token from a vault's sign-in (OpenBao AppRole, Microsoft Entra).
@@ -75,13 +78,11 @@ impl fmt::Debug for VaultRuntime {
 
 impl VaultRuntime {
     pub fn new(settings: KeyVaultSettings) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(settings.request_timeout)
-            // A redirect would carry the vault token (a custom header) to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = crate::outbound::client(
+            settings.allow_loopback,
+            CONNECT_TIMEOUT,
+            settings.request_timeout,
+        )?;
         Ok(Self {
             settings,
             http,

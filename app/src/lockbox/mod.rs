@@ -7,6 +7,7 @@
 //! read, so a request never outlives its time even when the background sweep is late.
 
 mod panel;
+mod pending_changes;
 #[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]
@@ -83,6 +84,17 @@ pub struct LockboxOverview {
     pub pending: i64,
     /// Whether the caller may approve and deny.
     pub can_decide: bool,
+    /// Changes that weaken the two-person rule, waiting for a second approver.
+    #[serde(default)]
+    pub pending_changes: Vec<crate::two_person::PendingChange>,
+}
+
+/// What saving the policy did: `waiting` when the change weakens the two-person rule and waits
+/// for a second Lockbox approver (`policy` is then the policy still in force).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySaved {
+    pub policy: LockboxPolicy,
+    pub waiting: bool,
 }
 
 /// One row of the requests list. Times are Unix seconds.
@@ -189,7 +201,7 @@ pub async fn set_lockbox_policy(
     approvals_required: u8,
     request_expiry_secs: Option<i64>,
     access_period_secs: Option<i64>,
-) -> Result<LockboxPolicy, AppError> {
+) -> Result<PolicySaved, AppError> {
     let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     let change = ssr::PolicyChange {
         enabled,
@@ -197,7 +209,32 @@ pub async fn set_lockbox_policy(
         request_expiry_secs,
         access_period_secs,
     };
-    ssr::set_policy(&ctx, &admin, change).await
+    Ok(match ssr::set_policy(&ctx, &admin, change).await? {
+        ssr::PolicyOutcome::Applied(policy) => PolicySaved {
+            policy,
+            waiting: false,
+        },
+        ssr::PolicyOutcome::Waiting(policy) => PolicySaved {
+            policy,
+            waiting: true,
+        },
+    })
+}
+
+/// Confirms a change that waits under the two-person rule, with the confirming approver's
+/// password; whoever proposed it cannot. A confirmed password reset answers with the user's
+/// one-time link. Admins who are Lockbox approvers only.
+#[server(prefix = "/rpc", endpoint = "lockbox_change_confirm", output = crate::wire::JsonAnswer)]
+pub async fn confirm_pending_change(id: i64, password: String) -> Result<Option<String>, AppError> {
+    let (ctx, approver) = ssr::require_approver().await?;
+    ssr::confirm_change(&ctx, &approver, id, password).await
+}
+
+/// Withdraws a change that waits under the two-person rule. Admin only.
+#[server(prefix = "/rpc", endpoint = "lockbox_change_cancel", output = crate::wire::JsonAnswer)]
+pub async fn cancel_pending_change(id: i64) -> Result<(), AppError> {
+    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    ssr::cancel_change(&ctx, &admin, id).await
 }
 
 /// Approves a request; the approver confirms with their password (re-authentication before a

@@ -2,7 +2,7 @@
 //! where approvers approve (with their password), deny or revoke.
 
 use super::{
-    LockboxOverview, LockboxPolicy, LockboxRequestDetail, LockboxRequestRow, LockboxStatus,
+    LockboxOverview, LockboxRequestDetail, LockboxRequestRow, LockboxStatus, PolicySaved,
     RequestFilter, approve_lockbox_request, deny_lockbox_request, duration_label,
     load_lockbox_overview, lockbox_request, lockbox_requests, revoke_lockbox_request,
     set_lockbox_policy,
@@ -49,6 +49,7 @@ fn LockboxPanel() -> impl IntoView {
     let changed = Callback::new(move |()| refresh.update(|n| *n += 1));
     // "Saved." outlives the policy card, which is drawn again from the reloaded overview.
     let saved = RwSignal::new(None::<&'static str>);
+    let reset_link = RwSignal::new(None::<String>);
     // The pending count on the tab strip follows every reload of the overview.
     if let Some(count) = use_context::<crate::security::LockboxPending>() {
         Effect::new(move |_| {
@@ -72,7 +73,7 @@ fn LockboxPanel() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(o) => view! { <PolicyCard overview=o changed saved/> }.into_any(),
+                    Ok(o) => view! { <PolicyCard overview=o changed saved reset_link/> }.into_any(),
                     Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -122,12 +123,14 @@ fn PolicyCard(
     overview: LockboxOverview,
     changed: Callback<()>,
     saved: RwSignal<Option<&'static str>>,
+    reset_link: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let LockboxOverview {
         policy,
         approvers,
         pending: _,
         can_decide,
+        pending_changes,
     } = overview;
     let enabled = RwSignal::new(policy.enabled);
     let approvals = RwSignal::new(policy.approvals_required);
@@ -150,9 +153,13 @@ fn PolicyCard(
             pending,
             error,
             set_lockbox_policy(on, approvals.get_untracked(), expiry, period),
-            move |p: LockboxPolicy| {
-                enabled.set(p.enabled);
-                saved.set(Some("Saved."));
+            move |saved_policy: PolicySaved| {
+                enabled.set(saved_policy.policy.enabled);
+                saved.set(Some(if saved_policy.waiting {
+                    "Waiting for a second Lockbox approver: see Pending changes."
+                } else {
+                    "Saved."
+                }));
                 changed.run(());
             },
         );
@@ -246,6 +253,7 @@ fn PolicyCard(
             {(!can_decide).then(|| view! {
                 <p class="notice notice-info" role="note">"You are not a Lockbox approver: you can see requests but not decide them."</p>
             })}
+            <super::pending_changes::PendingChanges changes=pending_changes can_decide changed link=reset_link/>
             <ConfirmDialog
                 open=confirm_off
                 id="lockbox-off"

@@ -10,14 +10,21 @@ use super::{
 };
 use crate::{
     audit::ssr::{self as audit, Entry},
-    auth::ssr::{AppContext, client_addr, require, verify_credentials},
+    auth::ssr::{AppContext, client_addr, confirm_password, require},
     db::begin_write,
     error::AppError,
     roles::{Role, UserInfo},
     time_fmt::unix_now,
-    users::{Email, ssr::applications::Application},
+    two_person::ssr::{self as two_person, Proposal},
+    users::{
+        Email,
+        ssr::{applications::Application, changes as user_changes},
+    },
 };
 use sqlx::{SqliteConnection, SqlitePool};
+
+/// A Lockbox approver's password, typed again to decide, and what is said when it is wrong.
+const WRONG_PASSWORD: (&str, &str) = ("password", "The password is not correct.");
 
 /// Longest request expiry and access period that may be set: a year.
 const MAX_DURATION_SECS: i64 = 365 * 86_400;
@@ -101,6 +108,7 @@ pub async fn overview(ctx: &AppContext, caller: &UserInfo) -> Result<LockboxOver
             .collect(),
         pending: pending_count(&ctx.pool).await?,
         can_decide: caller.lockbox_approver && caller.role == Role::Admin,
+        pending_changes: two_person::pending(&mut *ctx.pool.acquire().await?, caller).await?,
     })
 }
 
@@ -244,24 +252,37 @@ async fn event(
     Ok(())
 }
 
+/// Who made a Lockbox change and from where, for its audit row. The REST API passes the
+/// client it resolved; a server function's is read from its request.
+#[derive(Clone, Copy)]
+struct By<'a> {
+    actor: Option<&'a UserInfo>,
+    client: Option<&'a str>,
+}
+
+/// The clock itself (the expiry sweep).
+const NOBODY: By<'static> = By {
+    actor: None,
+    client: None,
+};
+
 /// The audit row of a lockbox change: the request ID and ticket as the target.
 async fn audit_row(
     conn: &mut SqliteConnection,
-    actor: Option<&UserInfo>,
+    by: By<'_>,
     action: &str,
     id: i64,
     ticket: &str,
     detail: &str,
 ) -> Result<(), AppError> {
-    let client = client_addr();
     audit::record(
         conn,
         Entry {
-            actor,
+            actor: by.actor,
             action,
             target: Some(&format!("request {id} (ticket {ticket})")),
             detail,
-            client_addr: client.as_deref(),
+            client_addr: by.client,
         },
     )
     .await
@@ -284,11 +305,18 @@ fn check_duration(field: &str, secs: Option<i64>) -> Result<(), AppError> {
     }
 }
 
+/// What Save on the policy card did: applied, or (a change that weakens the two-person rule
+/// while it is in force) waiting for a second approver.
+pub enum PolicyOutcome {
+    Applied(LockboxPolicy),
+    Waiting(LockboxPolicy),
+}
+
 pub async fn set_policy(
     ctx: &AppContext,
     admin: &UserInfo,
     change: PolicyChange,
-) -> Result<LockboxPolicy, AppError> {
+) -> Result<PolicyOutcome, AppError> {
     if !(1..=2).contains(&change.approvals_required) {
         return Err(AppError::invalid(
             "approvals_required",
@@ -299,7 +327,45 @@ pub async fn set_policy(
     check_duration("access_period", change.access_period_secs)?;
     let mut tx = begin_write(&ctx.pool).await?;
     let before = policy_on(&mut tx, ctx.lockbox).await?;
+    let weakens = (before.enabled && !change.enabled)
+        || (before.approvals_required >= 2 && change.approvals_required < 2);
+    if weakens && two_person::in_force(&mut tx).await? {
+        let summary = if before.enabled && !change.enabled {
+            "Turn Customer Lockbox off".to_owned()
+        } else {
+            "Lower Approvals required to 1 (end the two-person rule)".to_owned()
+        };
+        let proposal = Proposal::Policy {
+            enabled: change.enabled,
+            approvals_required: change.approvals_required,
+            request_expiry_secs: change.request_expiry_secs,
+            access_period_secs: change.access_period_secs,
+        };
+        two_person::propose(&mut tx, admin, proposal, &summary).await?;
+        tx.commit().await?;
+        return Ok(PolicyOutcome::Waiting(before));
+    }
+    let client = client_addr();
+    let by = By {
+        actor: Some(admin),
+        client: client.as_deref(),
+    };
+    let after = apply_policy(&mut tx, ctx, by, &change).await?;
+    tx.commit().await?;
+    Ok(PolicyOutcome::Applied(after))
+}
+
+/// Writes a policy change, in the caller's transaction. Turning the policy on ends the access
+/// that was approved by policy while it was off: that access had no approver.
+async fn apply_policy(
+    conn: &mut SqliteConnection,
+    ctx: &AppContext,
+    by: By<'_>,
+    change: &PolicyChange,
+) -> Result<LockboxPolicy, AppError> {
+    let before = policy_on(conn, ctx.lockbox).await?;
     let fixed = before.durations_fixed;
+    let now = unix_now();
     sqlx::query(
         "UPDATE lockbox_policy SET enabled = ?, approvals_required = ?, \
          request_expiry_secs = coalesce(?, request_expiry_secs), \
@@ -309,15 +375,14 @@ pub async fn set_policy(
     .bind(i64::from(change.approvals_required))
     .bind(change.request_expiry_secs.filter(|_| !fixed))
     .bind(change.access_period_secs.filter(|_| !fixed))
-    .bind(unix_now())
-    .execute(&mut *tx)
+    .bind(now)
+    .execute(&mut *conn)
     .await?;
-    let after = policy_on(&mut tx, ctx.lockbox).await?;
-    let client = client_addr();
+    let after = policy_on(conn, ctx.lockbox).await?;
     audit::record(
-        &mut tx,
+        conn,
         Entry {
-            actor: Some(admin),
+            actor: by.actor,
             action: "lockbox.policy",
             target: Some("Customer Lockbox"),
             detail: &format!(
@@ -327,12 +392,80 @@ pub async fn set_policy(
                 after.request_expiry_secs,
                 after.access_period_secs
             ),
-            client_addr: client.as_deref(),
+            client_addr: by.client,
         },
     )
     .await?;
-    tx.commit().await?;
+    if !before.enabled && after.enabled {
+        let ended: Vec<(i64, String)> = sqlx::query_as(
+            "UPDATE lockbox_requests SET status = 'revoked', access_ends_at = ? \
+             WHERE status = 'approved' AND by_policy = 1 AND access_ends_at > ? \
+             RETURNING id, ticket",
+        )
+        .bind(now)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+        let actor = by.actor.map(|a| a.email.as_str());
+        for (id, ticket) in &ended {
+            let why = "Customer Lockbox was turned on: access approved by policy ended";
+            event(conn, *id, actor, "Access revoked", why).await?;
+            audit_row(conn, by, "lockbox.revoke", *id, ticket, why).await?;
+        }
+    }
     Ok(after)
+}
+
+/// Confirms a change that waits for a second approver, who enters their password as for a
+/// request, and applies it in the same transaction. A confirmed password reset returns the
+/// user's one-time link, shown to the confirming approver.
+pub async fn confirm_change(
+    ctx: &AppContext,
+    approver: &UserInfo,
+    id: i64,
+    password: String,
+) -> Result<Option<String>, AppError> {
+    confirm_password(ctx, approver, password, WRONG_PASSWORD).await?;
+    let client = client_addr();
+    let by = By {
+        actor: Some(approver),
+        client: client.as_deref(),
+    };
+    let mut tx = begin_write(&ctx.pool).await?;
+    let link = match two_person::take(&mut tx, id, approver).await? {
+        Proposal::Policy {
+            enabled,
+            approvals_required,
+            request_expiry_secs,
+            access_period_secs,
+        } => {
+            let change = PolicyChange {
+                enabled,
+                approvals_required,
+                request_expiry_secs,
+                access_period_secs,
+            };
+            apply_policy(&mut tx, ctx, by, &change).await?;
+            None
+        }
+        Proposal::GrantApprover { user_id } => {
+            user_changes::grant_approver(&mut tx, approver, user_id, true).await?;
+            None
+        }
+        Proposal::ResetPassword { user_id } => {
+            Some(user_changes::apply_password_reset(&mut tx, approver, user_id).await?)
+        }
+    };
+    tx.commit().await?;
+    Ok(link)
+}
+
+/// Withdraws a change that waits for a second approver; nothing of it applies.
+pub async fn cancel_change(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<(), AppError> {
+    let mut tx = begin_write(&ctx.pool).await?;
+    two_person::cancel(&mut tx, id, admin).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Refuses a decision on a request that is no longer waiting for one, saying why.
@@ -355,21 +488,15 @@ pub async fn approve(
     id: i64,
     password: String,
 ) -> Result<LockboxRequestDetail, AppError> {
-    if password.is_empty() || password.len() > 1024 {
+    if password.is_empty() {
         return Err(AppError::invalid(
             "password",
             "Enter your password to approve.",
         ));
     }
-    // Re-authentication (OWASP ASVS 7.5.3): whoever holds this session must also know the
-    // password. Checked before the transaction, as it is slow on purpose.
-    let confirmed = verify_credentials(&ctx.pool, &approver.email, password).await?;
-    if confirmed.is_none_or(|u| u.id != approver.id) {
-        return Err(AppError::invalid(
-            "password",
-            "The password is not correct.",
-        ));
-    }
+    // Whoever holds this session must also know the password. Checked before the
+    // transaction, as it is slow on purpose.
+    confirm_password(ctx, approver, password, WRONG_PASSWORD).await?;
     let now = unix_now();
     let mut tx = begin_write(&ctx.pool).await?;
     let row = row_on(&mut tx, id, now).await?;
@@ -438,15 +565,12 @@ async fn conclude(
     d: Decision<'_>,
 ) -> Result<LockboxRequestDetail, AppError> {
     event(&mut tx, d.id, Some(&d.approver.email), d.event, d.detail).await?;
-    audit_row(
-        &mut tx,
-        Some(d.approver),
-        d.action,
-        d.id,
-        d.ticket,
-        d.detail,
-    )
-    .await?;
+    let client = client_addr();
+    let by = By {
+        actor: Some(d.approver),
+        client: client.as_deref(),
+    };
+    audit_row(&mut tx, by, d.action, d.id, d.ticket, d.detail).await?;
     let detail = detail_on(&mut tx, ctx.lockbox, d.id).await?;
     tx.commit().await?;
     Ok(detail)
@@ -497,15 +621,12 @@ pub async fn revoke(
         .execute(&mut *tx)
         .await?;
     event(&mut tx, id, Some(&approver.email), "Access revoked", "").await?;
-    audit_row(
-        &mut tx,
-        Some(approver),
-        "lockbox.revoke",
-        id,
-        &row.ticket,
-        "",
-    )
-    .await?;
+    let client = client_addr();
+    let by = By {
+        actor: Some(approver),
+        client: client.as_deref(),
+    };
+    audit_row(&mut tx, by, "lockbox.revoke", id, &row.ticket, "").await?;
     let detail = detail_on(&mut tx, ctx.lockbox, id).await?;
     tx.commit().await?;
     Ok(detail)
@@ -545,13 +666,27 @@ fn text(field: &str, label: &str, value: &str, max: usize) -> Result<String, App
     Ok(value.to_owned())
 }
 
-/// The stand-in the audit log needs for an application acting on its own.
-/// Files a request. With the policy off it is approved at once, by policy.
+/// Refuses an application that is not marked Support application on the Users tab: only
+/// those may file requests and read customer data, whatever their role.
+pub fn require_support(app: &Application) -> Result<(), AppError> {
+    if app.support {
+        Ok(())
+    } else {
+        Err(AppError::NotPermitted(
+            "Only applications marked Support application on the Users tab may file Customer Lockbox requests and read customer data.".into(),
+        ))
+    }
+}
+
+/// Files a request. With the policy off it is approved at once, by policy. `client` is the
+/// caller's address as the REST API resolved it.
 pub async fn file(
     ctx: &AppContext,
     app: &Application,
+    client: Option<&str>,
     new: NewRequest,
 ) -> Result<LockboxRequestDetail, AppError> {
+    require_support(app)?;
     let ticket = text(
         "ticket",
         "The support ticket ID",
@@ -618,6 +753,10 @@ pub async fn file(
     .fetch_one(&mut *tx)
     .await?;
     let actor = app.as_actor();
+    let by = By {
+        actor: Some(&actor),
+        client,
+    };
     event(
         &mut tx,
         id,
@@ -626,15 +765,7 @@ pub async fn file(
         &format!("by {engineer_name} <{}>", engineer_email.as_str()),
     )
     .await?;
-    audit_row(
-        &mut tx,
-        Some(&actor),
-        "lockbox.request",
-        id,
-        &ticket,
-        &justification,
-    )
-    .await?;
+    audit_row(&mut tx, by, "lockbox.request", id, &ticket, &justification).await?;
     if by_policy {
         event(
             &mut tx,
@@ -644,9 +775,13 @@ pub async fn file(
             "Customer Lockbox is off",
         )
         .await?;
+        let by_policy = By {
+            actor: None,
+            client,
+        };
         audit_row(
             &mut tx,
-            None,
+            by_policy,
             "lockbox.approve",
             id,
             &ticket,
@@ -719,14 +854,19 @@ pub async fn live_access(
 pub async fn record_access(
     pool: &SqlitePool,
     app: &Application,
-    id: i64,
-    ticket: &str,
+    client: Option<&str>,
+    access: (i64, &str),
     what: &str,
 ) -> Result<(), AppError> {
+    let (id, ticket) = access;
     let mut conn = pool.acquire().await?;
     let actor = app.as_actor();
+    let by = By {
+        actor: Some(&actor),
+        client,
+    };
     event(&mut conn, id, Some(&app.client_id), "Accessed", what).await?;
-    audit_row(&mut conn, Some(&actor), "lockbox.access", id, ticket, what).await
+    audit_row(&mut conn, by, "lockbox.access", id, ticket, what).await
 }
 
 /// Writes down what the clock already decided: pending requests past their expiry and approved
@@ -750,7 +890,7 @@ pub async fn sweep(pool: &SqlitePool) -> Result<usize, AppError> {
     .await?;
     for (id, ticket) in &unanswered {
         event(&mut tx, *id, None, "Expired", "nobody answered in time").await?;
-        audit_row(&mut tx, None, "lockbox.expire", *id, ticket, "unanswered").await?;
+        audit_row(&mut tx, NOBODY, "lockbox.expire", *id, ticket, "unanswered").await?;
     }
     for (id, ticket) in &ended {
         event(
@@ -763,7 +903,7 @@ pub async fn sweep(pool: &SqlitePool) -> Result<usize, AppError> {
         .await?;
         audit_row(
             &mut tx,
-            None,
+            NOBODY,
             "lockbox.expire",
             *id,
             ticket,

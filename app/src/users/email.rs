@@ -12,8 +12,12 @@ const MAX_LEN: usize = 254;
 impl Email {
     /// Trims and lower-cases the address, then checks its shape: one `@`, a local part, and a
     /// dotted domain without spaces. Deliverability is the invitation's job, not this check's.
+    ///
+    /// Case is folded for ASCII letters only, everywhere an address is compared (here, the
+    /// database's `COLLATE NOCASE`, the sign-in throttle): Unicode lower-casing would turn
+    /// `\u{212A}ate@…` (a Kelvin sign) into `kate@…` and reach somebody else's account.
     pub fn parse(raw: &str) -> Result<Email, &'static str> {
-        let email = raw.trim().to_lowercase();
+        let email = raw.trim().to_ascii_lowercase();
         if email.is_empty() {
             return Err("Enter an email address.");
         }
@@ -57,6 +61,18 @@ mod tests {
         assert_eq!(
             Email::parse("  Ada@Example.COM ").unwrap().as_str(),
             "ada@example.com"
+        );
+    }
+
+    #[test]
+    fn only_ascii_letters_are_folded() {
+        // A Kelvin sign lower-cases to `k` under Unicode's rules: it must stay itself.
+        let kelvin = Email::parse("\u{212A}ate@Example.com").unwrap();
+        assert_eq!(kelvin.as_str(), "\u{212A}ate@example.com");
+        assert_ne!(kelvin, Email::parse("kate@example.com").unwrap());
+        assert_eq!(
+            Email::parse("\u{130}da@example.com").unwrap().as_str(),
+            "\u{130}da@example.com"
         );
     }
 

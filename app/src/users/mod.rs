@@ -85,6 +85,14 @@ pub struct Principal {
     /// False for a user that provisioning (SCIM) deactivated: kept, but unable to sign in.
     #[serde(default = "yes")]
     pub active: bool,
+    /// An application that may file Customer Lockbox requests and read customer data through
+    /// the support endpoints (set on the Users tab's Edit pane).
+    #[serde(default)]
+    pub support_application: bool,
+    /// A user whom an Admin made a Lockbox approver, waiting for a second approver to
+    /// confirm it (the two-person rule).
+    #[serde(default)]
+    pub approver_waiting: bool,
 }
 
 fn yes() -> bool {
@@ -162,22 +170,29 @@ pub async fn add_principal(
     ssr::changes::add(&ctx.pool, &admin, kind, &principal, role).await
 }
 
-/// Changes a principal's role and, for a user, whether they are a Lockbox approver (left as it
-/// is when absent). An Admin lowering their own role must say they mean it.
+/// Changes a principal's role and, for a user, whether they are a Lockbox approver, for an
+/// application whether it is a support application (each left as it is when absent). An Admin
+/// lowering their own role must say they mean it.
 #[server(prefix = "/rpc", endpoint = "principals_change_role", output = crate::wire::JsonAnswer)]
 pub async fn change_role(
     id: i64,
     role: Role,
     confirm_self: bool,
     #[server(default)] lockbox_approver: Option<bool>,
+    #[server(default)] support_application: Option<bool>,
 ) -> Result<Principal, AppError> {
     let (ctx, admin) = admin().await?;
-    // A browser's own form post leaves an unticked box out: that means "not an approver".
-    let lockbox_approver =
-        lockbox_approver.or(crate::ui::plain_form::is_plain_post().then_some(false));
-    let changed =
-        ssr::changes::change_role(&ctx.pool, &admin, id, role, confirm_self, lockbox_approver)
-            .await?;
+    // A browser's own form post leaves an unticked box out: that means "off". The pane sends
+    // only the box its principal's kind has.
+    let unticked = crate::ui::plain_form::is_plain_post().then_some(false);
+    let change = ssr::changes::RoleChange {
+        id,
+        role,
+        confirm_self,
+        lockbox_approver: lockbox_approver.or(unticked),
+        support_application: support_application.or(unticked),
+    };
+    let changed = ssr::changes::change_role(&ctx.pool, &admin, change).await?;
     crate::ui::plain_form::close_pane(panel::TAB_PATH);
     Ok(changed)
 }
@@ -198,13 +213,18 @@ pub async fn reinvite_user(id: i64) -> Result<String, AppError> {
     ssr::changes::reinvite(&ctx.pool, &admin, id).await
 }
 
-/// A new client secret for an application; the old one stops working at once.
-/// Retires a user's password, ends their sessions and returns a one-time link for a new one.
-/// Admin only.
+/// Retires a user's password, ends their sessions and returns a one-time link for a new one;
+/// `None` when the two-person rule holds the reset of a Lockbox approver for a second
+/// approver to confirm. Admin only.
 #[server(prefix = "/rpc", endpoint = "user_reset_password", output = crate::wire::JsonAnswer)]
-pub async fn reset_password(id: i64) -> Result<String, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
-    ssr::changes::reset_password(&ctx.pool, &admin, id).await
+pub async fn reset_password(id: i64) -> Result<Option<String>, AppError> {
+    let (ctx, admin) = admin().await?;
+    Ok(
+        match ssr::changes::reset_password(&ctx.pool, &admin, id).await? {
+            ssr::changes::PasswordReset::Link(path) => Some(path),
+            ssr::changes::PasswordReset::Waiting => None,
+        },
+    )
 }
 
 /// Ends every session of a user. Admin only.
@@ -214,6 +234,7 @@ pub async fn end_user_sessions(id: i64) -> Result<(), AppError> {
     ssr::changes::end_user_sessions(&ctx.pool, &admin, id).await
 }
 
+/// A new client secret for an application; the old one stops working at once.
 #[server(prefix = "/rpc", endpoint = "application_secret", output = crate::wire::JsonAnswer)]
 pub async fn regenerate_secret(id: i64) -> Result<String, AppError> {
     let (ctx, admin) = admin().await?;

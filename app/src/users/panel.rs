@@ -342,6 +342,8 @@ fn PrincipalRow(
                 {is_me.then(|| view! { <span class="badge badge-info">"You"</span> })}
                 {p.pending.then(|| view! { <span class="badge badge-info">"Invitation pending"</span> })}
                 {(!p.active).then(|| view! { <span class="badge">"Deactivated"</span> })}
+                {p.support_application.then(|| view! { <span class="badge badge-warn">"Support application"</span> })}
+                {p.approver_waiting.then(|| view! { <span class="badge badge-info">"Lockbox approver: waiting for a second approver"</span> })}
                 {p.members.map(|n| view! { <span class="muted">" · " {n} {if n == 1 { " member" } else { " members" }}</span> })}
             </td>
             <td class="handle">{highlighted(p.email_or_id.clone(), &q)}</td>
@@ -490,6 +492,8 @@ fn EditPane(
     let role = RwSignal::new(p.role);
     let is_user = p.kind == PrincipalKind::User;
     let approver = RwSignal::new(p.lockbox_approver);
+    let is_application = p.kind == PrincipalKind::Application;
+    let support = RwSignal::new(p.support_application);
     let pending = RwSignal::new(false);
     // A form posted without JavaScript that failed comes back with its error in the address.
     let error = RwSignal::new(posted_error::<super::ChangeRole>());
@@ -513,6 +517,7 @@ fn EditPane(
                 new_role,
                 self_demotion,
                 is_user.then(|| approver.get_untracked()),
+                is_application.then(|| support.get_untracked()),
             ),
             move |_| {
                 if self_demotion {
@@ -532,27 +537,28 @@ fn EditPane(
             // Without JavaScript there is no second step: lowering one's own role is refused.
             <input type="hidden" name="confirm_self" value="false"/>
             <p class="muted">{p.kind.label()} " · " {p.email_or_id.clone()}</p>
-            {form_error(error, &["role", "lockbox_approver"])}
+            {form_error(error, &["role", "lockbox_approver", "support_application"])}
             <div class="field">
                 {role_select(role, "edit-role")}
                 {crate::ui::field_error(error, "role")}
             </div>
             {is_user.then(|| view! {
-                <div class="field field-check">
-                    <label>
-                        <input
-                            type="checkbox"
-                            name="lockbox_approver"
-                            value="true"
-                            checked=p.lockbox_approver
-                            prop:checked=move || approver.get()
-                            on:change=move |ev| approver.set(event_target_checked(&ev))
-                        />
-                        " Lockbox approver"
-                    </label>
-                    <p class="muted">"May approve or deny Customer Lockbox requests (with the Admin role)."</p>
-                    {crate::ui::field_error(error, "lockbox_approver")}
-                </div>
+                <FlagField
+                    name="lockbox_approver"
+                    label=" Lockbox approver"
+                    hint="May approve or deny Customer Lockbox requests (with the Admin role)."
+                    value=approver
+                    error
+                />
+            })}
+            {is_application.then(|| view! {
+                <FlagField
+                    name="support_application"
+                    label=" Support application"
+                    hint="May file Customer Lockbox requests and, within an approved request, read customer data through the support endpoints."
+                    value=support
+                    error
+                />
             })}
             {move || confirming_self.get().then(|| view! {
                 <p class="notice" role="alert">
@@ -567,6 +573,35 @@ fn EditPane(
             </div>
             </form>
         </Pane>
+    }
+}
+
+/// A permission of the Edit pane as a checkbox, posted as `name=true` when ticked (a plain
+/// form leaves an unticked one out).
+#[component]
+fn FlagField(
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: RwSignal<bool>,
+    error: RwSignal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        <div class="field field-check">
+            <label>
+                <input
+                    type="checkbox"
+                    name=name
+                    value="true"
+                    checked=value.get_untracked()
+                    prop:checked=move || value.get()
+                    on:change=move |ev| value.set(event_target_checked(&ev))
+                />
+                {label}
+            </label>
+            <p class="muted">{hint}</p>
+            {crate::ui::field_error(error, name)}
+        </div>
     }
 }
 
@@ -664,21 +699,35 @@ fn RenewPane(
             "Reset password",
         ),
     };
+    // A Lockbox approver's reset waits for a second approver under the two-person rule.
+    let waiting = RwSignal::new(false);
     let go = move |_| {
         let done = move |value: String| reveal.run(value);
         match kind {
             Renewal::Invitation => submit(pending, error, reinvite_user(id), done),
             Renewal::Secret => submit(pending, error, regenerate_secret(id), done),
-            Renewal::PasswordReset => submit(pending, error, reset_password(id), done),
+            Renewal::PasswordReset => {
+                submit(pending, error, reset_password(id), move |link| match link {
+                    Some(link) => done(link),
+                    None => waiting.set(true),
+                })
+            }
         }
     };
     view! {
         <Pane id="renew" title on_close>
             <p>{text}</p>
             {form_error(error, &[])}
+            {move || waiting.get().then(|| view! {
+                <p class="notice notice-info" role="status">
+                    "This user is a Lockbox approver and the two-person rule is on: the reset waits until a second Lockbox approver confirms it on the Customer Lockbox tab."
+                </p>
+            })}
             <div class="dialog-actions">
-                <button type="button" class="button-danger" disabled=move || pending.get() on:click=go>{confirm}</button>
-                <button type="button" data-autofocus on:click=move |_| on_close.run(())>"Cancel"</button>
+                <button type="button" class="button-danger" disabled=move || pending.get() || waiting.get() on:click=go>{confirm}</button>
+                <button type="button" data-autofocus on:click=move |_| on_close.run(())>
+                    {move || if waiting.get() { "Close" } else { "Cancel" }}
+                </button>
             </div>
         </Pane>
     }

@@ -9,6 +9,7 @@ use app::{
         LockboxRequestDetail,
         ssr::{self as lockbox, NewRequest},
     },
+    roles::Role,
     time_fmt::rfc3339,
     users::ssr::{
         applications::{self, Application},
@@ -127,9 +128,11 @@ async fn file_request(
 ) -> Result<Response, ApiError> {
     let app = application(&state, peer, &headers).await?;
     let Json(body) = body.map_err(bad_json)?;
+    let client = peer.ip().to_string();
     let detail = lockbox::file(
         &state.ctx,
         &app,
+        Some(&client),
         NewRequest {
             ticket: body.ticket,
             justification: body.justification,
@@ -175,12 +178,14 @@ async fn get_request(
 }
 
 /// The approved request a support call names in its `Lockbox-Request` header, or 403 with the
-/// reason it does not count (pending, denied, expired, revoked, another application's).
+/// reason it does not count (not a support application; pending, denied, expired, revoked,
+/// another application's).
 async fn approved_request(
     state: &AppState,
     app: &Application,
     headers: &HeaderMap,
 ) -> Result<(i64, String), ApiError> {
+    lockbox::require_support(app)?;
     let Some(raw) = headers.get(REQUEST_HEADER) else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -197,6 +202,19 @@ async fn approved_request(
     }
 }
 
+/// Records one use of approved access (history and audit), with the caller's address.
+async fn record_use(
+    state: &AppState,
+    app: &Application,
+    peer: SocketAddr,
+    (id, ticket): &(i64, String),
+    what: &str,
+) -> Result<(), ApiError> {
+    let client = peer.ip().to_string();
+    lockbox::record_access(&state.ctx.pool, app, Some(&client), (*id, ticket), what).await?;
+    Ok(())
+}
+
 /// `GET /api/v1/support/principals`: the principals list, within an approved request's window.
 async fn support_principals(
     State(state): State<AppState>,
@@ -205,10 +223,10 @@ async fn support_principals(
     params: Result<Query<PrincipalsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let app = application(&state, peer, &headers).await?;
-    let (id, ticket) = approved_request(&state, &app, &headers).await?;
+    let grant = approved_request(&state, &app, &headers).await?;
     let query = list_query(params)?;
     let page = list::page(&state.ctx.pool, Some(&state.ctx.principals), &query).await?;
-    lockbox::record_access(&state.ctx.pool, &app, id, &ticket, "principals").await?;
+    record_use(&state, &app, peer, &grant, "principals").await?;
     Ok(Json(page).into_response())
 }
 
@@ -225,7 +243,7 @@ async fn support_audit(
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let app = application(&state, peer, &headers).await?;
-    let (id, ticket) = approved_request(&state, &app, &headers).await?;
+    let grant = approved_request(&state, &app, &headers).await?;
     let bad = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -241,7 +259,7 @@ async fn support_audit(
             .ok_or_else(bad)?,
     };
     let entries = audit::page(&state.ctx.pool, page).await?;
-    lockbox::record_access(&state.ctx.pool, &app, id, &ticket, "audit log").await?;
+    record_use(&state, &app, peer, &grant, "audit log").await?;
     Ok(Json(entries).into_response())
 }
 
@@ -256,14 +274,29 @@ struct CheckBody {
 /// `POST /api/v1/lockbox/check`, shaped like OAuth 2.0 token introspection (RFC 7662): another
 /// service asks, with its own client secret, whether a support application's request is live.
 /// An inactive answer says only that, as RFC 7662 §2.2 advises.
+///
+/// Only Admin-role applications (the services that guard customer data) and the filing
+/// application itself may ask, so that request ids and tickets cannot be probed (RFC 7662 §4:
+/// the endpoint must be protected). Anyone else gets 403 before the request is looked at.
 async fn check(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Json<CheckBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    application(&state, peer, &headers).await?;
+    let caller = application(&state, peer, &headers).await?;
     let Json(body) = body.map_err(bad_json)?;
+    if caller.role != Role::Admin
+        && !body
+            .application
+            .trim()
+            .eq_ignore_ascii_case(&caller.client_id)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Only Admin-role applications and the support application that filed a request may check it.",
+        ));
+    }
     let support_app = applications::find_id(&state.ctx.pool, body.application.trim()).await?;
     let live = match support_app {
         Some(app_id) if body.request > 0 => {

@@ -72,7 +72,7 @@ fn paths_and_schemas() -> serde_json::Value {
                 "post": {
                     "operationId": "fileLockboxRequest",
                     "summary": "File a Customer Lockbox request for support access to customer data",
-                    "description": "For support tooling (an application). While Customer Lockbox is on, the request waits for a Lockbox approver; while it is off, it is approved at once by policy. Unanswered requests expire; approved access ends after its access period.",
+                    "description": "For support tooling: an application that an Admin marked Support application on the Users tab (any other application gets 403, whatever its role). While Customer Lockbox is on, the request waits for a Lockbox approver; while it is off, it is approved at once by policy, and such access ends when the policy is turned on. Unanswered requests expire; approved access ends after its access period.",
                     "security": [{ "applicationSecret": [] }],
                     "requestBody": {
                         "required": true,
@@ -85,7 +85,7 @@ fn paths_and_schemas() -> serde_json::Value {
                         },
                         "400": with("The body is not the JSON described"),
                         "401": with("Missing or wrong client secret"),
-                        "403": with("The API is disabled"),
+                        "403": with("The application is not marked Support application, or the API is disabled"),
                         "422": with("A field breaks a rule (empty, too long, not an email, period above the policy's)")
                     }
                 }
@@ -112,7 +112,7 @@ fn paths_and_schemas() -> serde_json::Value {
                 "post": {
                     "operationId": "checkLockboxRequest",
                     "summary": "Is a support application's request live? (RFC 7662-style introspection)",
-                    "description": "For services that hold customer data: ask before serving a support engineer. An inactive answer carries nothing but active: false.",
+                    "description": "For services that hold customer data: ask before serving a support engineer. Only Admin-role applications, and the support application that filed the request (naming itself), may ask; anyone else gets 403, so request ids and tickets cannot be probed. An inactive answer carries nothing but active: false.",
                     "security": [{ "applicationSecret": [] }],
                     "requestBody": {
                         "required": true,
@@ -144,7 +144,8 @@ fn paths_and_schemas() -> serde_json::Value {
                             } } }
                         },
                         "400": with("The body is not the JSON described"),
-                        "401": with("Missing or wrong client secret")
+                        "401": with("Missing or wrong client secret"),
+                        "403": with("Neither an Admin-role application nor the filing application, or the API is disabled")
                     }
                 }
             },
@@ -167,7 +168,7 @@ fn paths_and_schemas() -> serde_json::Value {
                         },
                         "400": with("A parameter or the request id is malformed"),
                         "401": with("Missing or wrong client secret"),
-                        "403": with("No live approved request: the message says why (pending, denied, expired, revoked, another application's)"),
+                        "403": with("Not a Support application, or no live approved request: the message says why (pending, denied, expired, revoked, another application's)"),
                         "422": with("A cursor that is not one of this sort's")
                     }
                 }
@@ -185,7 +186,7 @@ fn paths_and_schemas() -> serde_json::Value {
                         "200": { "description": "One page of the audit log (25 entries); the access is audited" },
                         "400": with("A parameter or the request id is malformed"),
                         "401": with("Missing or wrong client secret"),
-                        "403": with("No live approved request: the message says why")
+                        "403": with("Not a Support application, or no live approved request: the message says why")
                     }
                 }
             }
@@ -278,6 +279,8 @@ fn paths_and_schemas() -> serde_json::Value {
                         "pending": { "type": "boolean", "description": "A user who has not accepted their invitation" },
                         "members": { "type": "integer", "description": "A group's member count" },
                         "lockboxApprover": { "type": "boolean", "description": "A user who may approve Customer Lockbox requests" },
+                        "approverWaiting": { "type": "boolean", "description": "A user made Lockbox approver while the two-person rule is on: it applies once a second Lockbox approver confirms it on the Customer Lockbox tab" },
+                        "supportApplication": { "type": "boolean", "description": "An application marked Support application: only these may file Lockbox requests and call /support/*" },
                         "active": { "type": "boolean", "description": "False for a user that provisioning (SCIM) deactivated: they cannot sign in" }
                     }
                 },

@@ -1,9 +1,8 @@
 //! Sign-in and sign-out over plain HTML form posts, so they work without JavaScript.
 
 pub mod bootstrap;
-mod throttle;
 
-pub use throttle::{LoginThrottle, client_key};
+pub use app::auth::throttle::{LoginThrottle, client_key};
 
 use crate::{AppState, http::cross_site::is_cross_site};
 use app::{
@@ -91,7 +90,11 @@ pub async fn login(
 ) -> Result<Redirect, LoginError> {
     let next = safe_return_path(&form.next);
     let back_with = |error: &str| Redirect::to(&login_url(Some(error), next));
-    if state.login_throttle.exhausted(peer.ip(), &form.email) {
+    if state
+        .ctx
+        .password_throttle
+        .exhausted(peer.ip(), &form.email)
+    {
         tracing::warn!(client = %peer.ip(), "sign-in throttled");
         return Ok(back_with("throttled"));
     }
@@ -180,7 +183,16 @@ async fn page_facts(ctx: &AppContext) -> Result<PageFacts, AppError> {
 /// `GET /invitation?token=…`: moves the token into the browser's session and redirects to the
 /// bare path, so that the token leaves the address bar, the history and any referrer after the
 /// first load. The page and its server functions then use the token the session holds.
-pub async fn exchange_invitation(request: Request, next: Next) -> Response {
+///
+/// A token that names no invitation is counted against the sign-in throttle of the client
+/// (429 once it is over) and is not kept: no session is created for it, and the page says the
+/// link is not valid.
+pub async fn exchange_invitation(
+    State(ctx): State<AppContext>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
     let is_link = request.method() == Method::GET && request.uri().path() == "/invitation";
     let token = is_link
         .then(|| request.uri().query())
@@ -191,6 +203,20 @@ pub async fn exchange_invitation(request: Request, next: Next) -> Response {
                 .map(str::to_owned)
         })
         .filter(|t| !t.is_empty() && t.len() <= 64);
+    let token = match token {
+        Some(token) => match app::users::ssr::invitations::known(&ctx.pool, &token).await {
+            Ok(true) => Some(token),
+            Ok(false) => {
+                if ctx.password_throttle.exhausted(peer.ip(), "") {
+                    tracing::warn!(client = %peer.ip(), "invitation link guesses throttled");
+                    return AppError::TooManyRequests.into_response();
+                }
+                None
+            }
+            Err(e) => return e.into_response(),
+        },
+        None => None,
+    };
     if let (Some(token), Some(session)) = (token, request.extensions().get::<Session>()) {
         match session
             .insert(app::users::ssr::invitations::HELD_TOKEN, token)

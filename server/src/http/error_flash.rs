@@ -21,8 +21,11 @@ fn error_param(query: &str) -> Option<&str> {
         .find_map(|pair| pair.strip_prefix("__err="))
 }
 
-/// `path?query` without `__err` and `__path`.
+/// `path?query` without `__err` and `__path`. The path keeps one leading slash: `//host/x`
+/// is a path to this server but a link to another host once it is a `Location`.
 fn without_error(path: &str, query: &str) -> String {
+    let path = format!("/{}", path.trim_start_matches(['/', '\\']));
+    let path = path.as_str();
     let kept: Vec<&str> = query
         .split('&')
         .filter(|pair| {

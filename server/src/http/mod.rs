@@ -5,5 +5,6 @@ pub mod cross_site;
 pub mod error_flash;
 pub mod headers;
 pub mod proxies;
+pub mod same_origin_redirects;
 pub mod serve;
 pub mod server_fn_status;

@@ -51,7 +51,7 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     (
         "/rpc/principals_change_role",
         Access::AtLeast(Role::Admin),
-        "id=101&role=contributor&confirm_self=false",
+        "id=101&role=contributor&confirm_self=false&support_application=true",
     ),
     (
         "/rpc/group_members",
@@ -97,6 +97,16 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     ("/rpc/embed_settings", Access::AtLeast(Role::Admin), ""),
     (
         "/rpc/embed_origin_add",
+        Access::AtLeast(Role::Admin),
+        "origin=https%3A%2F%2Fportal.example.com",
+    ),
+    (
+        "/rpc/embed_origin_secret_reveal",
+        Access::AtLeast(Role::Admin),
+        "origin=https%3A%2F%2Fportal.example.com&purpose=show",
+    ),
+    (
+        "/rpc/embed_origin_secret_regenerate",
         Access::AtLeast(Role::Admin),
         "origin=https%3A%2F%2Fportal.example.com",
     ),
@@ -151,6 +161,17 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         "id=200",
     ),
     ("/rpc/lockbox_deny", Access::AtLeast(Role::Admin), "id=201"),
+    // No change waits under the two-person rule: the guard ran, then 404.
+    (
+        "/rpc/lockbox_change_confirm",
+        Access::Reaches(Role::Admin, 404),
+        "id=999&password=correct+horse+battery+staple",
+    ),
+    (
+        "/rpc/lockbox_change_cancel",
+        Access::Reaches(Role::Admin, 404),
+        "id=999",
+    ),
     // Key Vault: the check reports on an address where nothing listens; saving what fails the
     // check is a 422; with no vault linked, listing is a 409 and unlinking a 404.
     ("/rpc/key_vault", Access::AtLeast(Role::Admin), ""),

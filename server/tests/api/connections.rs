@@ -384,6 +384,34 @@ async fn bad_connection_values_are_refused_by_field() {
             ],
             "header_name",
         ),
+        // Review item 11: headers that steer or authenticate a request are not the signature's.
+        (
+            vec![
+                ("name", "a"),
+                ("url", url.as_str()),
+                ("header_name", "Authorization"),
+                ("secret", "s"),
+            ],
+            "header_name",
+        ),
+        (
+            vec![
+                ("name", "a"),
+                ("url", url.as_str()),
+                ("header_name", "cookie"),
+                ("secret", "s"),
+            ],
+            "header_name",
+        ),
+        (
+            vec![
+                ("name", "a"),
+                ("url", url.as_str()),
+                ("header_name", "X-Forwarded-For"),
+                ("secret", "s"),
+            ],
+            "header_name",
+        ),
         (vec![("name", "a"), ("url", url.as_str())], "secret"),
         (
             vec![
@@ -630,4 +658,136 @@ async fn smtp_connections_sign_in_for_real_and_say_why_when_they_cannot() {
         .await;
     assert_eq!(err["Invalid"]["field"], "kind");
     assert!(!captured_logs().contains("smtp-pass-1"));
+}
+
+/// Review item 8: an edit that sends the stored credential somewhere else needs it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_a_stored_credential_elsewhere_needs_it_again() {
+    let w = world().await;
+    let (_hook, url) = receiver().await;
+    let (hook, other_url) = receiver().await;
+    let stored = w
+        .app
+        .rpc(
+            &w.admin,
+            "/rpc/connection_save",
+            &form(&[
+                ("name", "moving-hook"),
+                ("url", &url),
+                ("secret", "the stored secret"),
+            ]),
+        )
+        .await;
+    let id = stored["id"].as_i64().unwrap();
+    let edit = |pairs: &[(&str, &str)]| format!("form[id]={id}&{}", form(pairs));
+    let err = w
+        .app
+        .rpc_fails(
+            &w.admin,
+            "/rpc/connection_save",
+            &edit(&[("name", "moving-hook"), ("url", &other_url)]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert!(err.to_string().contains("another destination"), "{err}");
+    // Nothing moved: Verify still signs for the first endpoint.
+    let list = w.app.rpc(&w.admin, "/rpc/connections", "").await;
+    assert!(list.to_string().contains(&url), "{list}");
+    // With the credential typed again, it moves.
+    w.app
+        .rpc(
+            &w.admin,
+            "/rpc/connection_save",
+            &edit(&[
+                ("name", "moving-hook"),
+                ("url", &other_url),
+                ("secret", "the stored secret"),
+            ]),
+        )
+        .await;
+    let result = w
+        .app
+        .rpc(&w.admin, "/rpc/connection_verify", &format!("id={id}"))
+        .await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(hook.got.lock().unwrap().len(), 1);
+}
+
+/// Review item 11: outbound requests never reach link-local or cloud metadata addresses, nor
+/// this machine unless the operator allows it; a vault answer over 1 MiB is cut off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_requests_stay_off_metadata_and_loopback_addresses() {
+    let (_hook, url) = receiver().await;
+    // Loopback refused: a server started without GATEHOUSE_ALLOW_LOOPBACK_TARGETS.
+    let app = spawn_app_with(|c| c.allow_loopback_targets = false).await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let saved = app
+        .rpc(
+            &admin,
+            "/rpc/connection_save",
+            &form(&[("name", "local-hook"), ("url", &url), ("secret", "s")]),
+        )
+        .await;
+    let result = app
+        .rpc(
+            &admin,
+            "/rpc/connection_verify",
+            &format!("id={}", saved["id"]),
+        )
+        .await;
+    assert_eq!(result["ok"], false, "{result}");
+    assert!(result.to_string().contains("Gatehouse"), "{result}");
+    let localhost = url.replace("127.0.0.1", "localhost");
+    let saved = app
+        .rpc(
+            &admin,
+            "/rpc/connection_save",
+            &form(&[
+                ("name", "named-local-hook"),
+                ("url", &localhost),
+                ("secret", "s"),
+            ]),
+        )
+        .await;
+    let result = app
+        .rpc(
+            &admin,
+            "/rpc/connection_verify",
+            &format!("id={}", saved["id"]),
+        )
+        .await;
+    assert_eq!(
+        result["ok"], false,
+        "a name resolving to loopback: {result}"
+    );
+    // A vault at a metadata address is refused even where loopback is allowed.
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let check = app
+        .rpc(
+            &admin,
+            "/rpc/key_vault_check",
+            "form[backend]=open_bao&form[address]=https%3A%2F%2F169.254.169.254&form[auth]=token&form[credential]=x",
+        )
+        .await;
+    assert!(
+        check
+            .to_string()
+            .contains("Gatehouse does not connect there"),
+        "{check}"
+    );
+    // A vault that answers with more than 1 MiB is cut off with a clear reason.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let huge = Router::new().fallback(|| async { "x".repeat(2 * 1024 * 1024) });
+    tokio::spawn(async move { axum::serve(listener, huge).await });
+    let body = serde_urlencoded::to_string([
+        ("form[backend]", "open_bao"),
+        ("form[address]", address.as_str()),
+        ("form[auth]", "token"),
+        ("form[credential]", "x"),
+    ])
+    .unwrap();
+    let check = app.rpc(&admin, "/rpc/key_vault_check", &body).await;
+    assert!(check.to_string().contains("more than 1 MiB"), "{check}");
 }

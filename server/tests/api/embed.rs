@@ -35,7 +35,10 @@ fn sign(secret: &str, claims: &Value) -> String {
     .unwrap()
 }
 
-/// An Admin's client with `PORTAL` allowed and the embed secret made; returns both.
+/// The portal's origin, form-encoded for the server functions that name it.
+const PORTAL_FORM: &str = "origin=https%3A%2F%2Fportal.example.com";
+
+/// An Admin's client with `PORTAL` allowed, and the portal's own secret; returns both.
 async fn set_up(app: &TestApp) -> (Client, String) {
     let admin = app.client_as(Some(Role::Admin)).await;
     app.rpc(
@@ -44,12 +47,21 @@ async fn set_up(app: &TestApp) -> (Client, String) {
         "origin=https%3A%2F%2Fportal.example.com",
     )
     .await;
-    let secret = app
-        .rpc(&admin, "/rpc/embed_secret_reveal", "purpose=copy")
-        .await;
-    let secret = secret.as_str().unwrap().to_owned();
+    let secret = portal_secret(app, &admin).await;
     assert!(secret.starts_with("gatehouse_embed_"));
     (admin, secret)
+}
+
+/// The portal's own secret, as Copy on its row gives it.
+async fn portal_secret(app: &TestApp, admin: &Client) -> String {
+    let secret = app
+        .rpc(
+            admin,
+            "/rpc/embed_origin_secret_reveal",
+            &format!("{PORTAL_FORM}&purpose=copy"),
+        )
+        .await;
+    secret.as_str().unwrap().to_owned()
 }
 
 /// The frame's exchange: same origin (the frame is Gatehouse's page), no cookie.
@@ -157,24 +169,23 @@ async fn a_portal_token_opens_an_embed_session_that_acts_as_its_user() {
         actions,
         [
             "embed.origin.add",
-            "embed.secret.create",
-            "embed.secret.copy",
+            "embed.origin.secret.copy",
             "embed.session"
         ]
     );
-    assert_eq!(rows[3].1.as_deref(), Some(PORTAL));
+    assert_eq!(rows[2].1.as_deref(), Some(PORTAL));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_token_is_refused_with_its_reason() {
     let app = spawn_app().await;
     let admin = app.client_as(Some(Role::Admin)).await;
-    // Before the secret exists, nothing can be right.
+    // Before the portal is listed, nothing can be right.
     refused_with(
         &app,
         &sign("anything", &claims(ADMIN_EMAIL)),
         PORTAL,
-        "embedding_not_set_up",
+        "origin_not_allowed",
     )
     .await;
     let (_, secret) = set_up(&app).await;
@@ -248,14 +259,13 @@ async fn every_bad_token_is_refused_with_its_reason() {
 
     // A regenerated secret: tokens signed with the old one stop working.
     let before = sign(&secret, &claims(ADMIN_EMAIL));
-    app.rpc(&admin, "/rpc/embed_secret_regenerate", "").await;
+    app.rpc(&admin, "/rpc/embed_origin_secret_regenerate", PORTAL_FORM)
+        .await;
     refused_with(&app, &before, PORTAL, "bad_signature").await;
 
     // A removed origin.
-    let new_secret = app
-        .rpc(&admin, "/rpc/embed_secret_reveal", "purpose=show")
-        .await;
-    let fresh = sign(new_secret.as_str().unwrap(), &claims(ADMIN_EMAIL));
+    let new_secret = portal_secret(&app, &admin).await;
+    let fresh = sign(&new_secret, &claims(ADMIN_EMAIL));
     app.rpc(
         &admin,
         "/rpc/embed_origin_remove",
@@ -359,20 +369,16 @@ async fn embed_sessions_end_on_time_and_with_their_secret_origin_or_user() {
     let app = spawn_app().await;
     let (admin2, secret) = set_up(&app).await;
     drop(admin);
-    // Regenerating the secret ends every embed session.
+    // Regenerating the portal's secret ends its embed sessions.
     let s = session_for(&app, &secret, ADMIN_EMAIL).await;
-    app.rpc(&admin2, "/rpc/embed_secret_regenerate", "").await;
+    app.rpc(&admin2, "/rpc/embed_origin_secret_regenerate", PORTAL_FORM)
+        .await;
     assert_eq!(
         frame_call(&app, &s, "/rpc/api_overview", "").await.status(),
         StatusCode::UNAUTHORIZED
     );
     // Removing the portal's origin ends its sessions.
-    let secret: String = app
-        .rpc(&admin2, "/rpc/embed_secret_reveal", "purpose=show")
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let secret = portal_secret(&app, &admin2).await;
     let s = session_for(&app, &secret, ADMIN_EMAIL).await;
     app.rpc(
         &admin2,
@@ -391,6 +397,8 @@ async fn embed_sessions_end_on_time_and_with_their_secret_origin_or_user() {
         "origin=https%3A%2F%2Fportal.example.com",
     )
     .await;
+    // Listed again, the portal has a new secret of its own.
+    let secret = portal_secret(&app, &admin2).await;
     let viewer = app.add_user(Role::Viewer).await;
     let s = session_for(&app, &secret, &viewer).await;
     assert_eq!(
@@ -580,4 +588,199 @@ async fn a_client_that_keeps_sending_bad_tokens_is_throttled() {
 
 fn urlencoding(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).unwrap()[2..].to_owned()
+}
+
+/// Review item 14: each portal signs with its own secret; regenerating one leaves the others
+/// working; a portal listed before portals had their own keeps the shared secret until its
+/// own is made, which the card says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_portal_has_its_own_secret() {
+    let app = spawn_app().await;
+    let (admin, portal_secret) = set_up(&app).await;
+    const OTHER: &str = "https://other-portal.example.org";
+    app.rpc(
+        &admin,
+        "/rpc/embed_origin_add",
+        "origin=https%3A%2F%2Fother-portal.example.org",
+    )
+    .await;
+    let other_secret: String = app
+        .rpc(
+            &admin,
+            "/rpc/embed_origin_secret_reveal",
+            "origin=https%3A%2F%2Fother-portal.example.org&purpose=show",
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(portal_secret, other_secret);
+    let for_other = |sub: &str| {
+        let mut c = claims(sub);
+        c["origin"] = json!(OTHER);
+        c
+    };
+    // A token verifies only with the secret of the origin it names.
+    refused_with(
+        &app,
+        &sign(&other_secret, &claims(ADMIN_EMAIL)),
+        PORTAL,
+        "bad_signature",
+    )
+    .await;
+    refused_with(
+        &app,
+        &sign(&portal_secret, &for_other(ADMIN_EMAIL)),
+        OTHER,
+        "bad_signature",
+    )
+    .await;
+    let other_session = {
+        let res = exchange(&app, &sign(&other_secret, &for_other(ADMIN_EMAIL)), OTHER).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        body["session"].as_str().unwrap().to_owned()
+    };
+    // Regenerating one portal's secret leaves the other's tokens and sessions working.
+    app.rpc(&admin, "/rpc/embed_origin_secret_regenerate", PORTAL_FORM)
+        .await;
+    refused_with(
+        &app,
+        &sign(&portal_secret, &claims(ADMIN_EMAIL)),
+        PORTAL,
+        "bad_signature",
+    )
+    .await;
+    let res = exchange(&app, &sign(&other_secret, &for_other(ADMIN_EMAIL)), OTHER).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        frame_call(&app, &other_session, "/rpc/api_overview", "")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // A portal listed before each had its own secret (no secret of its own) signs with the
+    // shared one until its own is made; then the shared one no longer works for it.
+    const OLD: &str = "https://old-portal.example.net";
+    sqlx::query("INSERT INTO embed_origins (origin, added_at) VALUES (?, unixepoch())")
+        .bind(OLD)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let settings = app.rpc(&admin, "/rpc/embed_settings", "").await;
+    let old = settings["origins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["origin"] == OLD)
+        .unwrap()
+        .clone();
+    assert!(old["secret_created_at"].is_null(), "{old}");
+    let shared: String = app
+        .rpc(&admin, "/rpc/embed_secret_reveal", "purpose=show")
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let for_old = {
+        let mut c = claims(ADMIN_EMAIL);
+        c["origin"] = json!(OLD);
+        c
+    };
+    assert_eq!(
+        exchange(&app, &sign(&shared, &for_old), OLD).await.status(),
+        StatusCode::OK
+    );
+    // The shared secret is not accepted for a portal with its own.
+    refused_with(
+        &app,
+        &sign(&shared, &claims(ADMIN_EMAIL)),
+        PORTAL,
+        "bad_signature",
+    )
+    .await;
+    app.rpc(
+        &admin,
+        "/rpc/embed_origin_secret_regenerate",
+        "origin=https%3A%2F%2Fold-portal.example.net",
+    )
+    .await;
+    let mut again = claims(ADMIN_EMAIL);
+    again["origin"] = json!(OLD);
+    refused_with(&app, &sign(&shared, &again), OLD, "bad_signature").await;
+    let actions: Vec<String> = audit(&app).await.into_iter().map(|(a, _, _)| a).collect();
+    assert!(
+        actions
+            .iter()
+            .any(|a| a == "embed.origin.secret.regenerate")
+    );
+    assert!(actions.iter().any(|a| a == "embed.origin.secret.show"));
+}
+
+/// Review item 7: inside the embedded page, the account's password and "sign out everywhere"
+/// are refused before anything is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_changes_are_refused_in_the_frame_before_any_write() {
+    let app = spawn_app().await;
+    let (_, secret) = set_up(&app).await;
+    let session = session_for(&app, &secret, ADMIN_EMAIL).await;
+    let epoch_and_hash = || async {
+        sqlx::query_as::<_, (i64, String)>(
+            "SELECT session_epoch, password_hash FROM principals WHERE handle = ?",
+        )
+        .bind(ADMIN_EMAIL)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = epoch_and_hash().await;
+    let audit_before = audit(&app).await.len();
+    let body = serde_urlencoded::to_string([
+        ("current", ADMIN_PASSWORD),
+        ("password", "a brand new password"),
+        ("confirm", "a brand new password"),
+    ])
+    .unwrap();
+    let res = frame_call(&app, &session, "/rpc/account_password", &body).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = frame_call(&app, &session, "/rpc/account_sign_out_everywhere", "").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(epoch_and_hash().await, before, "nothing changed");
+    assert_eq!(audit(&app).await.len(), audit_before, "nothing recorded");
+    // The embed session itself still works: nothing ended it.
+    assert_eq!(
+        frame_call(&app, &session, "/rpc/api_overview", "")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+/// Review item 10: an exchange racing the removal of its portal never leaves a session that
+/// outlives the removal: each exchange reads the allow-list inside its write transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exchange_racing_a_removal_leaves_no_session_behind() {
+    let app = spawn_app().await;
+    let (admin, secret) = set_up(&app).await;
+    let tokens: Vec<String> = (0..40)
+        .map(|_| sign(&secret, &claims(ADMIN_EMAIL)))
+        .collect();
+    let exchanges = tokens.iter().map(|t| exchange(&app, t, PORTAL));
+    let remove = async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        app.rpc(&admin, "/rpc/embed_origin_remove", PORTAL_FORM)
+            .await;
+    };
+    let (_, answers) = tokio::join!(remove, futures::future::join_all(exchanges));
+    assert!(
+        answers
+            .iter()
+            .all(|r| r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED)
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM embed_sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "a session was opened for a removed portal");
 }

@@ -45,6 +45,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.bootstrap_admin_email = ADMIN_EMAIL.into();
     config.bootstrap_admin_password = Some(ADMIN_PASSWORD.to_owned().into());
     config.login_attempts_per_minute = 1000;
+    // The vaults, webhooks and mail servers of the tests listen on this machine.
+    config.allow_loopback_targets = true;
     adjust(&mut config);
     let options = LeptosOptions::builder().output_name("gatehouse").build();
     let app = Application::build(&config, options)

@@ -56,6 +56,7 @@ fn client_for(fake: &FakeAzure, secret: &str) -> (VaultRuntime, VaultConfig) {
         check_every: Duration::from_secs(300),
         request_timeout: Duration::from_secs(5),
         secret_cache: Duration::ZERO,
+        allow_loopback: true,
     })
     .unwrap();
     let address = Url::parse(&fake.address).unwrap();

@@ -421,17 +421,48 @@ async fn users_are_created_found_changed_deactivated_and_deleted() {
     );
 }
 
+/// A user the identity provider created, invited from the Users tab and signed in with the
+/// password they chose; returns their signed-in client and SCIM id.
+async fn provisioned_user_signed_in(
+    app: &TestApp,
+    admin: &Client,
+    scim: &Scim<'_>,
+    email: &str,
+) -> (Client, String) {
+    let (status, user) = scim
+        .send(Method::POST, "/Users", Some(json!({ "userName": email })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let id = user["id"].as_str().unwrap().to_owned();
+    let link = app
+        .rpc(admin, "/rpc/user_invite", &format!("id={id}"))
+        .await;
+    let token = link
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let signed_in = client();
+    let body = serde_urlencoded::to_string([
+        ("token", token.as_str()),
+        ("name", "Provisioned Person"),
+        ("password", PASSWORD),
+        ("confirm", PASSWORD),
+    ])
+    .unwrap();
+    app.rpc(&signed_in, "/rpc/invitation_accept", &body).await;
+    (signed_in, id)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_user_is_signed_out_at_once_and_the_last_admin_stays() {
     let app = spawn_app().await;
     let admin = app.client_as(Some(Role::Admin)).await;
     let scim = provisioned(&app, &admin).await;
-    let email = app.add_user(Role::Contributor).await;
-    let user = client();
-    assert_eq!(
-        app.post_login(&user, &email, PASSWORD, "").await.status(),
-        StatusCode::SEE_OTHER
-    );
+    let email = "ada@example.com";
+    let (user, id) = provisioned_user_signed_in(&app, &admin, &scim, email).await;
     assert_eq!(
         app.call_server_fn(&user, "/rpc/current_user", "")
             .await
@@ -439,10 +470,6 @@ async fn a_deactivated_user_is_signed_out_at_once_and_the_last_admin_stays() {
         StatusCode::OK
     );
 
-    let (_, found) = scim
-        .get(&format!("/Users?filter=userName%20eq%20%22{email}%22"))
-        .await;
-    let id = found["Resources"][0]["id"].as_str().unwrap().to_owned();
     let (status, _) = scim
         .send(
             Method::PATCH,
@@ -455,7 +482,7 @@ async fn a_deactivated_user_is_signed_out_at_once_and_the_last_admin_stays() {
     let me = app.call_server_fn(&user, "/rpc/current_user", "").await;
     assert_eq!(me.json::<Value>().await.unwrap(), Value::Null);
     let again = client();
-    let res = app.post_login(&again, &email, PASSWORD, "").await;
+    let res = app.post_login(&again, email, PASSWORD, "").await;
     assert!(location(&res).starts_with("/login"), "{}", location(&res));
     // Reactivated: they sign in again.
     scim.send(
@@ -464,20 +491,28 @@ async fn a_deactivated_user_is_signed_out_at_once_and_the_last_admin_stays() {
         Some(json!({ "Operations": [{ "op": "replace", "path": "active", "value": true }] })),
     )
     .await;
-    let res = app.post_login(&again, &email, PASSWORD, "").await;
+    let res = app.post_login(&again, email, PASSWORD, "").await;
     assert_eq!(location(&res), "/admin/security/users");
 
-    // The bootstrap Admin is the only Admin: SCIM may neither deactivate nor delete them.
-    let (_, found) = scim
-        .get(&format!(
-            "/Users?filter=userName%20eq%20%22{ADMIN_EMAIL}%22"
-        ))
+    // Made the only Admin on the Users tab, the provisioned user can be neither deactivated
+    // nor deleted by SCIM.
+    app.rpc(
+        &admin,
+        "/rpc/principals_change_role",
+        &format!("id={id}&role=admin&confirm_self=false"),
+    )
+    .await;
+    let bootstrap: i64 = sqlx::query_scalar("SELECT id FROM principals WHERE handle = ?")
+        .bind(ADMIN_EMAIL)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    app.rpc(&again, "/rpc/principals_remove", &format!("id={bootstrap}"))
         .await;
-    let admin_id = found["Resources"][0]["id"].as_str().unwrap().to_owned();
     let body = scim
         .refused(
             Method::PATCH,
-            &format!("/Users/{admin_id}"),
+            &format!("/Users/{id}"),
             Some(json!({ "Operations": [{ "op": "replace", "path": "active", "value": false }] })),
             StatusCode::BAD_REQUEST,
             Some("invalidValue"),
@@ -491,18 +526,143 @@ async fn a_deactivated_user_is_signed_out_at_once_and_the_last_admin_stays() {
     );
     scim.refused(
         Method::DELETE,
-        &format!("/Users/{admin_id}"),
+        &format!("/Users/{id}"),
         None,
         StatusCode::BAD_REQUEST,
         Some("invalidValue"),
     )
     .await;
     assert_eq!(
-        app.call_server_fn(&admin, "/rpc/security_overview", "")
+        app.call_server_fn(&again, "/rpc/security_overview", "")
             .await
             .status(),
         StatusCode::OK
     );
+}
+
+/// Review item 3: SCIM changes only what SCIM created. Users and groups added on the Users tab
+/// are read-only to it, and no SCIM request reaches their sign-in address, state or members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_changes_only_what_it_created() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let scim = provisioned(&app, &admin).await;
+    let viewer = app.add_user(Role::Viewer).await;
+    let find = |email: String| {
+        let scim = &scim;
+        async move {
+            let (_, found) = scim
+                .get(&format!("/Users?filter=userName%20eq%20%22{email}%22"))
+                .await;
+            found["Resources"][0]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let admin_id = find(ADMIN_EMAIL.to_owned()).await;
+    let viewer_id = find(viewer.clone()).await;
+    // Repointing the Admin's sign-in address, renaming or deactivating a Users-tab user, or
+    // deleting them: all refused, and nothing changed.
+    for (method, body) in [
+        (
+            Method::PATCH,
+            Some(
+                json!({ "Operations": [{ "op": "replace", "path": "userName", "value": "attacker@evil.example" }] }),
+            ),
+        ),
+        (
+            Method::PUT,
+            Some(json!({ "userName": "attacker@evil.example", "active": true })),
+        ),
+        (
+            Method::PATCH,
+            Some(json!({ "Operations": [{ "op": "replace", "path": "active", "value": false }] })),
+        ),
+        (Method::DELETE, None),
+    ] {
+        for id in [&admin_id, &viewer_id] {
+            let body = scim
+                .refused(
+                    method.clone(),
+                    &format!("/Users/{id}"),
+                    body.clone(),
+                    StatusCode::FORBIDDEN,
+                    None,
+                )
+                .await;
+            assert!(
+                body["detail"].as_str().unwrap().contains("Users tab"),
+                "{body}"
+            );
+        }
+    }
+    let handles: Vec<String> =
+        sqlx::query_scalar("SELECT handle FROM principals WHERE kind = 'user' ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(handles, vec![ADMIN_EMAIL.to_owned(), viewer.clone()]);
+
+    // A group made on the Users tab and given the Admin role: SCIM may not fill it.
+    let group = app
+        .rpc(
+            &admin,
+            "/rpc/principals_add",
+            "kind=group&principal=Administrators&role=admin",
+        )
+        .await;
+    let group_id = group["principal"]["id"].as_i64().unwrap();
+    let (_, mallory) = scim
+        .send(
+            Method::POST,
+            "/Users",
+            Some(json!({ "userName": "mallory@example.com" })),
+        )
+        .await;
+    let mallory = mallory["id"].as_str().unwrap().to_owned();
+    scim.refused(
+        Method::PATCH,
+        &format!("/Groups/{group_id}"),
+        Some(json!({ "Operations": [{ "op": "add", "path": "members", "value": [{ "value": mallory }] }] })),
+        StatusCode::FORBIDDEN,
+        None,
+    )
+    .await;
+    scim.refused(
+        Method::DELETE,
+        &format!("/Groups/{group_id}"),
+        None,
+        StatusCode::FORBIDDEN,
+        None,
+    )
+    .await;
+    // Its own group may not take in a Users-tab user either, even once an Admin raised it.
+    let (status, own) = scim
+        .send(
+            Method::POST,
+            "/Groups",
+            Some(json!({ "displayName": "Synced admins", "members": [{ "value": mallory }] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    let own_id = own["id"].as_str().unwrap().to_owned();
+    let role: String = sqlx::query_scalar("SELECT role FROM principals WHERE id = ?")
+        .bind(own_id.parse::<i64>().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(role, "viewer", "a provisioned group starts as a Viewer");
+    scim.refused(
+        Method::PATCH,
+        &format!("/Groups/{own_id}"),
+        Some(json!({ "Operations": [{ "op": "add", "path": "members", "value": [{ "value": viewer_id }] }] })),
+        StatusCode::FORBIDDEN,
+        None,
+    )
+    .await;
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM group_members")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(members, 1, "only mallory, in SCIM's own group");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

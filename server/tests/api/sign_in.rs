@@ -1,4 +1,5 @@
 use crate::helpers::*;
+use app::roles::Role;
 use reqwest::{StatusCode, header};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -379,4 +380,97 @@ async fn invisible_direction_marks_are_refused_in_names_and_escaped_in_the_audit
             .await;
         assert_eq!(err["Invalid"]["field"], "principal", "{kind}: {err}");
     }
+}
+
+/// Review item 5: email case is folded for ASCII letters only: an address written with the
+/// Kelvin sign (U+212A) is not the account of `kate@…`, at sign-in nor in the throttle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kelvin_sign_does_not_reach_another_account() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    app.rpc(
+        &admin,
+        "/rpc/principals_add",
+        "kind=user&principal=kate%40example.com&role=viewer",
+    )
+    .await;
+    sqlx::query("UPDATE principals SET password_hash = (SELECT password_hash FROM principals WHERE handle = ?) WHERE handle = 'kate@example.com'")
+        .bind(ADMIN_EMAIL)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let kate = client();
+    let res = app
+        .post_login(&kate, "\u{212A}ate@example.com", ADMIN_PASSWORD, "")
+        .await;
+    assert!(location(&res).starts_with("/login"), "{}", location(&res));
+    let res = app
+        .post_login(&kate, "KATE@Example.com", ADMIN_PASSWORD, "")
+        .await;
+    assert_eq!(location(&res), "/admin/security/users");
+    // Adding the Kelvin-sign address is adding another user, not finding kate.
+    let other = app
+        .rpc(
+            &admin,
+            "/rpc/principals_add",
+            "kind=user&principal=%E2%84%AAate%40example.com&role=viewer",
+        )
+        .await;
+    assert_eq!(other["principal"]["emailOrId"], "\u{212A}ate@example.com");
+}
+
+/// Review item 13: an invitation link with an unknown token creates no session and is
+/// throttled like sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_invitation_tokens_are_throttled_and_keep_no_session() {
+    let app = spawn_app_with(|c| c.login_attempts_per_minute = 10).await;
+    let sessions = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sessions")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = sessions().await;
+    let mut statuses = Vec::new();
+    for n in 0..25 {
+        let res = client()
+            .get(app.url(&format!("/invitation?token=guess{n:0>40}")))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status());
+    }
+    assert_eq!(sessions().await, before, "no session for a guessed token");
+    assert_ne!(statuses[0], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
+
+/// Review item 2: no `Location` leaves this origin, whatever the request's path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_redirect_leaves_this_origin() {
+    let app = spawn_app().await;
+    for path in [
+        "//evil.example/phish?__err=x",
+        "/\\evil.example/phish?__err=x",
+        "///evil.example/phish?__err=x",
+    ] {
+        let res = client().get(app.url(path)).send().await.unwrap();
+        let to = location(&res);
+        if res.status().is_redirection() {
+            assert!(
+                to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\"),
+                "{path} -> {to}"
+            );
+        }
+    }
+    let res = client()
+        .get(app.url("//evil.example/phish?__err=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/evil.example/phish");
 }

@@ -1093,8 +1093,11 @@ async fn only_this_browser_s_own_form_errors_are_shown_from_a_url() {
         .await
         .unwrap();
     assert!(res.status().is_redirection(), "{}", res.status());
+    // Back to the page the form was on, as a path of this origin (never an absolute URL).
     let back = location(&res);
+    assert!(back.starts_with("/invitation?"), "{back}");
     assert!(back.contains("__err="), "{back}");
+    let back = app.url(&back);
     let page = browser.get(&back).send().await.unwrap();
     // (The invitation page itself answers 422 for the bad token it was given.)
     assert_ne!(
@@ -1186,6 +1189,8 @@ async fn every_search_plan_lists_what_filtering_everything_would() {
                 members: None,
                 lockbox_approver: false,
                 active: true,
+                support_application: false,
+                approver_waiting: false,
             },
         )
     };

@@ -39,12 +39,20 @@ const SECRET_PREFIX: &str = "gatehouse_embed_";
 /// The allowed portal origins, as `frame-ancestors` sources: the configured ones when
 /// `GATEHOUSE_FRAME_ANCESTORS` is set, else the card's list.
 pub async fn allowed_sources(ctx: &AppContext) -> Result<Vec<String>, AppError> {
+    allowed_sources_on(&mut *ctx.pool.acquire().await?, ctx).await
+}
+
+/// `allowed_sources`, read on `conn` (inside a transaction).
+pub async fn allowed_sources_on(
+    conn: &mut SqliteConnection,
+    ctx: &AppContext,
+) -> Result<Vec<String>, AppError> {
     if let Some(fixed) = &ctx.embed.fixed_origins {
         return Ok(fixed.to_vec());
     }
     Ok(
         sqlx::query_scalar("SELECT origin FROM embed_origins ORDER BY origin")
-            .fetch_all(&ctx.pool)
+            .fetch_all(conn)
             .await?,
     )
 }
@@ -86,17 +94,19 @@ pub async fn settings(ctx: &AppContext) -> Result<EmbedSettings, AppError> {
             .map(|o| EmbedOrigin {
                 origin: o.clone(),
                 added_at: None,
+                secret_created_at: None,
             })
             .collect(),
-        None => sqlx::query_as::<_, (String, i64)>(
-            "SELECT origin, added_at FROM embed_origins ORDER BY origin",
+        None => sqlx::query_as::<_, (String, i64, Option<i64>)>(
+            "SELECT origin, added_at, secret_created_at FROM embed_origins ORDER BY origin",
         )
         .fetch_all(&ctx.pool)
         .await?
         .into_iter()
-        .map(|(origin, added_at)| EmbedOrigin {
+        .map(|(origin, added_at, secret_created_at)| EmbedOrigin {
             origin,
             added_at: Some(added_at),
+            secret_created_at,
         })
         .collect(),
     };
@@ -140,15 +150,26 @@ async fn record(
     .await
 }
 
+/// Adds a portal origin with a secret of its own: its tokens verify with that secret only.
 pub async fn add_origin(ctx: &AppContext, admin: &UserInfo, input: &str) -> Result<(), AppError> {
     refuse_when_fixed(ctx)?;
     let origin = parse_origin(input).map_err(|m| AppError::invalid("origin", m))?;
+    let sealed = ctx
+        .api_keys
+        .sealer
+        .seal(new_secret().as_bytes(), &origin_aad(&origin));
+    let now = unix_now();
     let mut tx = begin_write(&ctx.pool).await?;
     let added = sqlx::query(
-        "INSERT INTO embed_origins (origin, added_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO embed_origins \
+         (origin, added_at, secret_nonce, secret_ciphertext, secret_created_at) \
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     )
     .bind(&origin)
-    .bind(unix_now())
+    .bind(now)
+    .bind(sealed.nonce)
+    .bind(sealed.ciphertext)
+    .bind(now)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -184,6 +205,152 @@ pub async fn remove_origin(
         .execute(&mut *tx)
         .await?;
     record(&mut tx, admin, "embed.origin.remove", Some(origin)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A portal's own secret opens only as that portal's row.
+fn origin_aad(origin: &str) -> Vec<u8> {
+    format!("gatehouse embed secret for {origin}").into_bytes()
+}
+
+/// What a listed portal signs with.
+enum OwnSecret {
+    /// Its own secret: nonce and ciphertext, sealed under the master key.
+    Sealed(Vec<u8>, Vec<u8>),
+    /// The shared secret (listed before portals had their own).
+    Shared,
+}
+
+/// The listed portal `origin`'s secret, or `None` when it is not on the list.
+async fn listed_origin(
+    conn: &mut SqliteConnection,
+    origin: &str,
+) -> Result<Option<OwnSecret>, AppError> {
+    type Row = (Option<Vec<u8>>, Option<Vec<u8>>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT secret_nonce, secret_ciphertext FROM embed_origins WHERE origin = ?",
+    )
+    .bind(origin)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|sealed| match sealed {
+        (Some(nonce), Some(ciphertext)) => OwnSecret::Sealed(nonce, ciphertext),
+        _ => OwnSecret::Shared,
+    }))
+}
+
+/// The secret a token for `origin` must be signed with: the portal's own, or (for a portal
+/// listed before portals had their own, and for those `GATEHOUSE_FRAME_ANCESTORS` sets) the
+/// shared one. None when `origin` may not embed the page or no such secret exists yet.
+pub async fn secret_for(
+    conn: &mut SqliteConnection,
+    ctx: &AppContext,
+    origin: &str,
+) -> Result<Option<String>, AppError> {
+    if ctx.embed.fixed_origins.is_none() {
+        match listed_origin(conn, origin).await? {
+            None => return Ok(None),
+            Some(OwnSecret::Sealed(nonce, ciphertext)) => {
+                return open_secret(ctx, &nonce, &ciphertext, &origin_aad(origin)).map(Some);
+            }
+            Some(OwnSecret::Shared) => {}
+        }
+    } else if !allowed_sources_on(conn, ctx)
+        .await?
+        .iter()
+        .any(|s| source_allows(s, origin))
+    {
+        return Ok(None);
+    }
+    secret(conn, ctx).await
+}
+
+fn open_secret(
+    ctx: &AppContext,
+    nonce: &[u8],
+    ciphertext: &[u8],
+    aad: &[u8],
+) -> Result<String, AppError> {
+    let plain = ctx
+        .api_keys
+        .sealer
+        .open(nonce, ciphertext, aad)
+        .map_err(AppError::internal)?;
+    String::from_utf8(plain).map_err(AppError::internal)
+}
+
+/// A portal's own secret, for Show and Copy (audited). A portal that still signs with the
+/// shared secret has none: Regenerate gives it one.
+pub async fn reveal_origin_secret(
+    ctx: &AppContext,
+    admin: &UserInfo,
+    origin: &str,
+    purpose: RevealPurpose,
+) -> Result<String, AppError> {
+    refuse_when_fixed(ctx)?;
+    let mut tx = begin_write(&ctx.pool).await?;
+    let secret = match listed_origin(&mut tx, origin)
+        .await?
+        .ok_or(AppError::NotFound)?
+    {
+        OwnSecret::Sealed(nonce, ciphertext) => {
+            open_secret(ctx, &nonce, &ciphertext, &origin_aad(origin))?
+        }
+        OwnSecret::Shared => {
+            return Err(AppError::Conflict(
+                "This portal still signs with the shared secret: Regenerate gives it its own."
+                    .into(),
+            ));
+        }
+    };
+    let action = match purpose {
+        RevealPurpose::Show => "embed.origin.secret.show",
+        RevealPurpose::Copy => "embed.origin.secret.copy",
+    };
+    record(&mut tx, admin, action, Some(origin)).await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// A new secret for one portal: its tokens signed with the old one (or with the shared secret)
+/// are refused and its embed sessions end; other portals are untouched.
+pub async fn regenerate_origin_secret(
+    ctx: &AppContext,
+    admin: &UserInfo,
+    origin: &str,
+) -> Result<(), AppError> {
+    refuse_when_fixed(ctx)?;
+    let sealed = ctx
+        .api_keys
+        .sealer
+        .seal(new_secret().as_bytes(), &origin_aad(origin));
+    let mut tx = begin_write(&ctx.pool).await?;
+    let changed = sqlx::query(
+        "UPDATE embed_origins SET secret_nonce = ?, secret_ciphertext = ?, secret_created_at = ? \
+         WHERE origin = ?",
+    )
+    .bind(sealed.nonce)
+    .bind(sealed.ciphertext)
+    .bind(unix_now())
+    .bind(origin)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(AppError::NotFound);
+    }
+    sqlx::query("DELETE FROM embed_sessions WHERE origin = ?")
+        .bind(origin)
+        .execute(&mut *tx)
+        .await?;
+    record(
+        &mut tx,
+        admin,
+        "embed.origin.secret.regenerate",
+        Some(origin),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -226,14 +393,7 @@ pub async fn secret(
     let Some((nonce, ciphertext)) = row else {
         return Ok(None);
     };
-    let plain = ctx
-        .api_keys
-        .sealer
-        .open(&nonce, &ciphertext, SECRET_AAD)
-        .map_err(AppError::internal)?;
-    String::from_utf8(plain)
-        .map(Some)
-        .map_err(AppError::internal)
+    open_secret(ctx, &nonce, &ciphertext, SECRET_AAD).map(Some)
 }
 
 pub async fn reveal_secret(
@@ -261,13 +421,17 @@ pub async fn reveal_secret(
     Ok(secret)
 }
 
-/// A new secret: tokens signed with the old one are refused, and every embed session ends.
+/// A new shared secret: tokens signed with the old one are refused, and the embed sessions of
+/// the portals that sign with it end (portals with their own secret are untouched).
 pub async fn regenerate_secret(ctx: &AppContext, admin: &UserInfo) -> Result<(), AppError> {
     let mut tx = begin_write(&ctx.pool).await?;
     store_secret(&mut tx, ctx, &new_secret()).await?;
-    sqlx::query("DELETE FROM embed_sessions")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "DELETE FROM embed_sessions WHERE origin NOT IN \
+         (SELECT origin FROM embed_origins WHERE secret_ciphertext IS NOT NULL)",
+    )
+    .execute(&mut *tx)
+    .await?;
     record(&mut tx, admin, "embed.secret.regenerate", None).await?;
     tx.commit().await?;
     Ok(())

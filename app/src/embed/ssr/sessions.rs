@@ -3,7 +3,7 @@
 //! server on it honours (and ends) the same sessions.
 
 use super::{
-    allowed_sources, secret, source_allows,
+    allowed_sources_on, secret_for, source_allows,
     token::{LEEWAY, Refusal, validate},
 };
 use crate::{
@@ -69,40 +69,69 @@ pub async fn exchange(
     Ok(outcome)
 }
 
+/// The `origin` claim of a token, read before its signature is checked, only to choose the
+/// portal's secret to check it with; `validate` then checks the signature over these very
+/// claims, so a forged origin finds the wrong secret and fails.
+fn claimed_origin(token: &str) -> Option<String> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    #[derive(serde::Deserialize)]
+    struct OriginOnly {
+        origin: String,
+    }
+    let payload = token.split('.').nth(1)?;
+    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    Some(serde_json::from_slice::<OriginOnly>(&json).ok()?.origin)
+}
+
+/// Every check and every write of an exchange happen in one write transaction: the allow-list,
+/// the portal's secret and the user's session epoch are the ones in force when the session is
+/// written, so a portal removed, a secret regenerated or sessions ended a moment earlier are
+/// never outrun by an exchange that read them before.
 async fn open(
     ctx: &AppContext,
     request: &Exchange<'_>,
 ) -> Result<Result<EmbedSession, Refusal>, AppError> {
     let now = unix_now();
-    let Some(secret) = secret(&mut *ctx.pool.acquire().await?, ctx).await? else {
-        return Ok(Err(Refusal::NotConfigured));
+    if request.token.len() > 4096 {
+        return Ok(Err(Refusal::Malformed));
+    }
+    let Some(claimed) = claimed_origin(request.token) else {
+        return Ok(Err(Refusal::Malformed));
+    };
+    let Ok(origin) = parse_origin(&claimed) else {
+        return Ok(Err(Refusal::OriginNotAllowed));
+    };
+    let mut tx = begin_write(&ctx.pool).await?;
+    let Some(secret) = secret_for(&mut tx, ctx, &origin).await? else {
+        let listed = allowed_sources_on(&mut tx, ctx)
+            .await?
+            .iter()
+            .any(|s| source_allows(s, &origin));
+        return Ok(Err(if listed {
+            Refusal::NotConfigured
+        } else {
+            Refusal::OriginNotAllowed
+        }));
     };
     let claims = match validate(secret.as_bytes(), request.token, now) {
         Ok(c) => c,
         Err(r) => return Ok(Err(r)),
     };
-    let Ok(origin) = parse_origin(&claims.origin) else {
-        return Ok(Err(Refusal::OriginNotAllowed));
-    };
-    let sources = allowed_sources(ctx).await?;
-    if !sources.iter().any(|s| source_allows(s, &origin)) {
+    if parse_origin(&claims.origin).ok().as_deref() != Some(origin.as_str()) {
         return Ok(Err(Refusal::OriginNotAllowed));
     }
     if parse_origin(request.parent).ok().as_deref() != Some(origin.as_str()) {
         return Ok(Err(Refusal::OriginMismatch));
     }
-    let user = match users::find_credentials(&ctx.pool, &claims.sub).await? {
+    let user = match users::find_credentials(&mut *tx, &claims.sub).await? {
         Some((user, Some(_password))) => user,
         _ => return Ok(Err(Refusal::UnknownUser)),
     };
-    // Checked so far without the write lock; the token's single use and the session are
-    // written together.
-    let mut tx = begin_write(&ctx.pool).await?;
     let first_use = sqlx::query(
         "INSERT INTO embed_token_uses (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
     )
     .bind(&claims.jti)
-    .bind(claims.exp + LEEWAY)
+    .bind(claims.exp.saturating_add(LEEWAY))
     .execute(&mut *tx)
     .await?
     .rows_affected()

@@ -122,13 +122,19 @@ pub fn validate(secret: &[u8], token: &str, now: i64) -> Result<Claims, Refusal>
     if sub.is_empty() || sub.len() > 254 || jti.is_empty() || jti.len() > 128 {
         return Err(Refusal::Malformed);
     }
-    if now > exp + LEEWAY {
+    // Claims are the portal's numbers: every sum and difference is checked, so that extreme
+    // values (`iat = i64::MIN`) are refused instead of wrapping past a check.
+    if exp.checked_add(LEEWAY).is_none_or(|end| now > end) {
         return Err(Refusal::Expired);
     }
-    if iat > now + LEEWAY || raw.nbf.is_some_and(|nbf| nbf > now + LEEWAY) {
+    let latest_start = now.saturating_add(LEEWAY);
+    if iat > latest_start || raw.nbf.is_some_and(|nbf| nbf > latest_start) {
         return Err(Refusal::NotYetValid);
     }
-    if exp - iat > MAX_TOKEN_SECONDS || exp < iat {
+    if exp
+        .checked_sub(iat)
+        .is_none_or(|lifetime| !(0..=MAX_TOKEN_SECONDS).contains(&lifetime))
+    {
         return Err(Refusal::TooLong);
     }
     Ok(Claims {
@@ -222,6 +228,33 @@ mod tests {
         );
         assert_eq!(validate(SECRET, "not.a.jwt", NOW), Err(Refusal::Malformed));
         assert_eq!(validate(SECRET, "", NOW), Err(Refusal::Malformed));
+    }
+
+    #[test]
+    fn extreme_times_are_refused_without_overflow() {
+        assert_eq!(
+            validate(SECRET, &with("iat", json!(i64::MIN)), NOW),
+            Err(Refusal::TooLong)
+        );
+        let mut c = claims();
+        c["iat"] = json!(i64::MIN);
+        c["exp"] = json!(i64::MAX);
+        assert_eq!(validate(SECRET, &sign(c), NOW), Err(Refusal::Expired));
+        let mut c = claims();
+        c["iat"] = json!(i64::MAX - 10);
+        c["exp"] = json!(i64::MAX - 5);
+        assert_eq!(
+            validate(SECRET, &sign(c), i64::MAX - 1),
+            Err(Refusal::Expired)
+        );
+        assert_eq!(
+            validate(SECRET, &with("nbf", json!(i64::MAX)), NOW),
+            Err(Refusal::NotYetValid)
+        );
+        assert_eq!(
+            validate(SECRET, &with("exp", json!(i64::MIN)), NOW),
+            Err(Refusal::Expired)
+        );
     }
 
     #[test]

@@ -8,7 +8,11 @@
 //!   challenge naming the vault's tenant; an authenticated call whose token has lapsed answers
 //!   401 too, and is retried once with a new token.
 
-use super::{config::VaultConfig, error::VaultError, steps::Steps};
+use super::{
+    config::VaultConfig,
+    error::{VaultError, outbound_send, read_answer},
+    steps::Steps,
+};
 use crate::key_vault::{
     CheckStep, CheckStepKind, Outcome,
     runtime::{CachedToken, VaultRuntime},
@@ -95,20 +99,14 @@ impl<'a> Azure<'a> {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder, host: &str) -> Result<Answer, VaultError> {
-        let res = req
-            .send()
-            .await
-            .map_err(|e| VaultError::from_transport(e, host))?;
+        let res = outbound_send(&self.rt.http, req, self.rt.settings.allow_loopback, host).await?;
         let status = res.status();
         let challenge = res
             .headers()
             .get(header::WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| VaultError::from_transport(e, host))?;
+        let bytes = read_answer(res, host).await?;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok(Answer {
             status,

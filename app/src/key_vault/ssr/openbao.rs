@@ -4,7 +4,7 @@
 
 use super::{
     config::VaultConfig,
-    error::VaultError,
+    error::{VaultError, outbound_send, read_answer},
     steps::{Steps, sentence},
 };
 use crate::key_vault::{
@@ -78,15 +78,9 @@ impl<'a> OpenBao<'a> {
 
     async fn send(&self, req: RequestBuilder) -> Result<Answer, VaultError> {
         let host = self.host();
-        let res = req
-            .send()
-            .await
-            .map_err(|e| VaultError::from_transport(e, &host))?;
+        let res = outbound_send(&self.rt.http, req, self.rt.settings.allow_loopback, &host).await?;
         let status = res.status();
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| VaultError::from_transport(e, &host))?;
+        let bytes = read_answer(res, &host).await?;
         let body = if bytes.is_empty() {
             Value::Null
         } else {

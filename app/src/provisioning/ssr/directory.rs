@@ -2,6 +2,12 @@
 //! deleted in one transaction each, under the same rules as the Users tab (the last Admin
 //! stays; a deactivated user's sessions end), audited with the provisioning token as the actor.
 //! The SCIM protocol itself (JSON, PATCH operations, errors) is the server crate's.
+//!
+//! SCIM stays in its lane: it changes, deactivates, deletes and fills only the users and groups
+//! it created itself (`provisioned`, migration 0013). What an Admin added on the Users tab is
+//! read-only to it, so the provisioning token cannot repoint an Admin's sign-in address nor put
+//! anyone into a group the Users tab made. Roles are never SCIM's: a provisioned group is a
+//! Viewer until an Admin gives it more on the Users tab.
 
 use super::actor;
 use crate::{
@@ -231,8 +237,8 @@ pub async fn create_user(pool: &SqlitePool, fields: UserFields) -> Result<User, 
     let mut tx = begin_write(pool).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO principals \
-         (kind, handle, scim_user_name, scim_attributes, name, role, external_id, active) \
-         VALUES ('user', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         (kind, handle, scim_user_name, scim_attributes, name, role, external_id, active, \
+         provisioned) VALUES ('user', ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id",
     )
     .bind(&fields.handle)
     .bind(&fields.user_name)
@@ -257,6 +263,28 @@ pub async fn create_user(pool: &SqlitePool, fields: UserFields) -> Result<User, 
     Ok(user)
 }
 
+/// Refuses a change to a principal that SCIM did not create.
+async fn must_be_provisioned(
+    conn: &mut SqliteConnection,
+    id: i64,
+    kind: &str,
+) -> Result<(), AppError> {
+    let provisioned: bool =
+        sqlx::query_scalar("SELECT provisioned FROM principals WHERE id = ? AND kind = ?")
+            .bind(id)
+            .bind(kind)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    if provisioned {
+        Ok(())
+    } else {
+        Err(AppError::NotPermitted(format!(
+            "This {kind} was added on the Users tab: provisioning may read it but not change it."
+        )))
+    }
+}
+
 /// Sets every field of a user (PUT, and PATCH once its operations are applied).
 pub async fn replace_user(
     pool: &SqlitePool,
@@ -266,6 +294,7 @@ pub async fn replace_user(
     check_handle(&fields.handle)?;
     let external_id = check_external_id(fields.external_id)?;
     let mut tx = begin_write(pool).await?;
+    must_be_provisioned(&mut tx, id, "user").await?;
     let before = user_on(&mut tx, id).await?;
     let name = match fields.name {
         Some(name) => parse_name(&name)?,
@@ -317,6 +346,7 @@ pub async fn replace_user(
         }
         _ => (!changes.is_empty()).then_some("scim.update"),
     };
+    ensure_an_admin_remains(&mut tx).await?;
     if let Some(action) = action {
         record(
             &mut tx,
@@ -335,6 +365,7 @@ pub async fn replace_user(
 /// Deletes a user or a group, unless it is the last way in as Admin.
 pub async fn delete(pool: &SqlitePool, kind: &str, id: i64) -> Result<(), AppError> {
     let mut tx = begin_write(pool).await?;
+    must_be_provisioned(&mut tx, id, kind).await?;
     let handle: String =
         sqlx::query_scalar("DELETE FROM principals WHERE id = ? AND kind = ? RETURNING handle")
             .bind(id)
@@ -421,14 +452,20 @@ async fn set_members(
         {
             continue;
         }
-        let email: Option<String> =
-            sqlx::query_scalar("SELECT handle FROM principals WHERE id = ? AND kind = 'user'")
-                .bind(user_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        let email = email.ok_or_else(|| {
+        let user: Option<(String, bool)> = sqlx::query_as(
+            "SELECT handle, provisioned FROM principals WHERE id = ? AND kind = 'user'",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (email, provisioned) = user.ok_or_else(|| {
             AppError::invalid("members", format!("No user has the id {user_id}."))
         })?;
+        if !provisioned {
+            return Err(AppError::NotPermitted(format!(
+                "The user {user_id} was added on the Users tab: provisioning may not put them into groups."
+            )));
+        }
         sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)")
             .bind(group_id)
             .bind(user_id)
@@ -457,8 +494,8 @@ pub async fn create_group(pool: &SqlitePool, fields: GroupFields) -> Result<Grou
     let mut tx = begin_write(pool).await?;
     let handle = tokens::new_id();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO principals (kind, handle, name, role, external_id) \
-         VALUES ('group', ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO principals (kind, handle, name, role, external_id, provisioned) \
+         VALUES ('group', ?, ?, ?, ?, 1) RETURNING id",
     )
     .bind(&handle)
     .bind(&name)
@@ -490,6 +527,7 @@ pub async fn replace_group(
     let name = parse_name(&fields.name)?;
     let external_id = check_external_id(fields.external_id)?;
     let mut tx = begin_write(pool).await?;
+    must_be_provisioned(&mut tx, id, "group").await?;
     let before = group_on(&mut tx, id).await?;
     sqlx::query("UPDATE principals SET name = ?, external_id = ? WHERE id = ?")
         .bind(&name)
@@ -499,9 +537,7 @@ pub async fn replace_group(
         .await
         .map_err(|e| taken(e, "A group with this displayName"))?;
     let (added, removed) = set_members(&mut tx, id, &fields.members).await?;
-    if !removed.is_empty() {
-        ensure_an_admin_remains(&mut tx).await?;
-    }
+    ensure_an_admin_remains(&mut tx).await?;
     let mut changes = Vec::new();
     if before.name != name {
         changes.push(format!("name={name}"));

@@ -11,6 +11,9 @@ pub struct Application {
     pub client_id: String,
     pub name: String,
     pub role: Role,
+    /// Marked **Support application** on the Users tab: may file Lockbox requests and read
+    /// customer data within an approved one.
+    pub support: bool,
 }
 
 impl Application {
@@ -35,19 +38,20 @@ pub async fn find_by_secret(
     if !secret.starts_with(tokens::SECRET_PREFIX) || secret.len() > 128 {
         return Ok(None);
     }
-    let row: Option<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT id, handle, name, role FROM principals \
+    let row: Option<(i64, String, String, String, bool)> = sqlx::query_as(
+        "SELECT id, handle, name, role, support_application FROM principals \
          WHERE secret_digest = ? AND kind = 'application'",
     )
     .bind(tokens::digest(secret).to_vec())
     .fetch_optional(pool)
     .await?;
-    row.map(|(id, client_id, name, role)| {
+    row.map(|(id, client_id, name, role, support)| {
         Ok(Application {
             id,
             client_id,
             name,
             role: parse_role(&role)?,
+            support,
         })
     })
     .transpose()

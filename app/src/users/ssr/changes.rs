@@ -6,6 +6,7 @@ use crate::{
     db::begin_write,
     error::AppError,
     roles::{Role, UserInfo},
+    two_person::ssr as two_person,
     users::{Added, Email, MAX_NAME_CHARS, Principal, PrincipalKind},
 };
 use sqlx::SqlitePool;
@@ -124,15 +125,24 @@ pub async fn add(
     })
 }
 
+/// What the Edit pane changes: the role, and the flag of the principal's kind (left as it is
+/// when `None`).
+pub struct RoleChange {
+    pub id: i64,
+    pub role: Role,
+    /// An Admin lowering their own role said they mean it.
+    pub confirm_self: bool,
+    pub lockbox_approver: Option<bool>,
+    pub support_application: Option<bool>,
+}
+
 pub async fn change_role(
     pool: &SqlitePool,
     admin: &UserInfo,
-    id: i64,
-    role: Role,
-    confirm_self: bool,
-    lockbox_approver: Option<bool>,
+    change: RoleChange,
 ) -> Result<Principal, AppError> {
-    if id == admin.id && role < Role::Admin && !confirm_self {
+    let RoleChange { id, role, .. } = change;
+    if id == admin.id && role < Role::Admin && !change.confirm_self {
         return Err(AppError::invalid(
             "role",
             "You are about to remove your own Admin role. Confirm to go ahead.",
@@ -158,30 +168,107 @@ pub async fn change_role(
         )
         .await?;
     }
-    if let Some(approver) = lockbox_approver.filter(|a| *a != before.lockbox_approver) {
-        if before.kind != PrincipalKind::User {
+    if let Some(approver) = change
+        .lockbox_approver
+        .filter(|a| *a != before.lockbox_approver)
+    {
+        set_approver(&mut tx, admin, &before, approver).await?;
+    }
+    if let Some(support) = change
+        .support_application
+        .filter(|s| *s != before.support_application)
+    {
+        if before.kind != PrincipalKind::Application {
             return Err(AppError::invalid(
-                "lockbox_approver",
-                "Only users can be Lockbox approvers.",
+                "support_application",
+                "Only applications can be support applications.",
             ));
         }
-        sqlx::query("UPDATE principals SET lockbox_approver = ? WHERE id = ?")
-            .bind(approver)
+        sqlx::query("UPDATE principals SET support_application = ? WHERE id = ?")
+            .bind(support)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         record(
             &mut tx,
             admin,
-            "principal.lockbox_approver",
+            "principal.support_application",
             &before.email_or_id,
-            if approver { "on" } else { "off" },
+            if support { "on" } else { "off" },
         )
         .await?;
     }
     let after = list::one(&mut tx, id).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// Gives or takes the Lockbox approver permission. Only a user who chose their own password
+/// (and so has signed in with it) can be given it; while the two-person rule is in force, the
+/// grant waits for a second approver instead of applying.
+async fn set_approver(
+    conn: &mut sqlx::SqliteConnection,
+    admin: &UserInfo,
+    user: &Principal,
+    approver: bool,
+) -> Result<(), AppError> {
+    if user.kind != PrincipalKind::User {
+        return Err(AppError::invalid(
+            "lockbox_approver",
+            "Only users can be Lockbox approvers.",
+        ));
+    }
+    if approver {
+        let chosen: bool = sqlx::query_scalar(
+            "SELECT password_chosen AND password_hash IS NOT NULL FROM principals WHERE id = ?",
+        )
+        .bind(user.id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if !chosen {
+            return Err(AppError::invalid(
+                "lockbox_approver",
+                "Only a user who has signed in with a password they chose themselves can be a Lockbox approver.",
+            ));
+        }
+        if two_person::in_force(conn).await? {
+            two_person::propose(
+                conn,
+                admin,
+                two_person::Proposal::GrantApprover { user_id: user.id },
+                &format!("Make {} a Lockbox approver", user.email_or_id),
+            )
+            .await?;
+            return Ok(());
+        }
+    }
+    grant_approver(conn, admin, user.id, approver).await
+}
+
+/// Sets the Lockbox approver permission as decided (by the Edit pane, or by a second approver's
+/// confirmation), with its audit row.
+pub async fn grant_approver(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &UserInfo,
+    user_id: i64,
+    approver: bool,
+) -> Result<(), AppError> {
+    let handle: String = sqlx::query_scalar(
+        "UPDATE principals SET lockbox_approver = ? WHERE id = ? AND kind = 'user' RETURNING handle",
+    )
+    .bind(approver)
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    record(
+        conn,
+        actor,
+        "principal.lockbox_approver",
+        &handle,
+        if approver { "on" } else { "off" },
+    )
+    .await
 }
 
 pub async fn remove(pool: &SqlitePool, admin: &UserInfo, id: i64) -> Result<(), AppError> {
@@ -235,24 +322,60 @@ async fn active_user(
     Ok(user)
 }
 
+/// What an Admin's Reset password did: a link now, or (for a Lockbox approver while the
+/// two-person rule is in force) a change waiting for a second approver.
+#[derive(Debug)]
+pub enum PasswordReset {
+    Link(String),
+    Waiting,
+}
+
 /// Retires the user's password, ends their sessions and returns a new one-time link with which
-/// they choose another. Refused when it would leave nobody who can sign in as Admin.
+/// they choose another. Refused when it would leave nobody who can sign in as Admin. A Lockbox
+/// approver's reset waits for a second approver while the two-person rule is in force: the
+/// link would otherwise let one Admin sign in as a second approver.
 pub async fn reset_password(
     pool: &SqlitePool,
     admin: &UserInfo,
     id: i64,
-) -> Result<String, AppError> {
+) -> Result<PasswordReset, AppError> {
     let mut tx = begin_write(pool).await?;
     let user = active_user(&mut tx, id, "have their password reset").await?;
-    sqlx::query("UPDATE principals SET password_hash = NULL WHERE id = ?")
-        .bind(id)
-        .execute(&mut *tx)
+    if user.lockbox_approver && two_person::in_force(&mut tx).await? {
+        two_person::propose(
+            &mut tx,
+            admin,
+            two_person::Proposal::ResetPassword { user_id: id },
+            &format!(
+                "Reset the password of Lockbox approver {}",
+                user.email_or_id
+            ),
+        )
         .await?;
-    super::end_sessions(&mut tx, id).await?;
-    ensure_an_admin_remains(&mut tx).await?;
-    let path = invitations::issue(&mut tx, id).await?;
-    record(&mut tx, admin, "user.password_reset", &user.email_or_id, "").await?;
+        tx.commit().await?;
+        return Ok(PasswordReset::Waiting);
+    }
+    let path = apply_password_reset(&mut tx, admin, id).await?;
     tx.commit().await?;
+    Ok(PasswordReset::Link(path))
+}
+
+/// The reset itself, in the caller's transaction: the password retired, sessions ended, a new
+/// link issued and audited.
+pub async fn apply_password_reset(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &UserInfo,
+    id: i64,
+) -> Result<String, AppError> {
+    let user = active_user(conn, id, "have their password reset").await?;
+    sqlx::query("UPDATE principals SET password_hash = NULL, password_chosen = 0 WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    super::end_sessions(conn, id).await?;
+    ensure_an_admin_remains(conn).await?;
+    let path = invitations::issue(conn, id).await?;
+    record(conn, actor, "user.password_reset", &user.email_or_id, "").await?;
     Ok(path)
 }
 

@@ -45,6 +45,16 @@ pub async fn issue(conn: &mut SqliteConnection, user_id: i64) -> Result<String, 
     Ok(path(&token))
 }
 
+/// Whether `token` names an invitation (used, expired or not): a link worth keeping.
+pub async fn known(pool: &SqlitePool, token: &str) -> Result<bool, AppError> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM invitations WHERE token_digest = ?)")
+            .bind(tokens::digest(token).to_vec())
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     user_id: i64,
@@ -107,12 +117,14 @@ pub async fn accept(
     let mut tx = begin_write(pool).await?;
     // Checked again inside the transaction: two tabs accepting at once get one success.
     let row = find(&mut tx, token).await?;
-    sqlx::query("UPDATE principals SET name = ?, password_hash = ? WHERE id = ?")
-        .bind(name)
-        .bind(password_hash)
-        .bind(row.user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE principals SET name = ?, password_hash = ?, password_chosen = 1 WHERE id = ?",
+    )
+    .bind(name)
+    .bind(password_hash)
+    .bind(row.user_id)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("UPDATE invitations SET used_at = unixepoch() WHERE token_digest = ?")
         .bind(tokens::digest(token).to_vec())
         .execute(&mut *tx)

@@ -28,6 +28,8 @@ struct Row {
     members: Option<i64>,
     lockbox_approver: bool,
     active: bool,
+    support_application: bool,
+    approver_waiting: bool,
 }
 
 impl TryFrom<Row> for Principal {
@@ -49,6 +51,8 @@ impl TryFrom<Row> for Principal {
             members: row.members,
             lockbox_approver: row.lockbox_approver,
             active: row.active,
+            support_application: row.support_application,
+            approver_waiting: row.approver_waiting,
         })
     }
 }
@@ -62,7 +66,10 @@ fn select() -> String {
          (p.kind = 'user' AND p.password_hash IS NULL) AS pending, \
          CASE WHEN p.kind = 'group' THEN \
              (SELECT COUNT(*) FROM group_members m WHERE m.group_id = p.id) END AS members, \
-         p.lockbox_approver, p.active \
+         p.lockbox_approver, p.active, p.support_application, \
+         (p.kind = 'user' AND EXISTS (SELECT 1 FROM lockbox_pending_changes c \
+             WHERE c.status = 'pending' AND c.kind = 'grant_approver' \
+             AND json_extract(c.payload, '$.user_id') = p.id)) AS approver_waiting \
          FROM principals p"
     )
 }

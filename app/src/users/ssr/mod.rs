@@ -93,7 +93,7 @@ pub async fn end_sessions(conn: &mut SqliteConnection, user_id: i64) -> Result<i
 /// The user with `email` and their password hash (absent until an invitation is accepted),
 /// in one query: sign-in runs it for every attempt.
 pub async fn find_credentials(
-    pool: &SqlitePool,
+    db: impl sqlx::SqliteExecutor<'_>,
     email: &str,
 ) -> Result<Option<(UserInfo, Option<String>)>, AppError> {
     #[derive(sqlx::FromRow)]
@@ -110,7 +110,7 @@ pub async fn find_credentials(
          password_hash FROM principals p WHERE handle = ? AND kind = 'user' AND active = 1"
     ))
     .bind(email.as_str())
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     row.map(|r| Ok((UserInfo::try_from(r.user)?, r.password_hash)))
         .transpose()

@@ -1,5 +1,8 @@
-//! Limits on sign-in attempts, per client and per account, so that passwords cannot be guessed
-//! at speed from one address nor from many.
+//! Limits on password attempts, per client and per account, so that passwords cannot be
+//! guessed at speed from one address nor from many. Sign-in and every place that asks for a
+//! password again (Lockbox approval, a password change, confirming a pending change) count
+//! against the same limits: a stolen session cannot guess its owner's password faster than a
+//! stranger at the sign-in form.
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::{
@@ -29,6 +32,12 @@ pub struct LoginThrottle {
     accounts: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
+impl std::fmt::Debug for LoginThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginThrottle").finish_non_exhaustive()
+    }
+}
+
 impl LoginThrottle {
     pub fn per_minute(attempts: u32) -> Self {
         let attempts = NonZeroU32::new(attempts).unwrap_or(NonZeroU32::MIN);
@@ -43,7 +52,8 @@ impl LoginThrottle {
     /// cannot slip through either.
     pub fn exhausted(&self, client: IpAddr, email: &str) -> bool {
         let by_client = self.clients.check_key(&client_key(client)).is_err();
-        let account = email.trim().to_lowercase();
+        // Folded as `Email::parse` folds (ASCII only), so one account is one key.
+        let account = email.trim().to_ascii_lowercase();
         let by_account = !account.is_empty() && self.accounts.check_key(&account).is_err();
         by_client || by_account
     }

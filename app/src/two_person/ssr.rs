@@ -1,0 +1,204 @@
+//! Storage of pending changes (migration 0013): proposed in the proposer's transaction, taken
+//! once by a second approver in theirs.
+
+use super::PendingChange;
+use crate::{
+    audit::ssr::{self as audit, Entry},
+    auth::ssr::client_addr,
+    error::AppError,
+    roles::UserInfo,
+    time_fmt::unix_now,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::SqliteConnection;
+
+/// What a pending change will do once confirmed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Proposal {
+    Policy {
+        enabled: bool,
+        approvals_required: u8,
+        request_expiry_secs: Option<i64>,
+        access_period_secs: Option<i64>,
+    },
+    GrantApprover {
+        user_id: i64,
+    },
+    ResetPassword {
+        user_id: i64,
+    },
+}
+
+impl Proposal {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Policy { .. } => "policy",
+            Self::GrantApprover { .. } => "grant_approver",
+            Self::ResetPassword { .. } => "reset_password",
+        }
+    }
+}
+
+/// Whether the two-person rule is in force: Approvals required is 2.
+pub async fn in_force(conn: &mut SqliteConnection) -> Result<bool, AppError> {
+    Ok(
+        sqlx::query_scalar("SELECT approvals_required >= 2 FROM lockbox_policy WHERE id = 1")
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or(false),
+    )
+}
+
+async fn audit_row(
+    conn: &mut SqliteConnection,
+    actor: &UserInfo,
+    action: &str,
+    summary: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    let client = client_addr();
+    audit::record(
+        conn,
+        Entry {
+            actor: Some(actor),
+            action,
+            target: Some(summary),
+            detail,
+            client_addr: client.as_deref(),
+        },
+    )
+    .await
+}
+
+/// Records `proposal` as waiting for a second approver (audited `lockbox.change_proposed`).
+/// The same change proposed again while it waits is the same pending change.
+pub async fn propose(
+    conn: &mut SqliteConnection,
+    by: &UserInfo,
+    proposal: Proposal,
+    summary: &str,
+) -> Result<i64, AppError> {
+    let payload = serde_json::to_string(&proposal).map_err(AppError::internal)?;
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM lockbox_pending_changes WHERE status = 'pending' AND payload = ?",
+    )
+    .bind(&payload)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO lockbox_pending_changes \
+         (kind, payload, summary, proposed_by, proposed_by_email, proposed_at) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(proposal.kind())
+    .bind(&payload)
+    .bind(summary)
+    .bind(by.id)
+    .bind(&by.email)
+    .bind(unix_now())
+    .fetch_one(&mut *conn)
+    .await?;
+    audit_row(
+        conn,
+        by,
+        "lockbox.change_proposed",
+        summary,
+        "waiting for a second Lockbox approver",
+    )
+    .await?;
+    Ok(id)
+}
+
+/// The changes waiting now, oldest first; `caller` marks their own.
+pub async fn pending(
+    conn: &mut SqliteConnection,
+    caller: &UserInfo,
+) -> Result<Vec<PendingChange>, AppError> {
+    let rows: Vec<(i64, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT id, summary, proposed_by, proposed_by_email, proposed_at \
+         FROM lockbox_pending_changes WHERE status = 'pending' ORDER BY id LIMIT 100",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, summary, by, proposed_by, proposed_at)| PendingChange {
+                id,
+                summary,
+                proposed_by,
+                proposed_at,
+                mine: by == caller.id,
+            },
+        )
+        .collect())
+}
+
+/// A waiting change, by id, with who proposed it.
+async fn waiting(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<(Proposal, String, i64), AppError> {
+    let row: Option<(String, String, i64, String)> = sqlx::query_as(
+        "SELECT payload, summary, proposed_by, status FROM lockbox_pending_changes WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (payload, summary, by, status) = row.ok_or(AppError::NotFound)?;
+    if status != "pending" {
+        return Err(AppError::Conflict(format!(
+            "This change was {status} already."
+        )));
+    }
+    let proposal = serde_json::from_str(&payload).map_err(AppError::internal)?;
+    Ok((proposal, summary, by))
+}
+
+async fn conclude(
+    conn: &mut SqliteConnection,
+    id: i64,
+    status: &str,
+    by: &UserInfo,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE lockbox_pending_changes SET status = ?, decided_by_email = ?, decided_at = ? \
+         WHERE id = ?",
+    )
+    .bind(status)
+    .bind(&by.email)
+    .bind(unix_now())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes a waiting change for `confirmer` to apply in the same transaction (audited
+/// `lockbox.change_confirmed`). Whoever proposed it cannot confirm it.
+pub async fn take(
+    conn: &mut SqliteConnection,
+    id: i64,
+    confirmer: &UserInfo,
+) -> Result<Proposal, AppError> {
+    let (proposal, summary, by) = waiting(conn, id).await?;
+    if by == confirmer.id {
+        return Err(AppError::NotPermitted(
+            "You proposed this change: a second Lockbox approver must confirm it.".into(),
+        ));
+    }
+    conclude(conn, id, "confirmed", confirmer).await?;
+    audit_row(conn, confirmer, "lockbox.change_confirmed", &summary, "").await?;
+    Ok(proposal)
+}
+
+/// Withdraws a waiting change (audited `lockbox.change_cancelled`): nothing is applied.
+pub async fn cancel(conn: &mut SqliteConnection, id: i64, by: &UserInfo) -> Result<(), AppError> {
+    let (_, summary, _) = waiting(conn, id).await?;
+    conclude(conn, id, "cancelled", by).await?;
+    audit_row(conn, by, "lockbox.change_cancelled", &summary, "").await
+}
