@@ -22,6 +22,38 @@ pub struct Cli {
 pub enum Command {
     /// Add a local user; the password is read from standard input.
     AddUser(AddUser),
+    /// Give a user a new password, read from standard input; their sessions end. The
+    /// last-admin rules do not apply: this is how an operator gets back in.
+    ResetPassword(ResetPassword),
+    /// Write a consistent copy of the SQLite database while servers keep running.
+    Backup(Backup),
+    /// The database, principals, API, Key Vault, Lockbox and last sign-in at a glance.
+    Status(Status),
+}
+
+/// `gatehouse reset-password EMAIL` (the password comes from standard input).
+#[derive(Args, Debug)]
+pub struct ResetPassword {
+    pub email: String,
+}
+
+/// `gatehouse backup --to PATH [--force]`.
+#[derive(Args, Debug)]
+pub struct Backup {
+    /// Where the copy goes (mode 0600); written under a temporary name and renamed when whole.
+    #[arg(long)]
+    pub to: std::path::PathBuf,
+    /// Replace an existing file at PATH.
+    #[arg(long, default_value_t = false)]
+    pub force: bool,
+}
+
+/// `gatehouse status [--json]`.
+#[derive(Args, Debug)]
+pub struct Status {
+    /// Print JSON instead of text.
+    #[arg(long, default_value_t = false)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ mod embed;
 pub mod error;
 pub mod http;
 mod master_key;
+pub mod ops;
 pub mod scim;
 pub mod telemetry;
 pub mod users;

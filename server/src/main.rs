@@ -2,7 +2,7 @@ use clap::Parser;
 use gatehouse::{
     Application,
     config::{Cli, Command},
-    telemetry, users,
+    ops, telemetry, users,
 };
 use leptos::config::get_configuration;
 use secrecy::SecretString;
@@ -43,15 +43,27 @@ async fn run() -> ExitCode {
     telemetry::init(cli.config.log_format);
     let outcome = match &cli.command {
         None => serve(&cli).await,
-        Some(Command::AddUser(args)) => {
-            let mut password = String::new();
-            if let Err(e) = std::io::stdin().read_to_string(&mut password) {
-                tracing::error!(error = %e, "could not read the password from standard input");
-                return ExitCode::FAILURE;
+        Some(Command::AddUser(args)) => match read_password() {
+            Some(password) => users::add_user(&cli.config, args, password).await.map(drop),
+            None => return ExitCode::FAILURE,
+        },
+        Some(Command::ResetPassword(args)) => match read_password() {
+            Some(password) => users::reset_password(&cli.config, &args.email, password).await,
+            None => return ExitCode::FAILURE,
+        },
+        Some(Command::Backup(args)) => ops::backup(&cli.config, &args.to, args.force)
+            .await
+            .map(|done| println!("{done}")),
+        Some(Command::Status(args)) => ops::status(&cli.config).await.map(|status| {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status).unwrap_or_default()
+                );
+            } else {
+                println!("{status}");
             }
-            let password = SecretString::from(password.trim_end_matches(['\r', '\n']).to_owned());
-            users::add_user(&cli.config, args, password).await.map(drop)
-        }
+        }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -60,6 +72,19 @@ async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A password from standard input (never from the command line, where other users of the
+/// machine could read it), without its final line break.
+fn read_password() -> Option<SecretString> {
+    let mut password = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut password) {
+        tracing::error!(error = %e, "could not read the password from standard input");
+        return None;
+    }
+    Some(SecretString::from(
+        password.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
 }
 
 async fn serve(cli: &Cli) -> Result<(), gatehouse::error::StartupError> {

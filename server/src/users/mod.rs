@@ -1,4 +1,5 @@
-//! User administration from the command line (scripts, first set-up, end-to-end fixtures).
+//! User administration from the command line (scripts, first set-up, end-to-end fixtures, and
+//! an operator's way back in).
 
 use crate::{
     config::{AddUser, Config},
@@ -25,11 +26,7 @@ pub async fn add_user(
             "--name must have 1 to 200 characters".into(),
         ));
     }
-    if password.expose_secret().chars().count() < 12 {
-        return Err(StartupError::Config(
-            "the password must have at least 12 characters".into(),
-        ));
-    }
+    check_password(&password)?;
     let pool = prepare_database(config).await?;
     let hash = hash_password(password.expose_secret().to_owned()).await?;
     let mut conn = pool.acquire().await?;
@@ -46,4 +43,64 @@ pub async fn add_user(
     .await?;
     tracing::info!(user_id = id, email = %email, role = %args.role, "user added");
     Ok(id)
+}
+
+/// The rules for a password typed on the command line, as on the invitation page.
+fn check_password(password: &SecretString) -> Result<(), StartupError> {
+    let chars = password.expose_secret().chars().count();
+    if chars < app::auth::MIN_PASSWORD_CHARS
+        || password.expose_secret().len() > app::auth::MAX_PASSWORD_BYTES
+    {
+        return Err(StartupError::Config(format!(
+            "the password must have at least {} characters (and at most {} bytes)",
+            app::auth::MIN_PASSWORD_CHARS,
+            app::auth::MAX_PASSWORD_BYTES
+        )));
+    }
+    Ok(())
+}
+
+/// Gives a user a new password from the command line (how an operator gets back in when every
+/// Admin has lost theirs): the last-admin rules do not apply, every session of the user ends,
+/// and the change is audited as done from the command line. The password counts as set by the
+/// operator, not chosen by the user (see Lockbox approver).
+pub async fn reset_password(
+    config: &Config,
+    email: &str,
+    password: SecretString,
+) -> Result<(), StartupError> {
+    let email = Email::parse(email).map_err(|m| StartupError::Config(m.to_owned()))?;
+    check_password(&password)?;
+    let pool = prepare_database(config).await?;
+    let hash = hash_password(password.expose_secret().to_owned()).await?;
+    let mut tx = app::db::begin_write(&pool).await?;
+    let id: i64 = sqlx::query_scalar(
+        "UPDATE principals SET password_hash = ?, password_chosen = 0 \
+         WHERE handle = ? AND kind = 'user' RETURNING id",
+    )
+    .bind(&hash)
+    .bind(email.as_str())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| StartupError::Config(format!("no user has the email {email}")))?;
+    users::end_sessions(&mut tx, id).await?;
+    // Links issued before no longer choose this user's password.
+    sqlx::query("DELETE FROM invitations WHERE user_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    app::audit::ssr::record(
+        &mut tx,
+        app::audit::ssr::Entry {
+            actor: None,
+            action: "user.password_reset",
+            target: Some(email.as_str()),
+            detail: "from the command line",
+            client_addr: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = id, email = %email, "password reset from the command line");
+    Ok(())
 }

@@ -14,6 +14,7 @@ mod key_vault_azure;
 mod limits;
 mod lockbox;
 mod openbao;
+mod operations;
 mod proxies;
 mod scim;
 mod sessions;

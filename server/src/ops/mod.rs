@@ -1,0 +1,22 @@
+//! The operator's commands, run by the same binary with the server's configuration: a
+//! consistent backup of a live database, the state of an installation at a glance, and a way
+//! back in when every Admin has lost their password.
+
+mod backup;
+mod status;
+
+pub use backup::{Backup, backup};
+pub use status::{Status, status};
+
+use crate::{config::Config, error::StartupError};
+
+/// Refuses a command that works on the embedded SQLite database only.
+fn sqlite_only(config: &Config, command: &str, instead: &str) -> Result<(), StartupError> {
+    let url = config.database_url.to_ascii_lowercase();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StartupError::Config(format!(
+            "`gatehouse {command}` works on the SQLite database; for PostgreSQL, {instead}"
+        )));
+    }
+    Ok(())
+}
