@@ -29,6 +29,20 @@ pub enum Command {
     Backup(Backup),
     /// The database, principals, API, Key Vault, Lockbox and last sign-in at a glance.
     Status(Status),
+    /// Seal every stored secret again under a new master key (GATEHOUSE_NEW_MASTER_KEY or
+    /// --new-key-file), with no server running on the database.
+    RotateMasterKey(RotateMasterKey),
+}
+
+/// `gatehouse rotate-master-key [--new-key-file PATH]`.
+#[derive(Args, Debug)]
+pub struct RotateMasterKey {
+    /// The new key: 32 bytes in base64, as in GATEHOUSE_MASTER_KEY.
+    #[arg(long, env = "GATEHOUSE_NEW_MASTER_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub new_master_key: Option<SecretString>,
+    /// A file holding the new key (mode 0600), instead of GATEHOUSE_NEW_MASTER_KEY.
+    #[arg(long)]
+    pub new_key_file: Option<std::path::PathBuf>,
 }
 
 /// `gatehouse reset-password EMAIL` (the password comes from standard input).

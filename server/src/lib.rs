@@ -8,7 +8,7 @@ mod db;
 mod embed;
 pub mod error;
 pub mod http;
-mod master_key;
+pub mod master_key;
 pub mod ops;
 pub mod scim;
 pub mod telemetry;
@@ -66,6 +66,8 @@ pub struct AppState {
 
 /// A server bound to its port and ready to serve.
 pub struct Application {
+    /// The lock every running server holds shared (see `master_key::hold_shared`).
+    _running: Option<std::fs::File>,
     listener: TcpListener,
     router: Router,
     limits: http::serve::ServeLimits,
@@ -94,9 +96,16 @@ impl Application {
             .map_err(StartupError::Config)?;
         let proxies = http::proxies::TrustedProxies::parse(&config.trusted_proxies)
             .map_err(StartupError::Config)?;
+        // Before the database: a master-key rotation in progress finishes first.
+        let running = master_key::hold_shared(&config.database_url)?;
         let pool = prepare_database(config).await?;
         app::auth::ssr::warm_up();
-        let api_keys = Arc::new(ApiKeys::new(Sealer::new(&master_key::load(config)?)));
+        let mut api_keys = Arc::new(ApiKeys::new(Sealer::new(&master_key::load(config)?)));
+        if !key_store::check_master_key(&pool, &api_keys.sealer).await?
+            && let Some(key) = finish_rotation(config, &pool).await?
+        {
+            api_keys = Arc::new(ApiKeys::new(Sealer::new(&key)));
+        }
         if !key_store::check_master_key(&pool, &api_keys.sealer).await? {
             return Err(StartupError::Config(
                 "the master key is not the one this database was set up with, so its API keys \
@@ -149,6 +158,7 @@ impl Application {
         let router = router(state, store, config, &header_policy, proxies);
         let listener = TcpListener::bind(&config.addr).await?;
         Ok(Self {
+            _running: running,
             listener,
             router,
             limits: http::serve::ServeLimits {
@@ -190,6 +200,20 @@ impl Application {
         tracing::info!("Gatehouse stopped");
         Ok(())
     }
+}
+
+/// A rotation that committed but was stopped before renaming its key file is finished here.
+async fn finish_rotation(
+    config: &Config,
+    pool: &SqlitePool,
+) -> Result<Option<[u8; app::api_keys::ssr::sealing::MASTER_KEY_BYTES]>, StartupError> {
+    let Some(pending) = master_key::current_pending(config)? else {
+        return Ok(None);
+    };
+    if !key_store::check_master_key(pool, &Sealer::new(&pending)).await? {
+        return Ok(None);
+    }
+    master_key::finish_rotation(config, |_| true)
 }
 
 /// Opens and migrates the database; an empty one gets its first administrator.

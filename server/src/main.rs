@@ -54,6 +54,14 @@ async fn run() -> ExitCode {
         Some(Command::Backup(args)) => ops::backup(&cli.config, &args.to, args.force)
             .await
             .map(|done| println!("{done}")),
+        Some(Command::RotateMasterKey(args)) => {
+            match ops::new_key(args.new_master_key.as_ref(), args.new_key_file.as_deref()) {
+                Ok(new) => ops::rotate_master_key(&cli.config, new)
+                    .await
+                    .map(|done| println!("{done}")),
+                Err(e) => Err(e),
+            }
+        }
         Some(Command::Status(args)) => ops::status(&cli.config).await.map(|status| {
             if args.json {
                 println!(

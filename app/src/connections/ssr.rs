@@ -7,6 +7,7 @@ use super::{
     SmtpTls, Target, VerifyResult,
 };
 use crate::{
+    api_keys::ssr::sealing::{Aad, SealedColumn},
     audit::ssr::{self as audit, Entry},
     auth::ssr::{AppContext, client_addr},
     db::begin_write,
@@ -28,6 +29,14 @@ use std::{fmt::Write as _, net::IpAddr, time::Instant};
 
 /// Binds a sealed secret to its purpose.
 const SECRET_AAD: &[u8] = b"gatehouse connection.secret";
+
+/// The values this module seals under the master key (see `SealedColumn`).
+pub const SEALED: [SealedColumn; 1] = [SealedColumn {
+    table: "connections",
+    nonce: "secret_nonce",
+    ciphertext: "secret_ciphertext",
+    aad: Aad::Fixed(SECRET_AAD),
+}];
 
 type Row = (
     i64,

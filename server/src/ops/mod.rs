@@ -1,11 +1,13 @@
 //! The operator's commands, run by the same binary with the server's configuration: a
-//! consistent backup of a live database, the state of an installation at a glance, and a way
-//! back in when every Admin has lost their password.
+//! consistent backup of a live database, a new master key, and the state of an installation at
+//! a glance. (`reset-password`, the way back in, is with the other user commands in `users`.)
 
 mod backup;
+mod rotate;
 mod status;
 
 pub use backup::{Backup, backup};
+pub use rotate::{Rotated, new_key, rotate_master_key, sealed_columns};
 pub use status::{Status, status};
 
 use crate::{config::Config, error::StartupError};

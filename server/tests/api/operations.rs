@@ -181,3 +181,345 @@ async fn status_says_what_an_operator_checks_first() {
     let json = serde_json::to_value(&status).unwrap();
     assert_eq!(json["apiEnabled"], true);
 }
+
+/// A server on a database in `dir` (its master key file beside it), started and stopped by the
+/// test, as an operator's service manager would.
+async fn server_in(dir: &Path, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let url = format!("sqlite://{}", dir.join("gatehouse.db").display());
+    spawn_app_with(move |c| {
+        c.database_url = url;
+        adjust(c);
+    })
+    .await
+}
+
+fn config_in(dir: &Path) -> Config {
+    let mut config = Config::defaults();
+    config.database_url = format!("sqlite://{}", dir.join("gatehouse.db").display());
+    config.bootstrap_admin_email = ADMIN_EMAIL.into();
+    config
+}
+
+fn random_key() -> [u8; 32] {
+    use rand::RngCore;
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    key
+}
+
+/// Rotates once the stopped servers have let go of the database (a server stops a moment
+/// after its `TestApp` is dropped).
+async fn rotate_when_stopped(config: &Config, new: [u8; 32]) -> ops::Rotated {
+    for _ in 0..100 {
+        match ops::rotate_master_key(config, new).await {
+            Ok(done) => return done,
+            Err(e) if e.to_string().contains("a server is running") => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("rotation failed: {e}"),
+        }
+    }
+    panic!("the stopped server never let go of the database");
+}
+
+/// Waits until no server holds the database (the last one stops a moment after it is dropped).
+async fn wait_until_no_server(dir: &Path) {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("gatehouse.servers.lock"))
+        .unwrap();
+    for _ in 0..200 {
+        if lock.try_lock().is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the stopped server never let go of the database");
+}
+
+/// Every sealed value opens with `key`: the database is wholly under it.
+async fn all_sealed_under(pool: &sqlx::SqlitePool, key: &[u8; 32]) -> bool {
+    use app::api_keys::ssr::sealing::Sealer;
+    let sealer = Sealer::new(key);
+    let mut conn = pool.acquire().await.unwrap();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    // Sealing again under the same key opens every value, or fails on the first that does not.
+    let mut ok = true;
+    for column in ops::sealed_columns() {
+        ok &= column.reseal(&mut tx, &sealer, &sealer).await.is_ok();
+    }
+    tx.rollback().await.unwrap();
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_reseals_every_secret_and_each_works_after_it() {
+    let bao = crate::openbao::OpenBao::start().await;
+    bao.put_secret("crm/webhook", serde_json::json!({ "value": "vault-value" }))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = server_in(dir.path(), |_| {}).await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    // One of each sealed kind: API keys, the vault's credential, a stored connection secret,
+    // a portal's own embed secret and the shared one; and the SCIM token (a digest).
+    app.rpc(&admin, "/rpc/api_enable", "").await;
+    let api_key = app
+        .rpc(&admin, "/rpc/api_reveal", "slot=primary&purpose=copy")
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link = serde_urlencoded::to_string([
+        ("form[backend]", "open_bao"),
+        ("form[address]", bao.address.as_str()),
+        ("form[auth]", "token"),
+        ("form[credential]", bao.root_token.as_str()),
+    ])
+    .unwrap();
+    app.rpc(&admin, "/rpc/key_vault_save", &link).await;
+    // A webhook receiver that keeps the signatures it is sent.
+    let signatures = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let kept = signatures.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let kept = kept.clone();
+            async move {
+                if let Some(sig) = headers.get("x-gatehouse-signature") {
+                    kept.lock()
+                        .unwrap()
+                        .push((sig.to_str().unwrap().to_owned(), body));
+                }
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let hook = serde_urlencoded::to_string([
+        ("form[name]", "stored-hook"),
+        ("form[url]", hook_url.as_str()),
+        ("form[secret]", "stored secret value"),
+    ])
+    .unwrap();
+    app.rpc(&admin, "/rpc/connection_save", &hook).await;
+    app.rpc(
+        &admin,
+        "/rpc/embed_origin_add",
+        "origin=https%3A%2F%2Fportal.example.com",
+    )
+    .await;
+    let portal_secret = app
+        .rpc(
+            &admin,
+            "/rpc/embed_origin_secret_reveal",
+            "origin=https%3A%2F%2Fportal.example.com&purpose=copy",
+        )
+        .await;
+    let shared = app
+        .rpc(&admin, "/rpc/embed_secret_reveal", "purpose=copy")
+        .await;
+    let scim = app.rpc(&admin, "/rpc/provisioning_token", "").await;
+    // Refused while the server runs.
+    let new = random_key();
+    let refused = ops::rotate_master_key(&config_in(dir.path()), new)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("a server is running"),
+        "{refused}"
+    );
+    drop((admin, app));
+
+    let old_file = std::fs::read_to_string(dir.path().join("gatehouse.key")).unwrap();
+    let done = rotate_when_stopped(&config_in(dir.path()), new).await;
+    let sealed: usize = done.resealed.iter().map(|(_, n)| n).sum();
+    assert!(sealed >= 6, "{done}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("gatehouse.key.old")).unwrap(),
+        old_file
+    );
+
+    // Started again with the new key file, everything works as before.
+    let app = server_in(dir.path(), |_| {}).await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/environment"))
+        .header("Ocp-Apim-Subscription-Key", &api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the API key");
+    let names = app.rpc(&admin, "/rpc/key_vault_secrets", "").await;
+    assert!(
+        names.to_string().contains("crm/webhook"),
+        "the vault link: {names}"
+    );
+    let revealed = app
+        .rpc(
+            &admin,
+            "/rpc/embed_origin_secret_reveal",
+            "origin=https%3A%2F%2Fportal.example.com&purpose=show",
+        )
+        .await;
+    assert_eq!(revealed, portal_secret, "the portal's embed secret");
+    let revealed = app
+        .rpc(&admin, "/rpc/embed_secret_reveal", "purpose=show")
+        .await;
+    assert_eq!(revealed, shared, "the shared embed secret");
+    let verify = app.rpc(&admin, "/rpc/connection_verify", "id=1").await;
+    assert_eq!(verify["ok"], true, "the stored connection secret: {verify}");
+    let signed = signatures.lock().unwrap().clone();
+    assert_eq!(signed.len(), 1, "one test event");
+    let (signature, body) = &signed[0];
+    assert_eq!(
+        *signature,
+        app::connections::ssr::signature("stored secret value", body.as_bytes()),
+        "signed with the stored secret"
+    );
+    // An embed token signed with the portal's secret opens a session.
+    let now = app::time_fmt::unix_now();
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &serde_json::json!({
+            "sub": ADMIN_EMAIL, "aud": "gatehouse-embed", "origin": "https://portal.example.com",
+            "iat": now, "exp": now + 60, "jti": "after-rotation"
+        }),
+        &jsonwebtoken::EncodingKey::from_secret(portal_secret.as_str().unwrap().as_bytes()),
+    )
+    .unwrap();
+    let res = client()
+        .post(app.url("/embed/session"))
+        .json(&serde_json::json!({ "token": token, "parent": "https://portal.example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the embed token");
+    let res = reqwest::Client::new()
+        .get(app.url("/scim/v2/Users"))
+        .bearer_auth(scim.as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the SCIM token");
+    assert!(all_sealed_under(&app.pool, &new).await);
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'master_key.rotate'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+    drop((admin, app));
+
+    // A server given the old key refuses to start, with the message it always gave.
+    use base64::Engine;
+    let old_text = old_file.trim().to_owned();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&old_text)
+            .unwrap()
+            .len(),
+        32
+    );
+    let mut config = config_in(dir.path());
+    config.addr = "127.0.0.1:0".into();
+    config.master_key = Some(SecretString::from(old_text));
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("gatehouse")
+        .build();
+    let refused = match gatehouse::Application::build(&config, options).await {
+        Ok(_) => panic!("a server with the old key started"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        refused.contains("not the one this database was set up with"),
+        "{refused}"
+    );
+}
+
+/// kill -9 at any moment of a rotation leaves the old state or the new one: the next server
+/// starts, and every sealed value opens with the key it uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_killed_midway_leaves_the_old_or_the_new_state() {
+    use app::api_keys::ssr::sealing::Sealer;
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let app = server_in(dir.path(), |_| {}).await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    app.rpc(&admin, "/rpc/api_enable", "").await;
+    // Enough sealed values that a rotation takes a while: 3,000 stored connection secrets.
+    let key_file = dir.path().join("gatehouse.key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    let key: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(key.trim())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let sealer = Sealer::new(&key);
+    let mut tx = app.pool.begin().await.unwrap();
+    for n in 0..3000 {
+        let sealed = sealer.seal(b"a stored secret", b"gatehouse connection.secret");
+        sqlx::query(
+            "INSERT INTO connections (name, kind, settings, secret_nonce, secret_ciphertext, \
+             audience, created_at, updated_at) VALUES (?, 'webhook', ?, ?, ?, 'admin', 0, 0)",
+        )
+        .bind(format!("bulk-{n}"))
+        .bind(r#"{"webhook":{"url":"https://hooks.example.com/x","header_name":"X-Sig"}}"#)
+        .bind(sealed.nonce)
+        .bind(sealed.ciphertext)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    drop((admin, app));
+
+    let mut outcomes = Vec::new();
+    for delay_ms in [30u64, 120, 250, 400, 700, 5000] {
+        let new = random_key();
+        wait_until_no_server(dir.path()).await;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .arg("rotate-master-key")
+            .env(
+                "GATEHOUSE_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+            )
+            .env(
+                "GATEHOUSE_NEW_MASTER_KEY",
+                base64::engine::general_purpose::STANDARD.encode(new),
+            )
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        // The next server starts on whatever the rotation left, and it is whole.
+        let app = server_in(dir.path(), |_| {}).await;
+        let in_use: [u8; 32] = base64::engine::general_purpose::STANDARD
+            .decode(std::fs::read_to_string(&key_file).unwrap().trim())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert!(
+            in_use == new || !finished,
+            "a rotation that finished left the old key in use"
+        );
+        assert!(
+            all_sealed_under(&app.pool, &in_use).await,
+            "after {delay_ms} ms"
+        );
+        outcomes.push((delay_ms, in_use == new));
+        drop(app);
+    }
+    eprintln!("rotation outcomes (delay ms, rotated): {outcomes:?}");
+    // The runs were long enough to see both outcomes.
+    assert!(outcomes.iter().any(|(_, rotated)| *rotated), "{outcomes:?}");
+    assert!(outcomes.iter().any(|(_, rotated)| !rotated), "{outcomes:?}");
+}

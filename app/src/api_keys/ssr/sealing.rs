@@ -30,6 +30,76 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+/// Where one kind of value sealed under the master key is stored, and the associated data it
+/// was sealed with: what a master-key rotation must open and seal again. Each feature lists its
+/// own next to its associated data (`SEALED`), so a new kind cannot be forgotten by the one
+/// place that rotates them all.
+pub struct SealedColumn {
+    pub table: &'static str,
+    pub nonce: &'static str,
+    pub ciphertext: &'static str,
+    pub aad: Aad,
+}
+
+/// How a sealed value's associated data follows from its row.
+pub enum Aad {
+    Fixed(&'static [u8]),
+    /// A BLOB column of the row (the API key's digest).
+    Column(&'static str),
+    /// A fixed text followed by a TEXT column of the row (an embed portal's origin).
+    Prefixed(&'static str, &'static str),
+}
+
+impl SealedColumn {
+    /// Opens every value of this column with `old` and seals it with `new`, in the caller's
+    /// transaction; returns how many. A value that `old` cannot open stops the rotation.
+    pub async fn reseal(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        old: &Sealer,
+        new: &Sealer,
+    ) -> Result<usize, crate::error::AppError> {
+        let aad_sql = match self.aad {
+            Aad::Fixed(_) => "NULL".to_owned(),
+            Aad::Column(c) => c.to_owned(),
+            Aad::Prefixed(_, c) => format!("CAST({c} AS BLOB)"),
+        };
+        let (table, nonce_col, cipher_col) = (self.table, self.nonce, self.ciphertext);
+        /// rowid, nonce, ciphertext, and the column the associated data comes from.
+        type Row = (i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT rowid, {nonce_col}, {cipher_col}, {aad_sql} FROM {table} \
+             WHERE {nonce_col} IS NOT NULL AND {cipher_col} IS NOT NULL"
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
+        for (rowid, nonce, ciphertext, column) in &rows {
+            let aad: Vec<u8> = match self.aad {
+                Aad::Fixed(aad) => aad.to_vec(),
+                Aad::Column(_) => column.clone().unwrap_or_default(),
+                Aad::Prefixed(prefix, _) => {
+                    [prefix.as_bytes(), column.as_deref().unwrap_or_default()].concat()
+                }
+            };
+            let plain = old.open(nonce, ciphertext, &aad).map_err(|_| {
+                crate::error::AppError::internal(format!(
+                    "a value in {table} (row {rowid}) does not open with the current master key"
+                ))
+            })?;
+            let sealed = new.seal(&plain, &aad);
+            sqlx::query(&format!(
+                "UPDATE {table} SET {nonce_col} = ?, {cipher_col} = ? WHERE rowid = ?"
+            ))
+            .bind(&sealed.nonce)
+            .bind(&sealed.ciphertext)
+            .bind(rowid)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(rows.len())
+    }
+}
+
 pub fn digest(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }

@@ -3,7 +3,7 @@
 use super::{
     ApiKeys, format,
     ring::{CachedKey, Snapshot},
-    sealing::{self, Sealer},
+    sealing::{self, Aad, SealedColumn, Sealer},
 };
 use crate::{
     api_keys::{ApiOverview, ApiState, Environment, Grace, KeySlot, KeySummary, RetiringKey},
@@ -275,6 +275,22 @@ pub async fn delete_expired(pool: &SqlitePool) -> Result<bool, AppError> {
 
 const CHECK_PLAINTEXT: &[u8] = b"gatehouse master key check";
 const CHECK_AAD: &[u8] = b"master_key_check";
+
+/// The values this module seals under the master key (see `SealedColumn`).
+pub const SEALED: [SealedColumn; 2] = [
+    SealedColumn {
+        table: "api_keys",
+        nonce: "nonce",
+        ciphertext: "ciphertext",
+        aad: Aad::Column("digest"),
+    },
+    SealedColumn {
+        table: "master_key_check",
+        nonce: "nonce",
+        ciphertext: "ciphertext",
+        aad: Aad::Fixed(CHECK_AAD),
+    },
+];
 
 /// Proves that `sealer` holds the master key this database was first used with (and records it
 /// on the first start). A different key would make every stored key unreadable.

@@ -8,7 +8,10 @@ pub use token::Refusal;
 
 use super::{EmbedOrigin, EmbedSettings, parse_origin};
 use crate::{
-    api_keys::RevealPurpose,
+    api_keys::{
+        RevealPurpose,
+        ssr::sealing::{Aad, SealedColumn},
+    },
     audit::ssr as audit,
     auth::ssr::{AppContext, client_addr},
     db::begin_write,
@@ -210,9 +213,27 @@ pub async fn remove_origin(
 }
 
 /// A portal's own secret opens only as that portal's row.
+const ORIGIN_AAD_PREFIX: &str = "gatehouse embed secret for ";
+
 fn origin_aad(origin: &str) -> Vec<u8> {
-    format!("gatehouse embed secret for {origin}").into_bytes()
+    format!("{ORIGIN_AAD_PREFIX}{origin}").into_bytes()
 }
+
+/// The values this module seals under the master key (see `SealedColumn`).
+pub const SEALED: [SealedColumn; 2] = [
+    SealedColumn {
+        table: "embed_secret",
+        nonce: "nonce",
+        ciphertext: "ciphertext",
+        aad: Aad::Fixed(SECRET_AAD),
+    },
+    SealedColumn {
+        table: "embed_origins",
+        nonce: "secret_nonce",
+        ciphertext: "secret_ciphertext",
+        aad: Aad::Prefixed(ORIGIN_AAD_PREFIX, "origin"),
+    },
+];
 
 /// What a listed portal signs with.
 enum OwnSecret {

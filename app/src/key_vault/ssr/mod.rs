@@ -31,6 +31,15 @@ use std::time::Instant;
 /// Binds the sealed credential to its purpose: it cannot be moved into another column.
 const CREDENTIAL_AAD: &[u8] = b"gatehouse key_vault.credential";
 
+/// The values this module seals under the master key (see `SealedColumn`).
+pub const SEALED: [crate::api_keys::ssr::sealing::SealedColumn; 1] =
+    [crate::api_keys::ssr::sealing::SealedColumn {
+        table: "key_vault",
+        nonce: "credential_nonce",
+        ciphertext: "credential_ciphertext",
+        aad: crate::api_keys::ssr::sealing::Aad::Fixed(CREDENTIAL_AAD),
+    }];
+
 struct StoredLink {
     link: VaultLink,
     target: VaultTarget,
