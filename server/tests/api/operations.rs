@@ -523,3 +523,25 @@ async fn a_rotation_killed_midway_leaves_the_old_or_the_new_state() {
     assert!(outcomes.iter().any(|(_, rotated)| *rotated), "{outcomes:?}");
     assert!(outcomes.iter().any(|(_, rotated)| !rotated), "{outcomes:?}");
 }
+
+/// Every column that holds a sealed value's nonce is one that a rotation seals again: a new
+/// kind of secret cannot be left under the old key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rotation_knows_every_sealed_column() {
+    let app = spawn_app().await;
+    let in_schema: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND p.name LIKE '%nonce' ORDER BY 1, 2",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(in_schema.len() >= 6, "{in_schema:?}");
+    let rotated: Vec<(String, String)> = ops::sealed_columns()
+        .iter()
+        .map(|c| (c.table.to_owned(), c.nonce.to_owned()))
+        .collect();
+    for column in &in_schema {
+        assert!(rotated.contains(column), "{column:?} is not rotated");
+    }
+}
