@@ -229,3 +229,11 @@ test('an Admin turns provisioning on: the token is shown once, works, is replace
   const third = await token.inputValue();
   expect((await page.request.delete(`/scim/v2/Users/${id}`, { headers: scim(third) })).status()).toBe(204);
 });
+
+test('Verify checks the audit log and says it is intact', async ({ page }) => {
+  await openUsersTab(page);
+  const audit = page.locator('section.audit');
+  await audit.getByRole('button', { name: 'Verify' }).click();
+  await expect(audit.locator('.audit-verdict')).toContainText(/The audit log is unaltered: \d+ entries verified\./);
+  await expect(audit.locator('.audit-verdict .badge')).toHaveText('Intact');
+});

@@ -32,6 +32,15 @@ pub enum Command {
     /// Seal every stored secret again under a new master key (GATEHOUSE_NEW_MASTER_KEY or
     /// --new-key-file), with no server running on the database.
     RotateMasterKey(RotateMasterKey),
+    /// The audit log: `gatehouse audit verify` checks its chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute the audit log's chain: "intact" (exit 0) or the first altered entry (exit 1).
+    Verify,
 }
 
 /// `gatehouse rotate-master-key [--new-key-file PATH]`.

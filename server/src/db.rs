@@ -2,13 +2,16 @@
 //! timeout so that concurrent writers queue instead of failing.
 
 use crate::error::StartupError;
+use app::audit::chain::{self, AuditKey};
 use sqlx::{
     SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use std::{str::FromStr, time::Duration};
 
-pub async fn connect(url: &str) -> Result<SqlitePool, StartupError> {
+/// `audit`: the audit chain's key, given to every connection as it opens (see
+/// `app::audit::chain::install`); `None` for a command that writes no audit entry.
+pub async fn connect(url: &str, audit: Option<AuditKey>) -> Result<SqlitePool, StartupError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -22,6 +25,14 @@ pub async fn connect(url: &str) -> Result<SqlitePool, StartupError> {
         .pragma("mmap_size", (1_u64 << 30).to_string());
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if let Some(key) = &audit {
+                    chain::install(conn, key).await?;
+                }
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;

@@ -22,6 +22,7 @@ use crate::{
 };
 use app::{
     api_keys::ssr::{ApiKeys, sealing::Sealer, store as key_store},
+    audit::chain::AuditKey,
     auth::ssr::{AppContext, SessionPolicy},
     key_vault::{
         runtime::{KeyVaultSettings, VaultRuntime},
@@ -98,21 +99,9 @@ impl Application {
             .map_err(StartupError::Config)?;
         // Before the database: a master-key rotation in progress finishes first.
         let running = master_key::hold_shared(&config.database_url)?;
-        let pool = prepare_database(config).await?;
+        let (pool, master) = open_database(config).await?;
         app::auth::ssr::warm_up();
-        let mut api_keys = Arc::new(ApiKeys::new(Sealer::new(&master_key::load(config)?)));
-        if !key_store::check_master_key(&pool, &api_keys.sealer).await?
-            && let Some(key) = finish_rotation(config, &pool).await?
-        {
-            api_keys = Arc::new(ApiKeys::new(Sealer::new(&key)));
-        }
-        if !key_store::check_master_key(&pool, &api_keys.sealer).await? {
-            return Err(StartupError::Config(
-                "the master key is not the one this database was set up with, so its API keys \
-                 cannot be decrypted: restore the original GATEHOUSE_MASTER_KEY or gatehouse.key"
-                    .into(),
-            ));
-        }
+        let api_keys = Arc::new(ApiKeys::new(Sealer::new(&master)));
         key_store::reload(&api_keys, &pool).await?;
         let store = session_store(&pool)?;
 
@@ -218,18 +207,56 @@ async fn finish_rotation(
 
 /// Opens and migrates the database; an empty one gets its first administrator.
 pub async fn prepare_database(config: &Config) -> Result<SqlitePool, StartupError> {
-    let pool = db::connect(&config.database_url).await?;
+    Ok(open_database(config).await?.0)
+}
+
+/// Opens and migrates the database with its master key (checked against the database, and
+/// generated on the very first start); entries of the audit log from before its chain are
+/// chained; an empty database gets its first administrator.
+async fn open_database(
+    config: &Config,
+) -> Result<
+    (
+        SqlitePool,
+        [u8; app::api_keys::ssr::sealing::MASTER_KEY_BYTES],
+    ),
+    StartupError,
+> {
+    let mut master = master_key::load(config)?;
+    let mut pool = db::connect(&config.database_url, Some(AuditKey::derive(&master))).await?;
+    if !key_store::check_master_key(&pool, &Sealer::new(&master)).await? {
+        match finish_rotation(config, &pool).await? {
+            Some(key) => {
+                pool.close().await;
+                master = key;
+                pool = db::connect(&config.database_url, Some(AuditKey::derive(&master))).await?;
+            }
+            None => {
+                return Err(StartupError::Config(
+                    "the master key is not the one this database was set up with, so its API keys \
+                     cannot be decrypted: restore the original GATEHOUSE_MASTER_KEY or gatehouse.key"
+                        .into(),
+                ));
+            }
+        }
+    }
     // The session table is created with the rest of the schema, before anything else reads it:
     // a schema change while other connections held the older one made their statements fail
     // now and then with "no such table" (seen once `principals` got a third trigger).
     session_store(&pool)?.migrate().await?;
+    let mut tx = app::db::begin_write(&pool).await?;
+    let chained = app::audit::chain::chain_unchained_here(&mut tx).await?;
+    tx.commit().await?;
+    if chained > 0 {
+        tracing::info!(entries = chained, "chained the audit log's earlier entries");
+    }
     auth::bootstrap::ensure_admin(
         &pool,
         &config.bootstrap_admin_email,
         config.bootstrap_admin_password.as_ref(),
     )
     .await?;
-    Ok(pool)
+    Ok((pool, master))
 }
 
 fn session_store(pool: &SqlitePool) -> Result<SqliteStore, StartupError> {

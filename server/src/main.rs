@@ -1,7 +1,7 @@
 use clap::Parser;
 use gatehouse::{
     Application,
-    config::{Cli, Command},
+    config::{AuditCommand, Cli, Command},
     ops, telemetry, users,
 };
 use leptos::config::get_configuration;
@@ -62,6 +62,16 @@ async fn run() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Some(Command::Audit(AuditCommand::Verify)) => match ops::verify_audit(&cli.config).await {
+            Ok(verdict) => {
+                println!("{verdict}");
+                return match verdict {
+                    app::audit::ChainVerdict::Intact { .. } => ExitCode::SUCCESS,
+                    app::audit::ChainVerdict::Broken { .. } => ExitCode::FAILURE,
+                };
+            }
+            Err(e) => Err(e),
+        },
         Some(Command::Status(args)) => ops::status(&cli.config).await.map(|status| {
             if args.json {
                 println!(

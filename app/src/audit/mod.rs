@@ -1,6 +1,8 @@
 //! The audit log: who changed what, about whom, when (UTC), from where. Never a secret.
 //! Every tab writes to it; the Users tab shows it and offers it as CSV.
 
+#[cfg(feature = "ssr")]
+pub mod chain;
 mod panel;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -33,6 +35,45 @@ pub struct AuditPage {
     pub has_next: bool,
 }
 
+/// What checking the audit log's chain found (`chain::verify`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum ChainVerdict {
+    Intact {
+        entries: i64,
+        /// The head MAC, hex.
+        head: String,
+    },
+    Broken {
+        /// The first entry that does not verify: its sequence number (its row id when it has
+        /// none).
+        entry: i64,
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for ChainVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Intact { entries, head } => write!(
+                f,
+                "audit chain intact: {entries} entries, head {}",
+                &head[..head.len().min(16)]
+            ),
+            Self::Broken { entry, reason } => {
+                write!(f, "audit chain broken at entry {entry}: {reason}")
+            }
+        }
+    }
+}
+
+/// Checks the audit log's chain (tamper evidence). Admin only.
+#[server(prefix = "/rpc", endpoint = "audit_verify", output = crate::wire::JsonAnswer)]
+pub async fn verify_audit() -> Result<ChainVerdict, AppError> {
+    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    chain::verify_here(&mut *ctx.pool.acquire().await?).await
+}
+
 /// What an action code means, in words; unknown codes (from a newer version) show as they are.
 pub fn action_label(code: &str) -> &str {
     match code {
@@ -53,6 +94,7 @@ pub fn action_label(code: &str) -> &str {
         "api.show" => "Showed an API key",
         "api.copy" => "Copied an API key",
         "audit.export" => "Exported the audit log",
+        "master_key.rotate" => "Rotated the master key",
         other => other,
     }
 }

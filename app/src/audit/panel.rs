@@ -1,4 +1,4 @@
-use super::{EXPORT_PATH, action_label, load_audit};
+use super::{ChainVerdict, EXPORT_PATH, action_label, load_audit, verify_audit};
 use crate::time_fmt::utc_minutes;
 use leptos::prelude::*;
 
@@ -8,13 +8,36 @@ use leptos::prelude::*;
 pub fn AuditLog(#[prop(into)] refresh: Signal<u32>) -> impl IntoView {
     let page = RwSignal::new(1u32);
     let log = Resource::new(move || (page.get(), refresh.get()), |(p, _)| load_audit(p));
+    // Verify recomputes the chain of every entry on the server (tamper evidence).
+    let checking = RwSignal::new(false);
+    let verdict = RwSignal::new(None::<Result<ChainVerdict, crate::error::AppError>>);
+    let verify = move |_| {
+        checking.set(true);
+        leptos::task::spawn_local(async move {
+            verdict.set(Some(verify_audit().await));
+            checking.set(false);
+        });
+    };
     view! {
         <section class="audit" aria-labelledby="audit-title">
             <div class="section-head">
                 <h3 id="audit-title">"Audit log"</h3>
                 // rel=external: a download, not a route for the client-side router.
                 <a href=EXPORT_PATH rel="external" download="gatehouse-audit.csv">"Export CSV"</a>
+                <button type="button" disabled=move || checking.get() on:click=verify>"Verify"</button>
             </div>
+            <p class="audit-verdict" role="status" aria-live="polite">
+                {move || verdict.get().map(|v| match v {
+                    Ok(ChainVerdict::Intact { entries, .. }) => view! {
+                        <span class="badge badge-ok">"Intact"</span>
+                        " The audit log is unaltered: " {entries} " entries verified."
+                    }.into_any(),
+                    Ok(broken @ ChainVerdict::Broken { .. }) => view! {
+                        <span class="badge badge-warn">"Altered"</span> " " {broken.to_string()}
+                    }.into_any(),
+                    Err(e) => view! { <span>{e.to_string()}</span> }.into_any(),
+                })}
+            </p>
             <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match log.await {

@@ -16,21 +16,25 @@ pub struct Entry<'a> {
 
 /// Writes `entry` on `conn`, inside the caller's transaction when there is one, so that the
 /// change and its record commit together.
+/// The entry is appended to the tamper-evident chain (`super::chain`).
 pub async fn record(conn: &mut SqliteConnection, entry: Entry<'_>) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor_id, actor_email, action, target, detail, client_addr) \
-         VALUES (unixepoch(), ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(entry.actor.map(|a| a.id))
-    .bind(entry.actor.map(|a| a.email.as_str()))
-    .bind(entry.action)
     // Shown as typed, never as a direction change: invisible characters are written escaped.
-    .bind(entry.target.map(escape_invisible))
-    .bind(escape_invisible(entry.detail))
-    .bind(entry.client_addr)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let target = entry.target.map(escape_invisible);
+    let detail = escape_invisible(entry.detail);
+    super::chain::append(
+        conn,
+        super::chain::Fields {
+            seq: 0,
+            at: crate::time_fmt::unix_now(),
+            actor_id: entry.actor.map(|a| a.id),
+            actor_email: entry.actor.map(|a| a.email.as_str()),
+            action: entry.action,
+            target: target.as_deref(),
+            detail: &detail,
+            client_addr: entry.client_addr,
+        },
+    )
+    .await
 }
 
 const COLUMNS: &str =
@@ -114,20 +118,35 @@ pub async fn csv_page(
     Ok((out, last))
 }
 
-/// Deletes entries older than `days`, a batch at a time so that writers never wait long;
-/// returns how many went.
+/// Deletes entries older than `days`, oldest first and a batch at a time so that writers never
+/// wait long; each batch moves the chain's anchor to its last entry in the same transaction,
+/// so that what remains still verifies. Returns how many went.
 pub async fn prune(pool: &SqlitePool, days: i64) -> Result<u64, AppError> {
     let cutoff = crate::time_fmt::unix_now() - days * 86_400;
     let mut total = 0;
     loop {
-        let deleted = sqlx::query(
-            "DELETE FROM audit_log WHERE id IN \
-             (SELECT id FROM audit_log WHERE at < ? ORDER BY id LIMIT 5000)",
+        let mut tx = crate::db::begin_write(pool).await?;
+        // The chain runs in sequence order: only a run from its start can go.
+        let oldest: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT seq, at FROM audit_log WHERE seq IS NOT NULL ORDER BY seq LIMIT 5000",
         )
-        .bind(cutoff)
-        .execute(pool)
-        .await?
-        .rows_affected();
+        .fetch_all(&mut *tx)
+        .await?;
+        let last = oldest
+            .iter()
+            .take_while(|(_, at)| *at < cutoff)
+            .last()
+            .map(|(seq, _)| *seq);
+        let Some(last) = last else {
+            return Ok(total);
+        };
+        super::chain::anchor_at(&mut tx, last).await?;
+        let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= ?")
+            .bind(last)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
         total += deleted;
         if deleted < 5000 {
             return Ok(total);

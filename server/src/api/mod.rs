@@ -154,6 +154,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/environment", get(environment))
         .route("/api/v1/principals", get(principals))
+        .route("/api/v1/audit/verify", get(verify_audit))
         .route("/api/v1/openapi.json", get(openapi::document))
         .merge(lockbox::router())
         .merge(connections::router())
@@ -293,6 +294,27 @@ async fn principals(
     )
     .await?;
     Ok(Json(page).into_response())
+}
+
+/// `GET /api/v1/audit/verify`: whether the audit log's chain is intact, or where it breaks.
+/// Applications with the Admin role only.
+async fn verify_audit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    match authenticate(&state, peer.ip(), &headers, false).await? {
+        Caller::Application(app) if app.role == Role::Admin => {}
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Verifying the audit log needs an application with the Admin role.",
+            ));
+        }
+    }
+    let mut conn = state.ctx.pool.acquire().await.map_err(AppError::from)?;
+    let verdict = app::audit::chain::verify_here(&mut conn).await?;
+    Ok(Json(verdict).into_response())
 }
 
 /// The list's parameters, strictly: an API says what it did not understand.

@@ -68,6 +68,32 @@ fn paths_and_schemas() -> serde_json::Value {
                     }
                 }
             },
+            "/audit/verify": {
+                "get": {
+                    "operationId": "verifyAuditLog",
+                    "summary": "Check the audit log's chain (tamper evidence)",
+                    "description": "Every audit entry carries its sequence number and an HMAC-SHA256 chained to the previous entry's, under a key derived from the master key. This recomputes the chain and answers whether it is intact, or the first entry that was changed, deleted, inserted or moved. Applications with the Admin role only.",
+                    "security": [{ "applicationSecret": [] }],
+                    "responses": {
+                        "200": {
+                            "description": "The verdict",
+                            "content": { "application/json": { "schema": {
+                                "type": "object",
+                                "required": ["state"],
+                                "properties": {
+                                    "state": { "type": "string", "enum": ["intact", "broken"] },
+                                    "entries": { "type": "integer", "description": "Entries verified (intact)" },
+                                    "head": { "type": "string", "description": "The newest entry's MAC, hex (intact)" },
+                                    "entry": { "type": "integer", "description": "The first entry that does not verify (broken)" },
+                                    "reason": { "type": "string", "description": "Why it does not (broken)" }
+                                }
+                            } } }
+                        },
+                        "401": with("Missing or wrong client secret"),
+                        "403": with("The application's role is below Admin, or the API is disabled")
+                    }
+                }
+            },
             "/lockbox/requests": {
                 "post": {
                     "operationId": "fileLockboxRequest",

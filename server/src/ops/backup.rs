@@ -101,7 +101,7 @@ pub async fn backup(config: &Config, to: &Path, force: bool) -> Result<Backup, S
 }
 
 async fn write_copy(config: &Config, partial: &Path) -> Result<(), StartupError> {
-    let pool = db::connect(&config.database_url).await?;
+    let pool = db::connect(&config.database_url, None).await?;
     let target = partial
         .to_str()
         .ok_or_else(|| StartupError::Config("the backup's path must be UTF-8".into()))?;

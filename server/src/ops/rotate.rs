@@ -1,6 +1,7 @@
 //! `gatehouse rotate-master-key`: every value sealed under the master key is opened with the
-//! current key and sealed again under a new one, in one transaction with its audit row, so the
-//! database holds either every value under the old key or every value under the new one.
+//! current key and sealed again under a new one, and the audit chain (whose key derives from
+//! the master key) is checked and made again, in one transaction with its audit row, so the
+//! database holds either everything under the old key or everything under the new one.
 //!
 //! Where the key comes from a file, the new key is first written beside it as
 //! `gatehouse.key.new`; once the transaction has committed, `gatehouse.key` becomes
@@ -18,9 +19,12 @@ use crate::{
     error::StartupError,
     master_key::{self, Source},
 };
-use app::api_keys::ssr::{
-    sealing::{MASTER_KEY_BYTES, SealedColumn, Sealer},
-    store as key_store,
+use app::{
+    api_keys::ssr::{
+        sealing::{MASTER_KEY_BYTES, SealedColumn, Sealer},
+        store as key_store,
+    },
+    audit::chain::AuditKey,
 };
 use secrecy::SecretString;
 use std::{fs::TryLockError, path::Path};
@@ -111,7 +115,8 @@ pub async fn rotate_master_key(
         }
         None => None,
     };
-    let pool = db::connect(&config.database_url).await?;
+    let (old_audit, new_audit) = (AuditKey::derive(&old), AuditKey::derive(&new));
+    let pool = db::connect(&config.database_url, Some(old_audit)).await?;
     let (old_sealer, new_sealer) = (Sealer::new(&old), Sealer::new(&new));
     if !key_store::check_master_key(&pool, &old_sealer).await? {
         return Err(StartupError::Config(
@@ -153,6 +158,10 @@ pub async fn rotate_master_key(
         },
     )
     .await?;
+    // The audit chain's key is derived from the master key: the chain, checked under the old
+    // key, is made again under the new one (its rotation entry included).
+    let rechained = app::audit::chain::rechain(&mut tx, &old_audit, &new_audit).await?;
+    resealed.push(("audit_log", rechained as usize));
     tx.commit().await?;
     pool.close().await;
     if let Some(path) = &key_file {

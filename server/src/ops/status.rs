@@ -18,6 +18,8 @@ pub struct Status {
     pub key_vault: String,
     pub customer_lockbox: bool,
     pub audit_entries: i64,
+    /// The audit chain's verdict (`gatehouse audit verify`), when the master key is at hand.
+    pub audit_chain: Option<String>,
     /// The newest successful sign-in: when (RFC 3339, UTC) and who.
     pub last_sign_in: Option<(String, String)>,
 }
@@ -50,6 +52,9 @@ impl std::fmt::Display for Status {
             if self.customer_lockbox { "on" } else { "off" }
         )?;
         writeln!(f, "audit log: {} entries", self.audit_entries)?;
+        if let Some(chain) = &self.audit_chain {
+            writeln!(f, "{chain}")?;
+        }
         match &self.last_sign_in {
             Some((at, who)) => write!(f, "last sign-in: {at} by {who}"),
             None => write!(f, "last sign-in: none yet"),
@@ -58,7 +63,7 @@ impl std::fmt::Display for Status {
 }
 
 pub async fn status(config: &Config) -> Result<Status, StartupError> {
-    let pool = db::connect(&config.database_url).await?;
+    let pool = db::connect(&config.database_url, None).await?;
     let count = |sql: &'static str| {
         let pool = pool.clone();
         async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await }
@@ -91,6 +96,10 @@ pub async fn status(config: &Config) -> Result<Status, StartupError> {
         },
         customer_lockbox: count("SELECT enabled FROM lockbox_policy WHERE id = 1").await? == 1,
         audit_entries: count("SELECT count(*) FROM audit_log").await?,
+        audit_chain: match super::verify_audit(config).await {
+            Ok(verdict) => Some(verdict.to_string()),
+            Err(_) => None,
+        },
         last_sign_in: last.map(|(at, who)| (app::time_fmt::rfc3339(at), who.unwrap_or_default())),
     };
     pool.close().await;

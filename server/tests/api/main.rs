@@ -1,6 +1,7 @@
 //! Black-box tests: each starts the real server on port 0 with a fresh SQLite database.
 
 mod api_keys;
+mod audit_chain;
 mod authorization;
 mod bootstrap;
 mod connections;

@@ -66,6 +66,10 @@ async fn a_backup_during_writes_is_whole_and_holds_what_was_acknowledged() {
         200,
         "every write was accepted"
     );
+    // 200 writers appended to the audit chain at once; it is whole.
+    let chain = app.rpc(&admin, "/rpc/audit_verify", "").await;
+    assert_eq!(chain["state"], "intact", "{chain}");
+    assert!(chain["entries"].as_i64().unwrap() >= 201, "{chain}");
     assert!(done.to_string().contains("principals:"), "{done}");
 
     let mut copy = open_copy(&target).await;
@@ -406,6 +410,11 @@ async fn a_rotation_reseals_every_secret_and_each_works_after_it() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK, "the SCIM token");
     assert!(all_sealed_under(&app.pool, &new).await);
+    let chain = app.rpc(&admin, "/rpc/audit_verify", "").await;
+    assert_eq!(
+        chain["state"], "intact",
+        "the audit chain, made again: {chain}"
+    );
     let audited: i64 =
         sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'master_key.rotate'")
             .fetch_one(&app.pool)

@@ -1,0 +1,395 @@
+//! The audit log's chain: each entry's MAC covers the previous entry's MAC and the entry itself,
+//! `mac_n = HMAC-SHA256(audit_key, mac_(n-1) || canonical(entry_n))`, so that changing any column
+//! of an entry, deleting one, inserting one or reordering them breaks the chain at that entry,
+//! and recomputing it needs the audit key, which is derived from the master key (HKDF-SHA256,
+//! RFC 5869, with a label of its own) and never stored.
+//!
+//! The key reaches `record` through the connection: each pool connection gets it in a
+//! connection-local temporary table when it opens (`install`), so that every writer on that
+//! database (server functions, the REST API, the command line) chains with the right key.
+
+use crate::error::AppError;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use sqlx::SqliteConnection;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The HKDF label: a key for this purpose only.
+const LABEL: &[u8] = b"gatehouse audit chain v1";
+
+/// The key the chain's MACs are made with. `Debug` never shows it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AuditKey([u8; 32]);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+impl AuditKey {
+    pub fn derive(master_key: &[u8; 32]) -> Self {
+        let mut key = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(None, master_key)
+            .expand(LABEL, &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Self(key)
+    }
+}
+
+/// Gives a new connection the audit key (a temporary table lives with its connection only, in
+/// memory, and never in the database file).
+pub async fn install(conn: &mut SqliteConnection, key: &AuditKey) -> Result<(), sqlx::Error> {
+    sqlx::query("PRAGMA temp_store = MEMORY")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS gatehouse_audit_key (k BLOB NOT NULL)")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM temp.gatehouse_audit_key")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO temp.gatehouse_audit_key (k) VALUES (?)")
+        .bind(key.0.as_slice())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn installed(conn: &mut SqliteConnection) -> Result<AuditKey, AppError> {
+    let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT k FROM temp.gatehouse_audit_key")
+        .fetch_optional(conn)
+        .await
+        .ok()
+        .flatten();
+    key.and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .map(AuditKey)
+        .ok_or_else(|| AppError::internal("the audit key was not installed on this connection"))
+}
+
+/// An entry's columns, as the MAC covers them.
+pub struct Fields<'a> {
+    pub seq: i64,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_email: Option<&'a str>,
+    pub action: &'a str,
+    pub target: Option<&'a str>,
+    pub detail: &'a str,
+    pub client_addr: Option<&'a str>,
+}
+
+/// The bytes an entry's MAC covers: its columns as a JSON array (serde_json writes the same
+/// bytes for the same values), so that no two different entries read the same.
+fn canonical(f: &Fields<'_>) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Canonical<'a>(
+        i64,
+        i64,
+        Option<i64>,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+    );
+    serde_json::to_vec(&Canonical(
+        f.seq,
+        f.at,
+        f.actor_id,
+        f.actor_email,
+        f.action,
+        f.target,
+        f.detail,
+        f.client_addr,
+    ))
+    .unwrap_or_default()
+}
+
+pub fn mac(key: &AuditKey, previous: &[u8], fields: &Fields<'_>) -> [u8; 32] {
+    let mut m = HmacSha256::new_from_slice(&key.0).expect("HMAC takes a key of any length");
+    m.update(previous);
+    m.update(&canonical(fields));
+    m.finalize().into_bytes().into()
+}
+
+/// The chain's head: the newest entry's sequence and MAC, or the anchor when there is none.
+async fn head(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), AppError> {
+    let newest: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT seq, mac FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match newest {
+        Some(head) => Ok(head),
+        None => Ok(
+            sqlx::query_as("SELECT seq, mac FROM audit_anchor WHERE id = 1")
+                .fetch_one(conn)
+                .await?,
+        ),
+    }
+}
+
+/// Appends one entry at the chain's head. Two writers on other connections may read the same
+/// head: the unique sequence lets one of them in and the other reads the new head and tries
+/// again. (Inside a write transaction nobody else appends meanwhile.)
+pub async fn append(conn: &mut SqliteConnection, new: Fields<'_>) -> Result<(), AppError> {
+    let key = installed(conn).await?;
+    let mut attempts = 0;
+    loop {
+        let (seq, previous) = head(conn).await?;
+        let fields = Fields {
+            seq: seq + 1,
+            ..new
+        };
+        let mac = mac(&key, &previous, &fields);
+        let inserted = sqlx::query(
+            "INSERT INTO audit_log \
+             (seq, at, actor_id, actor_email, action, target, detail, client_addr, mac) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(fields.seq)
+        .bind(fields.at)
+        .bind(fields.actor_id)
+        .bind(fields.actor_email)
+        .bind(fields.action)
+        .bind(fields.target)
+        .bind(fields.detail)
+        .bind(fields.client_addr)
+        .bind(mac.as_slice())
+        .execute(&mut *conn)
+        .await;
+        match inserted {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempts < 20 => {
+                attempts += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// `chain_unchained` with the key installed on the connection.
+pub async fn chain_unchained_here(conn: &mut SqliteConnection) -> Result<u64, AppError> {
+    let key = installed(conn).await?;
+    chain_unchained(conn, &key).await
+}
+
+/// Entries written before the chain existed, chained now in id order (run at start, in a
+/// write transaction, before anything else writes).
+pub async fn chain_unchained(conn: &mut SqliteConnection, key: &AuditKey) -> Result<u64, AppError> {
+    type Row = (
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, at, actor_id, actor_email, action, target, detail, client_addr \
+         FROM audit_log WHERE seq IS NULL ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let (mut seq, mut previous) = head(conn).await?;
+    for (id, at, actor_id, actor_email, action, target, detail, client_addr) in &rows {
+        seq += 1;
+        let fields = Fields {
+            seq,
+            at: *at,
+            actor_id: *actor_id,
+            actor_email: actor_email.as_deref(),
+            action,
+            target: target.as_deref(),
+            detail,
+            client_addr: client_addr.as_deref(),
+        };
+        let mac = mac(key, &previous, &fields);
+        sqlx::query("UPDATE audit_log SET seq = ?, mac = ? WHERE id = ?")
+            .bind(seq)
+            .bind(mac.as_slice())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        previous = mac.to_vec();
+    }
+    Ok(rows.len() as u64)
+}
+
+pub use super::ChainVerdict as Verdict;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `verify` with the key installed on the connection (the server's, or the command's).
+pub async fn verify_here(conn: &mut SqliteConnection) -> Result<Verdict, AppError> {
+    let key = installed(conn).await?;
+    verify(conn, &key).await
+}
+
+/// Walks the chain from its anchor and recomputes every MAC; names the first entry that is
+/// changed, missing, inserted or out of place.
+pub async fn verify(conn: &mut SqliteConnection, key: &AuditKey) -> Result<Verdict, AppError> {
+    let unchained: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM audit_log WHERE seq IS NULL OR mac IS NULL ORDER BY id")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (anchor_seq, anchor_mac): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT seq, mac FROM audit_anchor WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+    type Row = (
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Vec<u8>,
+    );
+    let (mut expected, mut previous, mut count) = (anchor_seq + 1, anchor_mac, 0i64);
+    // A page at a time: a year of entries need not fit in memory at once.
+    let mut after = i64::MIN;
+    loop {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT seq, at, actor_id, actor_email, action, target, detail, client_addr, mac \
+             FROM audit_log WHERE seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT 5000",
+        )
+        .bind(after)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last().map(|r| r.0) else {
+            break;
+        };
+        after = last;
+        for (seq, at, actor_id, actor_email, action, target, detail, client_addr, stored) in rows {
+            if seq != expected {
+                let reason = if seq > expected {
+                    format!("entry {expected} is missing (the next one is {seq})")
+                } else {
+                    format!("sequence {seq} is out of order")
+                };
+                return Ok(Verdict::Broken {
+                    entry: expected,
+                    reason,
+                });
+            }
+            let fields = Fields {
+                seq,
+                at,
+                actor_id,
+                actor_email: actor_email.as_deref(),
+                action: &action,
+                target: target.as_deref(),
+                detail: &detail,
+                client_addr: client_addr.as_deref(),
+            };
+            if mac(key, &previous, &fields).as_slice() != stored.as_slice() {
+                return Ok(Verdict::Broken {
+                    entry: seq,
+                    reason: "its MAC does not match its contents and the entry before it (changed, inserted or moved)".into(),
+                });
+            }
+            previous = stored;
+            expected += 1;
+            count += 1;
+        }
+    }
+    if let Some(id) = unchained {
+        return Ok(Verdict::Broken {
+            entry: id,
+            reason: format!(
+                "the row with id {id} has no place in the chain (inserted outside Gatehouse)"
+            ),
+        });
+    }
+    Ok(Verdict::Intact {
+        entries: count,
+        head: hex(&previous),
+    })
+}
+
+/// Moves the anchor to the last entry about to be pruned (in the pruning's transaction), so
+/// that the entries that remain still verify.
+pub async fn anchor_at(conn: &mut SqliteConnection, last_pruned_seq: i64) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE audit_anchor SET seq = a.seq, mac = a.mac, updated_at = unixepoch() \
+         FROM (SELECT seq, mac FROM audit_log WHERE seq = ?) AS a WHERE audit_anchor.id = 1",
+    )
+    .bind(last_pruned_seq)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Makes every MAC again under `new` (a master-key rotation), after checking the chain under
+/// `old`; refuses to re-chain a broken chain, which would hide the break.
+pub async fn rechain(
+    conn: &mut SqliteConnection,
+    old: &AuditKey,
+    new: &AuditKey,
+) -> Result<u64, AppError> {
+    if let Verdict::Broken { entry, reason } = verify(conn, old).await? {
+        return Err(AppError::Conflict(format!(
+            "the audit chain is broken at entry {entry} ({reason}): it was not chained again under the new key"
+        )));
+    }
+    // The anchor keeps its MAC (made under the old key, or zeros): entries after it chain on.
+    sqlx::query("UPDATE audit_log SET seq = NULL, mac = NULL")
+        .execute(&mut *conn)
+        .await?;
+    chain_unchained(conn, new).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(seq: i64) -> Fields<'static> {
+        Fields {
+            seq,
+            at: 1_800_000_000,
+            actor_id: Some(1),
+            actor_email: Some("ada@example.com"),
+            action: "principal.role",
+            target: Some("bob@example.com"),
+            detail: "viewer -> admin",
+            client_addr: Some("192.0.2.1"),
+        }
+    }
+
+    #[test]
+    fn the_key_is_derived_for_this_purpose_only() {
+        let master = [7u8; 32];
+        assert_ne!(AuditKey::derive(&master).0, master);
+        assert_eq!(AuditKey::derive(&master), AuditKey::derive(&master));
+        assert_ne!(AuditKey::derive(&master), AuditKey::derive(&[8u8; 32]));
+    }
+
+    #[test]
+    fn every_column_and_the_previous_mac_count() {
+        let key = AuditKey::derive(&[1u8; 32]);
+        let base = mac(&key, &[0; 32], &fields(1));
+        assert_ne!(base, mac(&key, &[1; 32], &fields(1)));
+        assert_ne!(base, mac(&key, &[0; 32], &fields(2)));
+        let mut other = fields(1);
+        other.detail = "viewer -> contributor";
+        assert_ne!(base, mac(&key, &[0; 32], &other));
+        let mut other = fields(1);
+        other.target = None;
+        assert_ne!(base, mac(&key, &[0; 32], &other));
+        // A value cannot be moved between columns unnoticed.
+        let mut moved = fields(1);
+        moved.target = Some("viewer -> admin");
+        moved.detail = "bob@example.com";
+        assert_ne!(base, mac(&key, &[0; 32], &moved));
+    }
+}
