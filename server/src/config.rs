@@ -169,6 +169,10 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_KEY_VAULT_CACHE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub key_vault_cache_seconds: u64,
 
+    /// Stream every audit entry to a SIEM: RFC 5424 syslog over TCP, `tcp://host:port`.
+    #[arg(long, env = "GATEHOUSE_AUDIT_SYSLOG")]
+    pub audit_syslog: Option<String>,
+
     /// Let outbound requests (the linked vault, webhooks, mail servers) reach this machine's
     /// own addresses: for a vault or mail relay on the same host, and for tests. Link-local and
     /// cloud metadata addresses are refused either way.

@@ -97,6 +97,12 @@ impl Application {
             .map_err(StartupError::Config)?;
         let proxies = http::proxies::TrustedProxies::parse(&config.trusted_proxies)
             .map_err(StartupError::Config)?;
+        let syslog = config
+            .audit_syslog
+            .as_deref()
+            .map(app::audit::stream::SyslogTarget::parse)
+            .transpose()
+            .map_err(StartupError::Config)?;
         // Before the database: a master-key rotation in progress finishes first.
         let running = master_key::hold_shared(&config.database_url)?;
         let (pool, master) = open_database(config).await?;
@@ -137,12 +143,23 @@ impl Application {
             },
             api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
         };
-        let background = vec![
+        let mut background = vec![
             tokio::spawn(housekeeping(store.clone(), state.clone())),
             tokio::spawn(refresh_keys(state.ctx.clone())),
             tokio::spawn(keep_principals(state.ctx.clone())),
             tokio::spawn(key_vault::watch(state.ctx.clone())),
         ];
+        if let Some(target) = syslog {
+            // The syslog HOSTNAME field: this machine's name, as the kernel knows it.
+            let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_default();
+            background.push(tokio::spawn(app::audit::stream::run(
+                pool.clone(),
+                target,
+                hostname,
+            )));
+        }
         let api_keys = state.ctx.api_keys.clone();
         let router = router(state, store, config, &header_policy, proxies);
         let listener = TcpListener::bind(&config.addr).await?;

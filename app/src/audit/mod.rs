@@ -6,6 +6,8 @@ pub mod chain;
 mod panel;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod stream;
 
 pub use panel::AuditLog;
 
@@ -72,6 +74,28 @@ impl std::fmt::Display for ChainVerdict {
 pub async fn verify_audit() -> Result<ChainVerdict, AppError> {
     let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
     chain::verify_here(&mut *ctx.pool.acquire().await?).await
+}
+
+/// Where an audit streaming destination stands, for the **Audit streaming** card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamStatus {
+    pub name: String,
+    pub address: String,
+    /// The last entry (sequence number) the destination received.
+    pub delivered_through: i64,
+    /// Entries written since.
+    pub behind_by: i64,
+    pub last_delivered_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
+}
+
+/// The audit streaming destinations and how far each is. Admin only.
+#[server(prefix = "/rpc", endpoint = "audit_streaming", output = crate::wire::JsonAnswer)]
+pub async fn audit_streaming() -> Result<Vec<StreamStatus>, AppError> {
+    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    stream::status(&ctx.pool).await
 }
 
 /// What an action code means, in words; unknown codes (from a newer version) show as they are.

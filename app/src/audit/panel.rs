@@ -1,4 +1,7 @@
-use super::{ChainVerdict, EXPORT_PATH, action_label, load_audit, verify_audit};
+use super::{
+    ChainVerdict, EXPORT_PATH, StreamStatus, action_label, audit_streaming, load_audit,
+    verify_audit,
+};
 use crate::time_fmt::utc_minutes;
 use leptos::prelude::*;
 
@@ -38,6 +41,7 @@ pub fn AuditLog(#[prop(into)] refresh: Signal<u32>) -> impl IntoView {
                     Err(e) => view! { <span>{e.to_string()}</span> }.into_any(),
                 })}
             </p>
+            <AuditStreaming refresh/>
             <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match log.await {
@@ -90,5 +94,48 @@ pub fn AuditLog(#[prop(into)] refresh: Signal<u32>) -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// The **Audit streaming** card: each destination with **Delivered through**, **Behind by** and
+/// its **Last error**.
+#[component]
+fn AuditStreaming(refresh: Signal<u32>) -> impl IntoView {
+    let destinations = Resource::new(move || refresh.get(), |_| audit_streaming());
+    view! {
+        <div class="card audit-streaming" aria-labelledby="audit-streaming-title">
+            <h4 id="audit-streaming-title">"Audit streaming"</h4>
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match destinations.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted">
+                                "Not streaming. Set " <code>"GATEHOUSE_AUDIT_SYSLOG=tcp://host:port"</code>
+                                " on the server to deliver every entry, in order, to your SIEM (RFC 5424 syslog)."
+                            </p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <dl class="facts">
+                                {list.into_iter().map(destination).collect_view()}
+                            </dl>
+                        }.into_any(),
+                        Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+fn destination(d: StreamStatus) -> impl IntoView {
+    let error = d.last_error.clone().map(|e| {
+        let when = d.last_error_at.map(utc_minutes).unwrap_or_default();
+        view! { <dt>"Last error"</dt><dd>{e} " (" {when} ")"</dd> }
+    });
+    view! {
+        <dt>"Syslog"</dt><dd><code>{d.address}</code></dd>
+        <dt>"Delivered through"</dt><dd>"entry " {d.delivered_through}</dd>
+        <dt>"Behind by"</dt><dd>{d.behind_by} {if d.behind_by == 1 { " entry" } else { " entries" }}</dd>
+        {error}
     }
 }

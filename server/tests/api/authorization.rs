@@ -93,6 +93,7 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     ),
     ("/rpc/audit_list", Access::AtLeast(Role::Admin), "page=1"),
     ("/rpc/audit_verify", Access::AtLeast(Role::Admin), ""),
+    ("/rpc/audit_streaming", Access::AtLeast(Role::Admin), ""),
     ("/rpc/provisioning_status", Access::AtLeast(Role::Admin), ""),
     // Portal embedding (APIs tab): in this order the Admin's calls succeed.
     ("/rpc/embed_settings", Access::AtLeast(Role::Admin), ""),

@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod audit_chain;
+mod audit_stream;
 mod authorization;
 mod bootstrap;
 mod connections;
