@@ -40,7 +40,13 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Recompute the audit log's chain: "intact" (exit 0) or the first altered entry (exit 1).
-    Verify,
+    Verify {
+        /// A checkpoint printed earlier (JSON): also find entries deleted from the log's end.
+        #[arg(long)]
+        checkpoint: Option<String>,
+    },
+    /// Sign a checkpoint of the log's head, record it in the log and print it as JSON.
+    Checkpoint,
 }
 
 /// `gatehouse rotate-master-key [--new-key-file PATH]`.

@@ -307,6 +307,8 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
     use tower_sessions::session_store::ExpiredDeletion;
     const USAGE_EVERY: Duration = Duration::from_secs(5);
     const CLEANUP_EVERY_TICKS: u32 = 12;
+    // A signed checkpoint of the audit chain's head every 15 minutes (see `audit::chain`).
+    const CHECKPOINT_EVERY_TICKS: u32 = 180;
     let (pool, keys) = (&state.ctx.pool, &state.ctx.api_keys);
     let mut tick = tokio::time::interval(USAGE_EVERY);
     for n in 0u32.. {
@@ -318,6 +320,18 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
         // (history, audit) within one tick of the deadline.
         if let Err(e) = lockbox::sweep(pool).await {
             tracing::warn!(error = %e, "could not sweep Lockbox requests");
+        }
+        if n % CHECKPOINT_EVERY_TICKS == 0 && n > 0 {
+            let taken = match app::db::begin_write(pool).await {
+                Ok(mut tx) => match app::audit::chain::checkpoint_if_moved(&mut tx).await {
+                    Ok(taken) => tx.commit().await.map(|()| taken).map_err(Into::into),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = taken {
+                tracing::warn!(error = %e, "could not record an audit checkpoint");
+            }
         }
         if n % CLEANUP_EVERY_TICKS != 0 {
             continue;

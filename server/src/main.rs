@@ -62,16 +62,21 @@ async fn run() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        Some(Command::Audit(AuditCommand::Verify)) => match ops::verify_audit(&cli.config).await {
-            Ok(verdict) => {
-                println!("{verdict}");
-                return match verdict {
-                    app::audit::ChainVerdict::Intact { .. } => ExitCode::SUCCESS,
-                    app::audit::ChainVerdict::Broken { .. } => ExitCode::FAILURE,
-                };
+        Some(Command::Audit(AuditCommand::Checkpoint)) => ops::checkpoint(&cli.config)
+            .await
+            .map(|c| println!("{}", serde_json::to_string(&c).unwrap_or_default())),
+        Some(Command::Audit(AuditCommand::Verify { checkpoint })) => {
+            match ops::verify_audit(&cli.config, checkpoint.as_deref()).await {
+                Ok(verdict) => {
+                    println!("{verdict}");
+                    return match verdict {
+                        app::audit::ChainVerdict::Intact { .. } => ExitCode::SUCCESS,
+                        app::audit::ChainVerdict::Broken { .. } => ExitCode::FAILURE,
+                    };
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
-        },
+        }
         Some(Command::Status(args)) => ops::status(&cli.config).await.map(|status| {
             if args.json {
                 println!(

@@ -10,7 +10,7 @@
 
 use crate::error::AppError;
 use hmac::{Hmac, Mac};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use sqlx::SqliteConnection;
 
@@ -314,6 +314,119 @@ pub async fn verify(conn: &mut SqliteConnection, key: &AuditKey) -> Result<Verdi
     Ok(Verdict::Intact {
         entries: count,
         head: hex(&previous),
+    })
+}
+
+/// A signed statement of the chain's head: its sequence, MAC and time. Deleting the newest
+/// entries leaves a chain that verifies on its own; held against a checkpoint taken before (and
+/// kept outside the database: a SIEM receives each as an `audit.checkpoint` entry), it does not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub seq: i64,
+    /// Hex.
+    pub mac: String,
+    pub at: i64,
+    /// HMAC-SHA256 under the audit key of `checkpoint|seq|mac|at`, hex.
+    pub sig: String,
+}
+
+fn checkpoint_sig(key: &AuditKey, seq: i64, mac: &str, at: i64) -> String {
+    let mut m = HmacSha256::new_from_slice(&key.0).expect("HMAC takes a key of any length");
+    m.update(format!("checkpoint|{seq}|{mac}|{at}").as_bytes());
+    hex(&m.finalize().into_bytes())
+}
+
+/// A checkpoint of the head now, signed with the connection's audit key, and recorded as an
+/// `audit.checkpoint` entry (so that it travels to every stream destination, in order).
+pub async fn checkpoint(conn: &mut SqliteConnection) -> Result<Checkpoint, AppError> {
+    let key = installed(conn).await?;
+    let (seq, mac) = head(conn).await?;
+    let (mac, at) = (hex(&mac), crate::time_fmt::unix_now());
+    let checkpoint = Checkpoint {
+        sig: checkpoint_sig(&key, seq, &mac, at),
+        seq,
+        mac,
+        at,
+    };
+    let detail = serde_json::to_string(&checkpoint).map_err(AppError::internal)?;
+    append(
+        conn,
+        Fields {
+            seq: 0,
+            at,
+            actor_id: None,
+            actor_email: None,
+            action: "audit.checkpoint",
+            target: None,
+            detail: &detail,
+            client_addr: None,
+        },
+    )
+    .await?;
+    Ok(checkpoint)
+}
+
+/// A checkpoint, unless nothing was written since the last one (run every 15 minutes).
+pub async fn checkpoint_if_moved(conn: &mut SqliteConnection) -> Result<bool, AppError> {
+    let newest: Option<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if newest.is_none_or(|action| action == "audit.checkpoint") {
+        return Ok(false);
+    }
+    checkpoint(conn).await.map(|_| true)
+}
+
+/// `verify`, and then whether the log still reaches `checkpoint`: an entry deleted from its end
+/// since is named.
+pub async fn verify_against(
+    conn: &mut SqliteConnection,
+    key: &AuditKey,
+    checkpoint: &Checkpoint,
+) -> Result<Verdict, AppError> {
+    if checkpoint_sig(key, checkpoint.seq, &checkpoint.mac, checkpoint.at) != checkpoint.sig {
+        return Err(AppError::invalid(
+            "checkpoint",
+            "This checkpoint is not signed by this installation's audit key.",
+        ));
+    }
+    let verdict = verify(conn, key).await?;
+    if matches!(verdict, Verdict::Broken { .. }) {
+        return Ok(verdict);
+    }
+    let (anchor_seq, anchor_mac): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT seq, mac FROM audit_anchor WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+    let stored: Option<Vec<u8>> = if checkpoint.seq == anchor_seq {
+        Some(anchor_mac)
+    } else if checkpoint.seq < anchor_seq {
+        // Pruned by retention since: nothing left to compare.
+        return Ok(verdict);
+    } else {
+        sqlx::query_scalar("SELECT mac FROM audit_log WHERE seq = ?")
+            .bind(checkpoint.seq)
+            .fetch_optional(&mut *conn)
+            .await?
+    };
+    Ok(match stored {
+        Some(mac) if hex(&mac) == checkpoint.mac => verdict,
+        Some(_) => Verdict::Broken {
+            entry: checkpoint.seq,
+            reason: "it is not the entry the checkpoint saw".into(),
+        },
+        None => {
+            let (head, _) = head(conn).await?;
+            Verdict::Broken {
+                entry: checkpoint.seq,
+                reason: format!(
+                    "the log ends at entry {head}, before the checkpoint's entry {}: entries were deleted from its end",
+                    checkpoint.seq
+                ),
+            }
+        }
     })
 }
 

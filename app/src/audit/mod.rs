@@ -119,6 +119,7 @@ pub fn action_label(code: &str) -> &str {
         "api.copy" => "Copied an API key",
         "audit.export" => "Exported the audit log",
         "master_key.rotate" => "Rotated the master key",
+        "audit.checkpoint" => "Checkpoint of the audit log",
         other => other,
     }
 }

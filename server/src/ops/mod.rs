@@ -8,7 +8,7 @@ mod backup;
 mod rotate;
 mod status;
 
-pub use audit::verify_audit;
+pub use audit::{checkpoint, verify_audit};
 pub use backup::{Backup, backup};
 pub use rotate::{Rotated, new_key, rotate_master_key, sealed_columns};
 pub use status::{Status, status};

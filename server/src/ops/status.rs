@@ -96,7 +96,7 @@ pub async fn status(config: &Config) -> Result<Status, StartupError> {
         },
         customer_lockbox: count("SELECT enabled FROM lockbox_policy WHERE id = 1").await? == 1,
         audit_entries: count("SELECT count(*) FROM audit_log").await?,
-        audit_chain: match super::verify_audit(config).await {
+        audit_chain: match super::verify_audit(config, None).await {
             Ok(verdict) => Some(verdict.to_string()),
             Err(_) => None,
         },

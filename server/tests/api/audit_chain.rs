@@ -35,7 +35,7 @@ fn config_of(app: &TestApp) -> Config {
 async fn verdict(app: &TestApp, admin: &reqwest::Client) -> ChainVerdict {
     let from_tab: ChainVerdict =
         serde_json::from_value(app.rpc(admin, "/rpc/audit_verify", "").await).unwrap();
-    let from_cli = ops::verify_audit(&config_of(app)).await.unwrap();
+    let from_cli = ops::verify_audit(&config_of(app), None).await.unwrap();
     assert_eq!(from_tab, from_cli);
     from_cli
 }
@@ -56,7 +56,7 @@ async fn a_clean_log_verifies_everywhere() {
     assert_eq!(entries as usize, seqs(&app).await.len());
     assert_eq!(head.len(), 64);
     assert!(
-        ops::verify_audit(&config_of(&app))
+        ops::verify_audit(&config_of(&app), None)
             .await
             .unwrap()
             .to_string()
@@ -244,4 +244,53 @@ async fn entries_from_before_the_chain_are_chained_at_start() {
         .await
         .unwrap();
     assert_eq!(unchained, 0);
+}
+
+/// Deleting the newest entries leaves a chain that verifies on its own; a checkpoint taken
+/// before (as the SIEM received it) finds it, and names the entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncation_after_a_checkpoint_is_found() {
+    let (app, admin) = with_history().await;
+    let config = config_of(&app);
+    let checkpoint = ops::checkpoint(&config).await.unwrap();
+    let json = serde_json::to_string(&checkpoint).unwrap();
+    // The checkpoint is itself an entry, which streams to the SIEM.
+    let recorded: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'audit.checkpoint' ORDER BY seq DESC",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, json);
+    app.rpc(
+        &admin,
+        "/rpc/principals_add",
+        "kind=group&principal=After+the+checkpoint&role=viewer",
+    )
+    .await;
+    let intact = ops::verify_audit(&config, Some(&json)).await.unwrap();
+    assert!(matches!(intact, ChainVerdict::Intact { .. }), "{intact}");
+
+    // The newest entries deleted, back to before the checkpoint's head.
+    sqlx::query("DELETE FROM audit_log WHERE seq >= ?")
+        .bind(checkpoint.seq - 1)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        verdict(&app, &admin).await,
+        ChainVerdict::Intact { .. }
+    ));
+    let found = ops::verify_audit(&config, Some(&json)).await.unwrap();
+    assert!(
+        matches!(&found, ChainVerdict::Broken { entry, reason } if *entry == checkpoint.seq && reason.contains("deleted from its end")),
+        "{found}"
+    );
+    // A forged checkpoint is refused.
+    let mut forged = checkpoint.clone();
+    forged.seq += 100;
+    let refused = ops::verify_audit(&config, Some(&serde_json::to_string(&forged).unwrap()))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("not signed"), "{refused}");
 }
