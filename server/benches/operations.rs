@@ -71,6 +71,12 @@ async fn main() {
         .await
         .unwrap();
     }
+    // Chained as a server chains entries written before the chain (the rotation checks it).
+    let mut tx = app::db::begin_write(&pool).await.unwrap();
+    app::audit::chain::chain_unchained_here(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     pool.close().await;
     println!(
         "seeded {principals} principals and {audit} audit entries in {:.1} s; database {:.0} MB",
