@@ -12,6 +12,16 @@ use std::{str::FromStr, time::Duration};
 /// `audit`: the audit chain's key, given to every connection as it opens (see
 /// `app::audit::chain::install`); `None` for a command that writes no audit entry.
 pub async fn connect(url: &str, audit: Option<AuditKey>) -> Result<SqlitePool, StartupError> {
+    let scheme = url
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if scheme != "sqlite" {
+        return Err(StartupError::Config(format!(
+            "GATEHOUSE_DATABASE_URL: {scheme}:// is not supported yet; use sqlite://path/to/gatehouse.db"
+        )));
+    }
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
