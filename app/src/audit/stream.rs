@@ -241,6 +241,27 @@ pub async fn status(pool: &SqlitePool) -> Result<Vec<super::StreamStatus>, AppEr
         .collect())
 }
 
+/// How long a destination may be behind before every tab says so.
+const ALERT_AFTER_SECS: i64 = 15 * 60;
+
+/// The oldest entry that a destination has still not received, when it was written more than
+/// 15 minutes ago: since when, and how many entries wait (the worst destination).
+pub async fn alert(pool: &SqlitePool) -> Result<Option<(i64, i64)>, AppError> {
+    let row: Option<(Option<i64>, i64)> = sqlx::query_as(
+        "SELECT (SELECT min(l.at) FROM audit_log l WHERE l.seq > d.delivered_seq), \
+         (SELECT coalesce(max(seq), 0) FROM audit_log) - d.delivered_seq \
+         FROM audit_destinations d ORDER BY d.delivered_seq LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    let now = crate::time_fmt::unix_now();
+    Ok(row.and_then(|(since, behind)| {
+        since
+            .filter(|since| now - since > ALERT_AFTER_SECS)
+            .map(|since| (since, behind))
+    }))
+}
+
 /// Whether the receiver closed the connection (it sends nothing, so a read that finds the end
 /// of the stream says so): a write to it could still succeed once and reach nobody.
 fn closed_by_peer(stream: &TcpStream) -> bool {

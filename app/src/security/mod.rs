@@ -4,8 +4,8 @@ mod overview;
 mod tabs;
 
 pub use overview::{
-    LockboxPending, PageFacts, SecurityOverview, VaultAlert, VaultBanner, load_security_overview,
-    provide_page_facts,
+    LockboxPending, PageFacts, SecurityOverview, StreamAlert, VaultAlert, VaultBanner,
+    load_security_overview, provide_page_facts,
 };
 pub use tabs::{SecurityTab, TABS, tab_href};
 
@@ -47,6 +47,7 @@ pub fn SecurityTabs(
                 provide_page_facts();
                 view! {
                     <overview::VaultBannerView/>
+                    <overview::StreamBannerView/>
                     <tabs::TabList/>
                 }
             }

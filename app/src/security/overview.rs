@@ -22,6 +22,17 @@ pub struct PageFacts {
     pub lockbox_pending: i64,
     /// Set while the linked Key Vault fails its checks.
     pub vault_alert: Option<VaultAlert>,
+    /// Set while audit streaming has been behind for more than 15 minutes.
+    #[serde(default)]
+    pub stream_alert: Option<StreamAlert>,
+}
+
+/// An audit streaming destination has not received entries written more than 15 minutes ago:
+/// since when the oldest of them waits, and how many wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamAlert {
+    pub since: i64,
+    pub behind: i64,
 }
 
 /// The linked Key Vault fails its checks: since when, and how many connections it leaves
@@ -54,6 +65,25 @@ pub fn provide_page_facts() {
     let facts = facts.into_inner();
     provide_context(LockboxPending(RwSignal::new(facts.lockbox_pending)));
     provide_context(VaultBanner(RwSignal::new(facts.vault_alert)));
+    provide_context(facts.stream_alert.map(StreamBanner));
+}
+
+/// The audit streaming banner's state, as the page was rendered.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamBanner(pub StreamAlert);
+
+/// "Audit streaming has been behind since …: N entries wait", on every tab.
+#[component]
+pub fn StreamBannerView() -> impl IntoView {
+    use_context::<Option<StreamBanner>>().flatten().map(|StreamBanner(alert)| {
+        view! {
+            <p class="notice notice-warn stream-banner" role="alert">
+                "Audit streaming has been behind since " {crate::time_fmt::utc_minutes(alert.since)}
+                ": " {alert.behind} " entries wait for the SIEM. See Audit streaming on the "
+                <a href=super::tabs::tab_href("users")>"Users"</a> " tab."
+            </p>
+        }
+    })
 }
 
 /// "Key Vault unreachable since …: N connections cannot get their credentials", on every tab.

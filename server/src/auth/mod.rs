@@ -174,6 +174,9 @@ pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next:
 async fn page_facts(ctx: &AppContext) -> Result<PageFacts, AppError> {
     Ok(PageFacts {
         lockbox_pending: app::lockbox::ssr::pending_count(&ctx.pool).await?,
+        stream_alert: app::audit::stream::alert(&ctx.pool)
+            .await?
+            .map(|(since, behind)| app::security::StreamAlert { since, behind }),
         vault_alert: app::key_vault::ssr::alert(&ctx.pool)
             .await?
             .map(|(since, connections)| VaultAlert { since, connections }),

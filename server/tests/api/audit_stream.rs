@@ -212,3 +212,51 @@ async fn a_restart_loses_nothing() {
     all_arrive(&seqs, start + 1, last, Duration::from_secs(60)).await;
     drop(second);
 }
+
+/// A destination behind for more than 15 minutes raises a banner on every tab, as an
+/// unreachable Key Vault does; once it has caught up, the banner goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_long_behind_raises_the_banner() {
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let page = |path: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            admin
+                .get(app.url(path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!page("/admin/security/apis").await.contains("stream-banner"));
+    // A destination (as a server streaming elsewhere left it) that received nothing, and an
+    // entry written 20 minutes ago.
+    sqlx::query(
+        "INSERT INTO audit_destinations (name, address, delivered_seq) \
+         VALUES ('syslog', 'tcp://siem.example.com:514', 0)",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE audit_log SET at = at - 1200 WHERE seq = 1")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let html = page("/admin/security/apis").await;
+    assert!(
+        html.contains("Audit streaming has been behind since"),
+        "no banner"
+    );
+    assert!(html.contains("entries wait for the SIEM"), "{html}");
+    let behind = head(&app).await;
+    sqlx::query("UPDATE audit_destinations SET delivered_seq = ?")
+        .bind(behind + 10)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(!page("/admin/security/apis").await.contains("stream-banner"));
+}
