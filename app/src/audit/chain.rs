@@ -81,6 +81,41 @@ pub struct Fields<'a> {
     pub client_addr: Option<&'a str>,
 }
 
+/// An entry as stored: its columns, its place in the chain (none for a row written before the
+/// chain, or outside Gatehouse) and its MAC. Read by the chain and by the stream.
+#[derive(sqlx::FromRow)]
+pub struct Stored {
+    pub id: i64,
+    pub seq: Option<i64>,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: String,
+    pub client_addr: Option<String>,
+    pub mac: Option<Vec<u8>>,
+}
+
+/// The columns `Stored` reads.
+pub const STORED_COLUMNS: &str = "SELECT id, seq, at, actor_id, actor_email, action, target, detail, client_addr, mac FROM audit_log";
+
+impl Stored {
+    /// The columns the MAC covers, at sequence `seq`.
+    pub fn fields(&self, seq: i64) -> Fields<'_> {
+        Fields {
+            seq,
+            at: self.at,
+            actor_id: self.actor_id,
+            actor_email: self.actor_email.as_deref(),
+            action: &self.action,
+            target: self.target.as_deref(),
+            detail: &self.detail,
+            client_addr: self.client_addr.as_deref(),
+        }
+    }
+}
+
 /// The bytes an entry's MAC covers: its columns as a JSON array (serde_json writes the same
 /// bytes for the same values), so that no two different entries read the same.
 fn canonical(f: &Fields<'_>) -> Vec<u8> {
@@ -180,35 +215,15 @@ pub async fn chain_unchained_here(conn: &mut SqliteConnection) -> Result<u64, Ap
 /// Entries written before the chain existed, chained now in id order (run at start, in a
 /// write transaction, before anything else writes).
 pub async fn chain_unchained(conn: &mut SqliteConnection, key: &AuditKey) -> Result<u64, AppError> {
-    type Row = (
-        i64,
-        i64,
-        Option<i64>,
-        Option<String>,
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, at, actor_id, actor_email, action, target, detail, client_addr \
-         FROM audit_log WHERE seq IS NULL ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<Stored> =
+        sqlx::query_as(&format!("{STORED_COLUMNS} WHERE seq IS NULL ORDER BY id"))
+            .fetch_all(&mut *conn)
+            .await?;
     let (mut seq, mut previous) = head(conn).await?;
-    for (id, at, actor_id, actor_email, action, target, detail, client_addr) in &rows {
+    for row in &rows {
         seq += 1;
-        let fields = Fields {
-            seq,
-            at: *at,
-            actor_id: *actor_id,
-            actor_email: actor_email.as_deref(),
-            action,
-            target: target.as_deref(),
-            detail,
-            client_addr: client_addr.as_deref(),
-        };
+        let id = row.id;
+        let fields = row.fields(seq);
         let mac = mac(key, &previous, &fields);
         sqlx::query("UPDATE audit_log SET seq = ?, mac = ? WHERE id = ?")
             .bind(seq)
@@ -244,33 +259,22 @@ pub async fn verify(conn: &mut SqliteConnection, key: &AuditKey) -> Result<Verdi
         sqlx::query_as("SELECT seq, mac FROM audit_anchor WHERE id = 1")
             .fetch_one(&mut *conn)
             .await?;
-    type Row = (
-        i64,
-        i64,
-        Option<i64>,
-        Option<String>,
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-        Vec<u8>,
-    );
     let (mut expected, mut previous, mut count) = (anchor_seq + 1, anchor_mac, 0i64);
     // A page at a time: a year of entries need not fit in memory at once.
     let mut after = i64::MIN;
     loop {
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT seq, at, actor_id, actor_email, action, target, detail, client_addr, mac \
-             FROM audit_log WHERE seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT 5000",
-        )
+        let rows: Vec<Stored> = sqlx::query_as(&format!(
+            "{STORED_COLUMNS} WHERE seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT 5000"
+        ))
         .bind(after)
         .fetch_all(&mut *conn)
         .await?;
-        let Some(last) = rows.last().map(|r| r.0) else {
+        let Some(last) = rows.last().and_then(|r| r.seq) else {
             break;
         };
         after = last;
-        for (seq, at, actor_id, actor_email, action, target, detail, client_addr, stored) in rows {
+        for row in rows {
+            let seq = row.seq.unwrap_or_default();
             if seq != expected {
                 let reason = if seq > expected {
                     format!("entry {expected} is missing (the next one is {seq})")
@@ -282,16 +286,8 @@ pub async fn verify(conn: &mut SqliteConnection, key: &AuditKey) -> Result<Verdi
                     reason,
                 });
             }
-            let fields = Fields {
-                seq,
-                at,
-                actor_id,
-                actor_email: actor_email.as_deref(),
-                action: &action,
-                target: target.as_deref(),
-                detail: &detail,
-                client_addr: client_addr.as_deref(),
-            };
+            let fields = row.fields(seq);
+            let stored = row.mac.clone().unwrap_or_default();
             if mac(key, &previous, &fields).as_slice() != stored.as_slice() {
                 return Ok(Verdict::Broken {
                     entry: seq,

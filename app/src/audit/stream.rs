@@ -7,6 +7,7 @@
 //! application-level acknowledgement, so after a broken connection the last batch is sent again:
 //! each message carries its sequence number, with which a receiver drops duplicates.
 
+use super::chain::{STORED_COLUMNS, Stored};
 use crate::{error::AppError, time_fmt::rfc3339};
 use sqlx::SqlitePool;
 use std::time::Duration;
@@ -60,18 +61,6 @@ impl SyslogTarget {
     }
 }
 
-/// One entry as it is streamed.
-struct Outgoing {
-    seq: i64,
-    at: i64,
-    actor: Option<String>,
-    action: String,
-    target: Option<String>,
-    detail: String,
-    client: Option<String>,
-    mac: Vec<u8>,
-}
-
 /// RFC 5424 §6.3.3: `"`, `\` and `]` are escaped inside a parameter value.
 fn sd_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -95,18 +84,18 @@ fn header_field(value: &str, max: usize) -> String {
 }
 
 /// The message as one octet-counted frame: `LEN SP SYSLOG-MSG`.
-fn frame(e: &Outgoing, hostname: &str) -> Vec<u8> {
-    let mac: String = e.mac.iter().map(|b| format!("{b:02x}")).collect();
+fn frame(e: &Stored, hostname: &str) -> Vec<u8> {
+    let mac: String = e.mac.iter().flatten().map(|b| format!("{b:02x}")).collect();
     let mut sd = format!(
         "[{SD_ID} seq=\"{}\" action=\"{}\" actor=\"{}\"",
-        e.seq,
+        e.seq.unwrap_or_default(),
         sd_value(&e.action),
-        sd_value(e.actor.as_deref().unwrap_or("-"))
+        sd_value(e.actor_email.as_deref().unwrap_or("-"))
     );
     if let Some(target) = &e.target {
         sd.push_str(&format!(" target=\"{}\"", sd_value(target)));
     }
-    if let Some(client) = &e.client {
+    if let Some(client) = &e.client_addr {
         sd.push_str(&format!(" client=\"{}\"", sd_value(client)));
     }
     sd.push_str(&format!(" mac=\"{mac}\"]"));
@@ -144,40 +133,14 @@ async fn cursor(pool: &SqlitePool, target: &SyslogTarget) -> Result<i64, AppErro
     )
 }
 
-async fn batch(pool: &SqlitePool, after: i64) -> Result<Vec<Outgoing>, AppError> {
-    type Row = (
-        i64,
-        i64,
-        Option<String>,
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-        Vec<u8>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT seq, at, actor_email, action, target, detail, client_addr, mac FROM audit_log \
-         WHERE seq > ? AND mac IS NOT NULL ORDER BY seq LIMIT ?",
-    )
+async fn batch(pool: &SqlitePool, after: i64) -> Result<Vec<Stored>, AppError> {
+    Ok(sqlx::query_as(&format!(
+        "{STORED_COLUMNS} WHERE seq > ? AND mac IS NOT NULL ORDER BY seq LIMIT ?"
+    ))
     .bind(after)
     .bind(BATCH)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(seq, at, actor, action, target, detail, client, mac)| Outgoing {
-                seq,
-                at,
-                actor,
-                action,
-                target,
-                detail,
-                client,
-                mac,
-            },
-        )
-        .collect())
+    .await?)
 }
 
 async fn delivered(pool: &SqlitePool, seq: i64) -> Result<(), AppError> {
@@ -315,7 +278,7 @@ pub async fn run(pool: SqlitePool, target: SyslogTarget, hostname: String) {
             }
         };
         let bytes: Vec<u8> = entries.iter().flat_map(|e| frame(e, &hostname)).collect();
-        let last = entries.last().map_or(after, |e| e.seq);
+        let last = entries.last().and_then(|e| e.seq).unwrap_or(after);
         let sent = async {
             if connection.is_none() {
                 connection = Some(connect(&target).await?);
@@ -373,15 +336,17 @@ mod tests {
 
     #[test]
     fn frames_are_octet_counted_rfc_5424_with_escaped_values() {
-        let e = Outgoing {
-            seq: 7,
+        let e = Stored {
+            id: 7,
+            seq: Some(7),
             at: 1_800_000_000,
-            actor: Some("ada@example.com".into()),
+            actor_id: Some(1),
+            actor_email: Some("ada@example.com".into()),
             action: "principal.role".into(),
             target: Some("b]o\"b".into()),
             detail: "viewer -> admin".into(),
-            client: Some("192.0.2.1".into()),
-            mac: vec![0xab; 32],
+            client_addr: Some("192.0.2.1".into()),
+            mac: Some(vec![0xab; 32]),
         };
         let f = String::from_utf8(frame(&e, "gate house")).unwrap();
         let (len, msg) = f.split_once(' ').unwrap();

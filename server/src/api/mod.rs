@@ -270,6 +270,19 @@ struct PrincipalsParams {
     before: Option<String>,
 }
 
+/// Endpoints for applications with the Admin role; anyone else gets 403 with `refusal`.
+async fn admin_application(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    refusal: &'static str,
+) -> Result<Application, ApiError> {
+    match authenticate(state, peer.ip(), headers, false).await? {
+        Caller::Application(app) if app.role == Role::Admin => Ok(app),
+        _ => Err(ApiError::new(StatusCode::FORBIDDEN, refusal)),
+    }
+}
+
 /// `GET /api/v1/principals`: the Users tab's list for automation. Applications with the Admin
 /// role only: who has access is itself sensitive.
 async fn principals(
@@ -278,15 +291,13 @@ async fn principals(
     headers: HeaderMap,
     params: Result<Query<PrincipalsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    match authenticate(&state, peer.ip(), &headers, false).await? {
-        Caller::Application(app) if app.role == Role::Admin => {}
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "Listing principals needs an application with the Admin role.",
-            ));
-        }
-    }
+    admin_application(
+        &state,
+        peer,
+        &headers,
+        "Listing principals needs an application with the Admin role.",
+    )
+    .await?;
     let page = list::page(
         &state.ctx.pool,
         Some(&state.ctx.principals),
@@ -303,15 +314,13 @@ async fn verify_audit(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    match authenticate(&state, peer.ip(), &headers, false).await? {
-        Caller::Application(app) if app.role == Role::Admin => {}
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "Verifying the audit log needs an application with the Admin role.",
-            ));
-        }
-    }
+    admin_application(
+        &state,
+        peer,
+        &headers,
+        "Verifying the audit log needs an application with the Admin role.",
+    )
+    .await?;
     let mut conn = state.ctx.pool.acquire().await.map_err(AppError::from)?;
     let verdict = app::audit::chain::verify_here(&mut conn).await?;
     Ok(Json(verdict).into_response())

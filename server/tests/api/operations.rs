@@ -247,8 +247,9 @@ async fn wait_until_no_server(dir: &Path) {
 async fn all_sealed_under(pool: &sqlx::SqlitePool, key: &[u8; 32]) -> bool {
     use app::api_keys::ssr::sealing::Sealer;
     let sealer = Sealer::new(key);
-    let mut conn = pool.acquire().await.unwrap();
-    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    // A write transaction from the start (BEGIN IMMEDIATE): a deferred one could be refused its
+    // write for a write the server made meanwhile, which would read as a value that does not open.
+    let mut tx = app::db::begin_write(pool).await.unwrap();
     // Sealing again under the same key opens every value, or fails on the first that does not.
     let mut ok = true;
     for column in ops::sealed_columns() {
