@@ -4,6 +4,8 @@
 //! merely avoids showing what the server would refuse anyway.
 
 mod account;
+#[cfg(feature = "ssr")]
+pub mod embed_session;
 pub mod guard;
 mod login;
 pub mod return_path;

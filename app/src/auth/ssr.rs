@@ -19,7 +19,7 @@ pub struct AppContext {
     pub api_keys: std::sync::Arc<crate::api_keys::ssr::ApiKeys>,
     pub lockbox: crate::lockbox::settings::LockboxSettings,
     pub key_vault: std::sync::Arc<crate::key_vault::runtime::VaultRuntime>,
-    pub embed: crate::embed::ssr::EmbedConfig,
+    pub embed: crate::embed::ssr::config::EmbedConfig,
     /// The Users list's copy of every principal's sort columns (kept up to date in the
     /// background and before each search).
     pub principals: std::sync::Arc<crate::users::ssr::memory::Memory>,
@@ -111,7 +111,7 @@ fn embed_session_token() -> Option<String> {
     use_context::<http::request::Parts>().and_then(|parts| {
         parts
             .headers
-            .get(crate::embed::SESSION_HEADER)
+            .get(crate::auth::embed_session::SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     })
@@ -135,7 +135,7 @@ pub async fn request_session() -> Result<Session, AppError> {
 /// session's. An embed session that has ended is an anonymous caller.
 async fn caller(ctx: &AppContext) -> Result<Option<UserInfo>, AppError> {
     match embed_session_token() {
-        Some(token) => crate::embed::ssr::session_user(ctx, &token).await,
+        Some(token) => crate::auth::embed_session::session_user(&ctx.pool, &token).await,
         None => authorize(ctx, &request_session().await?).await,
     }
 }

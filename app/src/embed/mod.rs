@@ -21,10 +21,11 @@ use crate::{api_keys::RevealPurpose, error::AppError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// The request header that carries an embed session (lower case, as HTTP/2 sends it).
-pub const SESSION_HEADER: &str = "gatehouse-embed-session";
+/// The request header that carries an embed session.
+#[cfg(feature = "ssr")]
+pub use crate::auth::embed_session::SESSION_HEADER;
 /// The path prefix of the framed pages.
-pub const FRAME_PREFIX: &str = "/embed/security";
+pub use crate::security::address::FRAME_PREFIX;
 /// The token's audience: a token for anything else is refused.
 pub const AUDIENCE: &str = "gatehouse-embed";
 /// The longest an embed token may live (`exp` − `iat`), in seconds.

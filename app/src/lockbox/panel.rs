@@ -90,7 +90,7 @@ fn LockboxPanel() -> impl IntoView {
                     view! {
                         <a
                             class="filter"
-                            href=format!("{}?filter={}", crate::security::tab_href("lockbox"), f.as_str())
+                            href=format!("{}?filter={}", crate::security::address::tab_href("lockbox"), f.as_str())
                             aria-current=move || (filter.get() == f).then_some("page")
                         >
                             {label}

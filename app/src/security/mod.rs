@@ -1,13 +1,15 @@
 //! The Security page: an ARIA tablist whose tabs are routes, so links and reloads land on a tab.
 
+pub mod address;
 mod overview;
 mod tabs;
 
+pub use address::tab_href;
 pub use overview::{
     LockboxPending, PageFacts, SecurityOverview, StreamAlert, VaultAlert, VaultBanner,
     load_security_overview, provide_page_facts,
 };
-pub use tabs::{SecurityTab, TABS, tab_href};
+pub use tabs::{SecurityTab, TABS};
 
 use crate::{auth::guard::RequireRole, layout::AppHeader, roles::Role};
 use leptos::prelude::*;

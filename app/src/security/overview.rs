@@ -80,7 +80,7 @@ pub fn StreamBannerView() -> impl IntoView {
             <p class="notice notice-warn stream-banner" role="alert">
                 "Audit streaming has been behind since " {crate::time_fmt::utc_minutes(alert.since)}
                 ": " {alert.behind} " entries wait for the SIEM. See Audit streaming on the "
-                <a href=super::tabs::tab_href("users")>"Users"</a> " tab."
+                <a href=super::address::tab_href("users")>"Users"</a> " tab."
             </p>
         }
     })
@@ -100,7 +100,7 @@ pub fn VaultBannerView() -> impl IntoView {
             view! {
                 <p class="notice notice-warn vault-banner" role="alert">
                     "Key Vault unreachable since " {crate::time_fmt::utc_minutes(alert.since)} ": " {affected} ". "
-                    <a href=super::tabs::tab_href("key-vault")>"Open Key Vault"</a>
+                    <a href=super::address::tab_href("key-vault")>"Open Key Vault"</a>
                 </p>
             }
         })

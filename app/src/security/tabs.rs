@@ -2,6 +2,7 @@
 //! <https://www.w3.org/WAI/ARIA/apg/patterns/tabs/>. Each tab is a link, so it works without
 //! JavaScript too.
 
+use super::address::tab_href;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 
@@ -36,25 +37,6 @@ const LOCKBOX: &str = "lockbox";
 
 fn tab_id(tab: SecurityTab) -> String {
     format!("tab-{}", tab.slug)
-}
-
-/// Where the tabs live in this document: `/admin/security`, or `/embed/security` inside a
-/// portal's frame, so that links and tab changes in an embedded page stay in the frame.
-pub fn base() -> &'static str {
-    #[cfg(feature = "ssr")]
-    let path = use_context::<http::request::Parts>().map(|p| p.uri.path().to_owned());
-    #[cfg(not(feature = "ssr"))]
-    let path = window().location().pathname().ok();
-    if path.is_some_and(|p| p.starts_with(crate::embed::FRAME_PREFIX)) {
-        crate::embed::FRAME_PREFIX
-    } else {
-        "/admin/security"
-    }
-}
-
-/// The address of the tab `slug` in this document.
-pub fn tab_href(slug: &str) -> String {
-    format!("{}/{slug}", base())
 }
 
 fn href(tab: SecurityTab) -> String {

@@ -18,7 +18,7 @@ use crate::{
     error::AppError,
     provisioning::ProvisioningCard,
     roles::Role,
-    security::tab_href,
+    security::address::tab_href,
     ui::{Pane, form_error, submit},
 };
 use leptos::{prelude::*, server_fn::ServerFn};

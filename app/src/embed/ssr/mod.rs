@@ -1,9 +1,11 @@
 //! The server side of embedding: the allow-list, the embed secret, and embed sessions.
 
+pub mod config;
 mod sessions;
 pub mod token;
 
-pub use sessions::{EmbedSession, Exchange, end_session, exchange, prune, session_user};
+pub use config::EmbedConfig;
+pub use sessions::{EmbedSession, Exchange, end_session, exchange, prune};
 pub use token::Refusal;
 
 use super::{EmbedOrigin, EmbedSettings, parse_origin};
@@ -20,19 +22,9 @@ use crate::{
     time_fmt::unix_now,
 };
 use sqlx::SqliteConnection;
-use std::sync::Arc;
 
 /// Where the frame exchanges an embed token for an embed session.
 pub const EXCHANGE_PATH: &str = "/embed/session";
-
-/// Settings from the server's configuration.
-#[derive(Clone, Debug)]
-pub struct EmbedConfig {
-    /// `GATEHOUSE_FRAME_ANCESTORS`, when set: the allow-list, instead of the card's.
-    pub fixed_origins: Option<Arc<[String]>>,
-    /// How long an embed session lasts (at most 15 minutes).
-    pub session_seconds: i64,
-}
 
 /// The embed secret's associated data: its ciphertext opens only as this row.
 const SECRET_AAD: &[u8] = b"gatehouse embed secret";

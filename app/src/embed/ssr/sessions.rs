@@ -8,6 +8,7 @@ use super::{
 };
 use crate::{
     audit::ssr as audit,
+    auth::embed_session::SESSION_PREFIX,
     auth::ssr::AppContext,
     db::begin_write,
     embed::parse_origin,
@@ -20,9 +21,6 @@ use crate::{
     },
 };
 use sqlx::SqlitePool;
-
-/// Session tokens start with this, so that secret scanners can find leaked ones.
-const SESSION_PREFIX: &str = "gatehouse_es_";
 
 /// What the frame sends: the token the portal handed over, and the origin of the page that
 /// handed it (the frame's parent, as `event.origin` named it).
@@ -183,28 +181,6 @@ async fn open(
         origin,
         tab: claims.tab,
     }))
-}
-
-/// The user an embed session acts for, read afresh (role, removal, ended sessions apply on the
-/// next call); none when the session is unknown, expired or ended.
-pub async fn session_user(ctx: &AppContext, token: &str) -> Result<Option<UserInfo>, AppError> {
-    if !token.starts_with(SESSION_PREFIX) || token.len() > 128 {
-        return Ok(None);
-    }
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT user_id, epoch FROM embed_sessions WHERE digest = ? AND expires_at > ?",
-    )
-    .bind(digest(token).as_slice())
-    .bind(unix_now())
-    .fetch_optional(&ctx.pool)
-    .await?;
-    let Some((user_id, epoch)) = row else {
-        return Ok(None);
-    };
-    Ok(users::find_session_user(&ctx.pool, user_id)
-        .await?
-        .filter(|(_, current)| *current == epoch)
-        .map(|(user, _)| user))
 }
 
 /// Ends one embed session (the frame's own, when the portal signs the user out).
