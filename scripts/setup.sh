@@ -2,7 +2,8 @@
 # Installs what Gatehouse needs, skipping whatever is already present at the right version.
 # Idempotent: a warm machine passes through in seconds.
 #   bash scripts/setup.sh run    what building and running the app needs
-#   bash scripts/setup.sh test   that, plus what the tests need (Chromium, Playwright, OpenBao)
+#   bash scripts/setup.sh test   that, plus what the tests need (Chromium, Playwright, OpenBao,
+#                                PostgreSQL)
 # Recipe and its traps: shared TOOLCHAIN notes (cargo-leptos with no_downloads, wasm-bindgen-cli
 # matching Cargo.lock exactly, wasm-opt from npm binaryen, Debian chromium).
 set -euo pipefail
@@ -30,6 +31,8 @@ WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,"
 want_apt=()
 if [ "$mode" = test ]; then
   command -v chromium >/dev/null 2>&1 || want_apt+=(chromium)
+  # The integration tests run on PostgreSQL too, in a throwaway cluster (scripts/postgres.sh).
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want_apt+=(postgresql)
 fi
 if [ ${#want_apt[@]} -gt 0 ]; then
   sudo_cmd=""

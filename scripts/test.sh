@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test: Rust unit and integration tests (each starts
-# the real server on port 0 with a fresh database), then Playwright in Debian's Chromium
-# against the release build.
+# the real server on port 0 with a fresh database), the integration tests again on PostgreSQL
+# (a throwaway cluster, a database per test), then Playwright in Debian's Chromium against the
+# release build.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -9,7 +10,8 @@ cd "$root"
 # it; the run below reports any error. On a warm machine this finishes at once.
 cargo test --locked -p app -p gatehouse --no-run >/dev/null 2>&1 &
 prebuild=$!
-trap 'kill "$prebuild" 2>/dev/null || true' EXIT
+cluster="$(mktemp -d)"
+trap 'kill "$prebuild" 2>/dev/null || true; bash scripts/postgres.sh stop "$cluster"' EXIT
 bash scripts/setup.sh test
 wait "$prebuild" || true
 export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -23,6 +25,11 @@ step() { echo "[test] $1 (at ${SECONDS}s)" >&2; }
 step "cargo test"
 # frontend stays out: unifying its hydrate feature with ssr would not build.
 cargo test --locked -p app -p gatehouse
+
+step "integration tests on PostgreSQL"
+GATEHOUSE_TEST_POSTGRES="$(bash scripts/postgres.sh start "$cluster")" \
+  cargo test --locked -p gatehouse --test api
+bash scripts/postgres.sh stop "$cluster"
 
 step "release build"
 bash scripts/build.sh

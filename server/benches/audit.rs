@@ -33,7 +33,7 @@ fn admin() -> UserInfo {
 }
 
 /// One admin change as the Users tab makes it: a role update and its audit row, committed.
-async fn change(pool: &sqlx::SqlitePool, chained: bool) {
+async fn change(pool: &app::db::Pool, chained: bool) {
     let mut tx = app::db::begin_write(pool).await.unwrap();
     sqlx::query("UPDATE principals SET role = 'admin' WHERE id = 1")
         .execute(&mut *tx)

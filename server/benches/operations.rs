@@ -39,7 +39,7 @@ async fn main() {
             .unwrap()
     );
     sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
          INSERT INTO principals (kind, name, handle, role) \
          SELECT 'user', 'Person ' || i, 'person' || i || '@bench.test', 'viewer' FROM n",
     )
@@ -48,7 +48,7 @@ async fn main() {
     .await
     .unwrap();
     sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
          INSERT INTO audit_log (at, actor_email, action, target, detail) \
          SELECT unixepoch(), 'bench@bench.test', 'principal.role', 'person' || i || '@bench.test', \
          'viewer -> contributor' FROM n",
@@ -62,7 +62,7 @@ async fn main() {
         let sealed = sealer.seal(b"a stored secret", b"gatehouse connection.secret");
         sqlx::query(
             "INSERT INTO connections (name, kind, settings, secret_nonce, secret_ciphertext, \
-             audience, created_at, updated_at) VALUES (?, 'webhook', '{}', ?, ?, 'admin', 0, 0)",
+             audience, created_at, updated_at) VALUES ($1, 'webhook', '{}', $2, $3, 'admin', 0, 0)",
         )
         .bind(format!("bench-{n}"))
         .bind(sealed.nonce)

@@ -7,14 +7,14 @@
 //! reuses it on the next run; `BENCH_ONLY=text` times only the cases whose label holds `text`;
 //! `RUST_LOG=sqlx::query=debug` prints every statement with its time).
 
+use app::db::Pool;
 use app::users::{
     ListQuery, SortKey,
-    ssr::{list, memory::Memory},
+    ssr::{index::Index, list},
 };
 use gatehouse::{Application, config::Config};
 use leptos::config::LeptosOptions;
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use sqlx::SqlitePool;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 200;
@@ -55,7 +55,7 @@ fn names(rng: &mut StdRng, count: usize, syllables: usize) -> Vec<String> {
 }
 
 /// The names the cases search for, and whether the principals were seeded now.
-async fn seed(pool: &SqlitePool, count: usize) -> (Vec<String>, Vec<String>, bool) {
+async fn seed(pool: &Pool, count: usize) -> (Vec<String>, Vec<String>, bool) {
     let mut rng = StdRng::seed_from_u64(7);
     let first_names = names(&mut rng, 500, 2);
     let surnames = names(&mut rng, 3_000, 3);
@@ -123,11 +123,6 @@ async fn seed(pool: &SqlitePool, count: usize) -> (Vec<String>, Vec<String>, boo
     .unwrap();
     tx.commit().await.unwrap();
     sqlx::query("ANALYZE").execute(pool).await.unwrap();
-    // What the server's minute-by-minute merge of the search index converges to.
-    sqlx::query("INSERT INTO principals_search (principals_search) VALUES ('optimize')")
-        .execute(pool)
-        .await
-        .unwrap();
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(pool)
         .await
@@ -157,20 +152,9 @@ fn query(q: &str, sort: SortKey, descending: bool) -> ListQuery {
 }
 
 /// The cursor of the row at `offset` in `key`'s ascending order: a deep page's address.
-async fn cursor_at(pool: &SqlitePool, key: SortKey, offset: i64) -> String {
-    let order = match key {
-        SortKey::Name => "name, handle",
-        SortKey::Email => "handle",
-        SortKey::Type => "kind, name, handle",
-        SortKey::Role => "role, name, handle",
-    };
-    let id: i64 = sqlx::query_scalar(&format!(
-        "SELECT id FROM principals ORDER BY {order} LIMIT 1 OFFSET ?"
-    ))
-    .bind(offset)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+/// The cursor of the principal with this id (ids are given in seeding order, which is no
+/// sort's: a place somewhere in each).
+async fn cursor_at(pool: &Pool, key: SortKey, id: i64) -> String {
     let mut conn = pool.acquire().await.unwrap();
     list::cursor(key, &list::one(&mut conn, id).await.unwrap())
 }
@@ -211,8 +195,8 @@ async fn main() {
         std::fs::metadata(&db).unwrap().len() as f64 / 1e6
     );
 
-    // The copy of the sort columns that each server process keeps in memory; its size as the
-    // growth of the process's own (anonymous) memory, not counting the database pages mapped.
+    // The search index that each server process keeps in memory; its size as the growth of
+    // the process's own (anonymous) memory, not counting the database pages mapped.
     let heap = || {
         std::fs::read_to_string("/proc/self/status")
             .ok()
@@ -223,13 +207,13 @@ async fn main() {
             .map_or(0.0, |kb| kb / 1e3)
     };
     let (before, started) = (heap(), Instant::now());
-    let memory = Memory::default();
+    let index = Index::default();
     let mut conn = pool.acquire().await.unwrap();
-    assert!(memory.update(&mut conn, true).await.unwrap());
+    index.update(&mut conn).await.unwrap();
     drop(conn);
-    let (held, bytes) = memory.footprint().unwrap();
+    let (held, bytes) = index.footprint().unwrap();
     println!(
-        "copy of the sort columns: {held} principals loaded in {:.2} s, {:.0} MB ({:.0} bytes each); \
+        "search index: {held} principals loaded in {:.2} s, text {:.0} MB ({:.0} bytes each); \
          the process's anonymous memory {before:.0} MB before, {:.0} MB after",
         started.elapsed().as_secs_f64(),
         bytes as f64 / 1e6,
@@ -244,7 +228,7 @@ async fn main() {
     // order (the page is found by walking the sort's index to them).
     let name_start: String = first_name.chars().take(4).collect();
     let email: String = sqlx::query_scalar(
-        "SELECT handle FROM principals WHERE kind = 'user' ORDER BY id LIMIT 1 OFFSET ?",
+        "SELECT handle FROM principals WHERE kind = 'user' ORDER BY id LIMIT 1 OFFSET $1",
     )
     .bind((count / 2) as i64)
     .fetch_one(&pool)
@@ -298,7 +282,7 @@ async fn main() {
     }
     // A search's second page, through the cursor its first page handed out.
     for q in ["example.org", first_name.as_str()] {
-        let first = list::page(&pool, Some(&memory), &query(q, SortKey::Name, false))
+        let first = list::page(&pool, &index, &query(q, SortKey::Name, false))
             .await
             .unwrap();
         cases.push((
@@ -319,7 +303,7 @@ async fn main() {
         let mut total = (0, false, 0);
         for _ in 0..RUNS {
             let t = Instant::now();
-            let page = list::page(&pool, Some(&memory), q).await.unwrap();
+            let page = list::page(&pool, &index, q).await.unwrap();
             samples.push(t.elapsed());
             total = (page.total, page.total_capped, page.principals.len());
         }

@@ -20,6 +20,7 @@ use crate::{
     error::StartupError,
     http::headers::{CspNonce, HeaderPolicy},
 };
+use app::db::Pool;
 use app::{
     api_keys::ssr::{ApiKeys, sealing::Sealer, store as key_store},
     audit::chain::AuditKey,
@@ -40,7 +41,6 @@ use axum::{
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use sqlx::SqlitePool;
 use std::{future::Future, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tower_http::{
@@ -50,7 +50,6 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
-use tower_sessions_sqlx_store::SqliteStore;
 use tracing::Level;
 
 /// Bodies above this are refused with 413 before any handler reads them.
@@ -72,7 +71,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     limits: http::serve::ServeLimits,
-    pool: SqlitePool,
+    pool: Pool,
     api_keys: Arc<ApiKeys>,
     /// Housekeeping, the key ring's refresh and the Key Vault's check.
     background: Vec<JoinHandle<()>>,
@@ -105,11 +104,10 @@ impl Application {
             .map_err(StartupError::Config)?;
         // Before the database: a master-key rotation in progress finishes first.
         let running = master_key::hold_shared(&config.database_url)?;
-        let (pool, master) = open_database(config).await?;
+        let (pool, master, store) = open_database(config).await?;
         app::auth::ssr::warm_up();
         let api_keys = Arc::new(ApiKeys::new(Sealer::new(&master)));
         key_store::reload(&api_keys, &pool).await?;
-        let store = session_store(&pool)?;
 
         let vault = VaultRuntime::new(KeyVaultSettings {
             check_every: Duration::from_secs(config.key_vault_check_seconds),
@@ -185,7 +183,7 @@ impl Application {
             .unwrap_or_default()
     }
 
-    pub fn pool(&self) -> SqlitePool {
+    pub fn pool(&self) -> Pool {
         self.pool.clone()
     }
 
@@ -211,7 +209,7 @@ impl Application {
 /// A rotation that committed but was stopped before renaming its key file is finished here.
 async fn finish_rotation(
     config: &Config,
-    pool: &SqlitePool,
+    pool: &Pool,
 ) -> Result<Option<[u8; app::api_keys::ssr::sealing::MASTER_KEY_BYTES]>, StartupError> {
     let Some(pending) = master_key::current_pending(config)? else {
         return Ok(None);
@@ -223,7 +221,7 @@ async fn finish_rotation(
 }
 
 /// Opens and migrates the database; an empty one gets its first administrator.
-pub async fn prepare_database(config: &Config) -> Result<SqlitePool, StartupError> {
+pub async fn prepare_database(config: &Config) -> Result<Pool, StartupError> {
     Ok(open_database(config).await?.0)
 }
 
@@ -234,8 +232,9 @@ async fn open_database(
     config: &Config,
 ) -> Result<
     (
-        SqlitePool,
+        Pool,
         [u8; app::api_keys::ssr::sealing::MASTER_KEY_BYTES],
+        db::Sessions,
     ),
     StartupError,
 > {
@@ -260,7 +259,8 @@ async fn open_database(
     // The session table is created with the rest of the schema, before anything else reads it:
     // a schema change while other connections held the older one made their statements fail
     // now and then with "no such table" (seen once `principals` got a third trigger).
-    session_store(&pool)?.migrate().await?;
+    let sessions = db::Sessions::open(&config.database_url).await?;
+    sessions.migrate().await?;
     let mut tx = app::db::begin_write(&pool).await?;
     let chained = app::audit::chain::chain_unchained_here(&mut tx).await?;
     tx.commit().await?;
@@ -273,13 +273,7 @@ async fn open_database(
         config.bootstrap_admin_password.as_ref(),
     )
     .await?;
-    Ok((pool, master))
-}
-
-fn session_store(pool: &SqlitePool) -> Result<SqliteStore, StartupError> {
-    SqliteStore::new(pool.clone())
-        .with_table_name("sessions")
-        .map_err(StartupError::Config)
+    Ok((pool, master, sessions))
 }
 
 /// How often the key ring is read again from the database.
@@ -303,7 +297,7 @@ async fn refresh_keys(ctx: AppContext) {
 /// few seconds (batched, off the request path); expired sessions and keys past their grace
 /// period are deleted, the search index merged a step and old principal changes pruned, once
 /// a minute.
-async fn housekeeping(store: SqliteStore, state: AppState) {
+async fn housekeeping(store: db::Sessions, state: AppState) {
     use tower_sessions::session_store::ExpiredDeletion;
     const USAGE_EVERY: Duration = Duration::from_secs(5);
     const CLEANUP_EVERY_TICKS: u32 = 12;
@@ -356,10 +350,7 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
         if let Err(e) = app::embed::ssr::prune(pool).await {
             tracing::warn!(error = %e, "could not delete expired embed sessions");
         }
-        if let Err(e) = app::users::ssr::list::tidy_search_index(pool).await {
-            tracing::warn!(error = %e, "could not merge the search index");
-        }
-        if let Err(e) = app::users::ssr::memory::prune(pool).await {
+        if let Err(e) = app::users::ssr::index::prune(pool).await {
             tracing::warn!(error = %e, "could not prune the principals' change log");
         }
         state.ctx.password_throttle.forget_idle();
@@ -367,30 +358,30 @@ async fn housekeeping(store: SqliteStore, state: AppState) {
     }
 }
 
-/// How often the principals held in memory are brought up to date (searches do it too).
+/// How often the principals index is brought up to date (every list query does it too).
 const PRINCIPALS_EVERY: Duration = Duration::from_secs(5);
 
-/// The Users list's copy of the principals' sort columns: loaded at start (seconds at a
-/// million principals, meanwhile searches go without it), then kept up to date, so that a
-/// search seldom has more than a few changes to apply; read again when it fell far behind.
+/// The Users list's search index: loaded at start (seconds at a million principals; a list
+/// query meanwhile waits for it), then kept up to date, so that a query seldom has more than a
+/// few changes to apply; read again when it fell far behind.
 async fn keep_principals(ctx: AppContext) {
     let mut tick = tokio::time::interval(PRINCIPALS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let updated = match ctx.pool.acquire().await {
-            Ok(mut conn) => ctx.principals.update(&mut conn, true).await,
+            Ok(mut conn) => ctx.principals.update(&mut conn).await,
             Err(e) => Err(e.into()),
         };
         if let Err(e) = updated {
-            tracing::warn!(error = %e, "could not update the principals held in memory");
+            tracing::warn!(error = %e, "could not update the principals index");
         }
     }
 }
 
 fn router(
     state: AppState,
-    store: SqliteStore,
+    store: db::Sessions,
     config: &Config,
     header_policy: &HeaderPolicy,
     proxies: http::proxies::TrustedProxies,

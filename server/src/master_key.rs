@@ -195,6 +195,13 @@ fn decode(value: &SecretString, source: &str) -> Result<[u8; MASTER_KEY_BYTES], 
 
 /// `sqlite://dir/gatehouse.db?mode=rwc` → `dir/gatehouse.key`.
 pub fn key_file_path(database_url: &str) -> Result<PathBuf, StartupError> {
+    if app::db::Backend::of_url(database_url) == Some(app::db::Backend::Postgres) {
+        return Err(StartupError::Config(
+            "with PostgreSQL, set GATEHOUSE_MASTER_KEY, the same on every server: there is no \
+             directory beside the database to keep a generated key in"
+                .into(),
+        ));
+    }
     let path = database_url
         .strip_prefix("sqlite://")
         .or_else(|| database_url.strip_prefix("sqlite:"))

@@ -135,7 +135,7 @@ pub struct ApiOverview {
 async fn change(
     action: &str,
     detail: &str,
-    apply: impl AsyncFnOnce(&mut sqlx::SqliteConnection, &ssr::ApiKeys) -> Result<(), AppError>,
+    apply: impl AsyncFnOnce(&mut crate::db::Conn, &ssr::ApiKeys) -> Result<(), AppError>,
 ) -> Result<ApiOverview, AppError> {
     use crate::{audit::ssr as audit, auth::ssr as auth, db::begin_write};
     let (ctx, admin) = auth::require(crate::roles::Role::Admin).await?;

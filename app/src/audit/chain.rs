@@ -8,11 +8,11 @@
 //! connection-local temporary table when it opens (`install`), so that every writer on that
 //! database (server functions, the REST API, the command line) chains with the right key.
 
+use crate::db::Conn;
 use crate::error::AppError;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use sqlx::SqliteConnection;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -41,25 +41,27 @@ impl AuditKey {
 
 /// Gives a new connection the audit key (a temporary table lives with its connection only, in
 /// memory, and never in the database file).
-pub async fn install(conn: &mut SqliteConnection, key: &AuditKey) -> Result<(), sqlx::Error> {
-    sqlx::query("PRAGMA temp_store = MEMORY")
+pub async fn install(conn: &mut Conn, key: &AuditKey) -> Result<(), sqlx::Error> {
+    if crate::db::Backend::of_conn(conn) == crate::db::Backend::Sqlite {
+        sqlx::query("PRAGMA temp_store = MEMORY")
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS gatehouse_audit_key (k BYTEA NOT NULL)")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS gatehouse_audit_key (k BLOB NOT NULL)")
+    sqlx::query("DELETE FROM gatehouse_audit_key")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM temp.gatehouse_audit_key")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("INSERT INTO temp.gatehouse_audit_key (k) VALUES (?)")
+    sqlx::query("INSERT INTO gatehouse_audit_key (k) VALUES ($1)")
         .bind(key.0.as_slice())
         .execute(conn)
         .await?;
     Ok(())
 }
 
-async fn installed(conn: &mut SqliteConnection) -> Result<AuditKey, AppError> {
-    let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT k FROM temp.gatehouse_audit_key")
+async fn installed(conn: &mut Conn) -> Result<AuditKey, AppError> {
+    let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT k FROM gatehouse_audit_key")
         .fetch_optional(conn)
         .await
         .ok()
@@ -151,7 +153,7 @@ pub fn mac(key: &AuditKey, previous: &[u8], fields: &Fields<'_>) -> [u8; 32] {
 }
 
 /// The chain's head: the newest entry's sequence and MAC, or the anchor when there is none.
-async fn head(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), AppError> {
+async fn head(conn: &mut Conn) -> Result<(i64, Vec<u8>), AppError> {
     let newest: Option<(i64, Vec<u8>)> = sqlx::query_as(
         "SELECT seq, mac FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
     )
@@ -170,7 +172,7 @@ async fn head(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), AppError> {
 /// Appends one entry at the chain's head. Two writers on other connections may read the same
 /// head: the unique sequence lets one of them in and the other reads the new head and tries
 /// again. (Inside a write transaction nobody else appends meanwhile.)
-pub async fn append(conn: &mut SqliteConnection, new: Fields<'_>) -> Result<(), AppError> {
+pub async fn append(conn: &mut Conn, new: Fields<'_>) -> Result<(), AppError> {
     let key = installed(conn).await?;
     let mut attempts = 0;
     loop {
@@ -183,7 +185,7 @@ pub async fn append(conn: &mut SqliteConnection, new: Fields<'_>) -> Result<(), 
         let inserted = sqlx::query(
             "INSERT INTO audit_log \
              (seq, at, actor_id, actor_email, action, target, detail, client_addr, mac) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(fields.seq)
         .bind(fields.at)
@@ -207,14 +209,14 @@ pub async fn append(conn: &mut SqliteConnection, new: Fields<'_>) -> Result<(), 
 }
 
 /// `chain_unchained` with the key installed on the connection.
-pub async fn chain_unchained_here(conn: &mut SqliteConnection) -> Result<u64, AppError> {
+pub async fn chain_unchained_here(conn: &mut Conn) -> Result<u64, AppError> {
     let key = installed(conn).await?;
     chain_unchained(conn, &key).await
 }
 
 /// Entries written before the chain existed, chained now in id order (run at start, in a
 /// write transaction, before anything else writes).
-pub async fn chain_unchained(conn: &mut SqliteConnection, key: &AuditKey) -> Result<u64, AppError> {
+pub async fn chain_unchained(conn: &mut Conn, key: &AuditKey) -> Result<u64, AppError> {
     let rows: Vec<Stored> =
         sqlx::query_as(&format!("{STORED_COLUMNS} WHERE seq IS NULL ORDER BY id"))
             .fetch_all(&mut *conn)
@@ -225,7 +227,7 @@ pub async fn chain_unchained(conn: &mut SqliteConnection, key: &AuditKey) -> Res
         let id = row.id;
         let fields = row.fields(seq);
         let mac = mac(key, &previous, &fields);
-        sqlx::query("UPDATE audit_log SET seq = ?, mac = ? WHERE id = ?")
+        sqlx::query("UPDATE audit_log SET seq = $1, mac = $2 WHERE id = $3")
             .bind(seq)
             .bind(mac.as_slice())
             .bind(id)
@@ -243,14 +245,14 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// `verify` with the key installed on the connection (the server's, or the command's).
-pub async fn verify_here(conn: &mut SqliteConnection) -> Result<Verdict, AppError> {
+pub async fn verify_here(conn: &mut Conn) -> Result<Verdict, AppError> {
     let key = installed(conn).await?;
     verify(conn, &key).await
 }
 
 /// Walks the chain from its anchor and recomputes every MAC; names the first entry that is
 /// changed, missing, inserted or out of place.
-pub async fn verify(conn: &mut SqliteConnection, key: &AuditKey) -> Result<Verdict, AppError> {
+pub async fn verify(conn: &mut Conn, key: &AuditKey) -> Result<Verdict, AppError> {
     let unchained: Option<i64> =
         sqlx::query_scalar("SELECT id FROM audit_log WHERE seq IS NULL OR mac IS NULL ORDER BY id")
             .fetch_optional(&mut *conn)
@@ -264,7 +266,7 @@ pub async fn verify(conn: &mut SqliteConnection, key: &AuditKey) -> Result<Verdi
     let mut after = i64::MIN;
     loop {
         let rows: Vec<Stored> = sqlx::query_as(&format!(
-            "{STORED_COLUMNS} WHERE seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT 5000"
+            "{STORED_COLUMNS} WHERE seq IS NOT NULL AND seq > $1 ORDER BY seq LIMIT 5000"
         ))
         .bind(after)
         .fetch_all(&mut *conn)
@@ -334,7 +336,7 @@ fn checkpoint_sig(key: &AuditKey, seq: i64, mac: &str, at: i64) -> String {
 
 /// A checkpoint of the head now, signed with the connection's audit key, and recorded as an
 /// `audit.checkpoint` entry (so that it travels to every stream destination, in order).
-pub async fn checkpoint(conn: &mut SqliteConnection) -> Result<Checkpoint, AppError> {
+pub async fn checkpoint(conn: &mut Conn) -> Result<Checkpoint, AppError> {
     let key = installed(conn).await?;
     let (seq, mac) = head(conn).await?;
     let (mac, at) = (hex(&mac), crate::time_fmt::unix_now());
@@ -363,7 +365,7 @@ pub async fn checkpoint(conn: &mut SqliteConnection) -> Result<Checkpoint, AppEr
 }
 
 /// A checkpoint, unless nothing was written since the last one (run every 15 minutes).
-pub async fn checkpoint_if_moved(conn: &mut SqliteConnection) -> Result<bool, AppError> {
+pub async fn checkpoint_if_moved(conn: &mut Conn) -> Result<bool, AppError> {
     let newest: Option<String> = sqlx::query_scalar(
         "SELECT action FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
     )
@@ -378,7 +380,7 @@ pub async fn checkpoint_if_moved(conn: &mut SqliteConnection) -> Result<bool, Ap
 /// `verify`, and then whether the log still reaches `checkpoint`: an entry deleted from its end
 /// since is named.
 pub async fn verify_against(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     key: &AuditKey,
     checkpoint: &Checkpoint,
 ) -> Result<Verdict, AppError> {
@@ -402,7 +404,7 @@ pub async fn verify_against(
         // Pruned by retention since: nothing left to compare.
         return Ok(verdict);
     } else {
-        sqlx::query_scalar("SELECT mac FROM audit_log WHERE seq = ?")
+        sqlx::query_scalar("SELECT mac FROM audit_log WHERE seq = $1")
             .bind(checkpoint.seq)
             .fetch_optional(&mut *conn)
             .await?
@@ -428,10 +430,10 @@ pub async fn verify_against(
 
 /// Moves the anchor to the last entry about to be pruned (in the pruning's transaction), so
 /// that the entries that remain still verify.
-pub async fn anchor_at(conn: &mut SqliteConnection, last_pruned_seq: i64) -> Result<(), AppError> {
+pub async fn anchor_at(conn: &mut Conn, last_pruned_seq: i64) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE audit_anchor SET seq = a.seq, mac = a.mac, updated_at = unixepoch() \
-         FROM (SELECT seq, mac FROM audit_log WHERE seq = ?) AS a WHERE audit_anchor.id = 1",
+         FROM (SELECT seq, mac FROM audit_log WHERE seq = $1) AS a WHERE audit_anchor.id = 1",
     )
     .bind(last_pruned_seq)
     .execute(conn)
@@ -441,11 +443,7 @@ pub async fn anchor_at(conn: &mut SqliteConnection, last_pruned_seq: i64) -> Res
 
 /// Makes every MAC again under `new` (a master-key rotation), after checking the chain under
 /// `old`; refuses to re-chain a broken chain, which would hide the break.
-pub async fn rechain(
-    conn: &mut SqliteConnection,
-    old: &AuditKey,
-    new: &AuditKey,
-) -> Result<u64, AppError> {
+pub async fn rechain(conn: &mut Conn, old: &AuditKey, new: &AuditKey) -> Result<u64, AppError> {
     if let Verdict::Broken { entry, reason } = verify(conn, old).await? {
         return Err(AppError::Conflict(format!(
             "the audit chain is broken at entry {entry} ({reason}): it was not chained again under the new key"

@@ -1,8 +1,8 @@
 //! Writing the audit log, and reading it back for the view and the CSV export.
 
 use super::{AUDIT_PAGE_SIZE, AuditEntry, AuditPage};
+use crate::db::{Conn, Pool};
 use crate::{error::AppError, roles::UserInfo, text::escape_invisible, time_fmt::rfc3339};
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// One entry. `target` is whom or what the change was about (an email, a principal's ID);
 /// `detail` adds what changed (a role, a key slot), never a secret value.
@@ -17,7 +17,7 @@ pub struct Entry<'a> {
 /// Writes `entry` on `conn`, inside the caller's transaction when there is one, so that the
 /// change and its record commit together.
 /// The entry is appended to the tamper-evident chain (`super::chain`).
-pub async fn record(conn: &mut SqliteConnection, entry: Entry<'_>) -> Result<(), AppError> {
+pub async fn record(conn: &mut Conn, entry: Entry<'_>) -> Result<(), AppError> {
     // Shown as typed, never as a direction change: invisible characters are written escaped.
     let target = entry.target.map(escape_invisible);
     let detail = escape_invisible(entry.detail);
@@ -65,8 +65,8 @@ fn entry(row: Row) -> AuditEntry {
     }
 }
 
-pub async fn page(pool: &SqlitePool, page: u32) -> Result<AuditPage, AppError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} ORDER BY id DESC LIMIT ? OFFSET ?"))
+pub async fn page(pool: &Pool, page: u32) -> Result<AuditPage, AppError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} ORDER BY id DESC LIMIT $1 OFFSET $2"))
         // One more than a page: its presence says whether there is a next page.
         .bind(i64::from(AUDIT_PAGE_SIZE) + 1)
         .bind(i64::from(page - 1) * i64::from(AUDIT_PAGE_SIZE))
@@ -91,11 +91,11 @@ pub const CSV_HEADER: &str = "time_utc,actor,action,target,detail,client_address
 /// row's id, for the next page. The export streams these pages instead of building the whole
 /// file in memory.
 pub async fn csv_page(
-    pool: &SqlitePool,
+    pool: &Pool,
     after_id: i64,
     limit: i64,
 ) -> Result<(String, Option<i64>), AppError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE id > ? ORDER BY id LIMIT ?"))
+    let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE id > $1 ORDER BY id LIMIT $2"))
         .bind(after_id)
         .bind(limit)
         .fetch_all(pool)
@@ -121,7 +121,7 @@ pub async fn csv_page(
 /// Deletes entries older than `days`, oldest first and a batch at a time so that writers never
 /// wait long; each batch moves the chain's anchor to its last entry in the same transaction,
 /// so that what remains still verifies. Returns how many went.
-pub async fn prune(pool: &SqlitePool, days: i64) -> Result<u64, AppError> {
+pub async fn prune(pool: &Pool, days: i64) -> Result<u64, AppError> {
     let cutoff = crate::time_fmt::unix_now() - days * 86_400;
     let mut total = 0;
     loop {
@@ -141,7 +141,7 @@ pub async fn prune(pool: &SqlitePool, days: i64) -> Result<u64, AppError> {
             return Ok(total);
         };
         super::chain::anchor_at(&mut tx, last).await?;
-        let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= ?")
+        let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
             .bind(last)
             .execute(&mut *tx)
             .await?

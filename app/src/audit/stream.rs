@@ -8,8 +8,8 @@
 //! each message carries its sequence number, with which a receiver drops duplicates.
 
 use super::chain::{STORED_COLUMNS, Stored};
+use crate::db::Pool;
 use crate::{error::AppError, time_fmt::rfc3339};
-use sqlx::SqlitePool;
 use std::time::Duration;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
@@ -118,9 +118,9 @@ fn frame(e: &Stored, hostname: &str) -> Vec<u8> {
 
 /// The destination's row: made on first use, keeping its cursor across restarts. A new
 /// destination receives the whole log (what retention kept), then every new entry.
-async fn cursor(pool: &SqlitePool, target: &SyslogTarget) -> Result<i64, AppError> {
+async fn cursor(pool: &Pool, target: &SyslogTarget) -> Result<i64, AppError> {
     sqlx::query(
-        "INSERT INTO audit_destinations (name, address, delivered_seq) VALUES ('syslog', ?, 0) \
+        "INSERT INTO audit_destinations (name, address, delivered_seq) VALUES ('syslog', $1, 0) \
          ON CONFLICT (name) DO UPDATE SET address = excluded.address",
     )
     .bind(target.address())
@@ -133,9 +133,9 @@ async fn cursor(pool: &SqlitePool, target: &SyslogTarget) -> Result<i64, AppErro
     )
 }
 
-async fn batch(pool: &SqlitePool, after: i64) -> Result<Vec<Stored>, AppError> {
+async fn batch(pool: &Pool, after: i64) -> Result<Vec<Stored>, AppError> {
     Ok(sqlx::query_as(&format!(
-        "{STORED_COLUMNS} WHERE seq > ? AND mac IS NOT NULL ORDER BY seq LIMIT ?"
+        "{STORED_COLUMNS} WHERE seq > $1 AND mac IS NOT NULL ORDER BY seq LIMIT $2"
     ))
     .bind(after)
     .bind(BATCH)
@@ -143,9 +143,9 @@ async fn batch(pool: &SqlitePool, after: i64) -> Result<Vec<Stored>, AppError> {
     .await?)
 }
 
-async fn delivered(pool: &SqlitePool, seq: i64) -> Result<(), AppError> {
+async fn delivered(pool: &Pool, seq: i64) -> Result<(), AppError> {
     sqlx::query(
-        "UPDATE audit_destinations SET delivered_seq = max(delivered_seq, ?), \
+        "UPDATE audit_destinations SET delivered_seq = CASE WHEN delivered_seq > $1 THEN delivered_seq ELSE $1 END, \
          last_delivered_at = unixepoch() WHERE name = 'syslog'",
     )
     .bind(seq)
@@ -154,9 +154,9 @@ async fn delivered(pool: &SqlitePool, seq: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn failed(pool: &SqlitePool, error: &str) {
+async fn failed(pool: &Pool, error: &str) {
     let recorded = sqlx::query(
-        "UPDATE audit_destinations SET last_error = ?, last_error_at = unixepoch() \
+        "UPDATE audit_destinations SET last_error = $1, last_error_at = unixepoch() \
          WHERE name = 'syslog'",
     )
     .bind(error)
@@ -168,7 +168,7 @@ async fn failed(pool: &SqlitePool, error: &str) {
 }
 
 /// Every destination and how far it is behind the chain's head.
-pub async fn status(pool: &SqlitePool) -> Result<Vec<super::StreamStatus>, AppError> {
+pub async fn status(pool: &Pool) -> Result<Vec<super::StreamStatus>, AppError> {
     type Row = (
         String,
         String,
@@ -209,7 +209,7 @@ const ALERT_AFTER_SECS: i64 = 15 * 60;
 
 /// The oldest entry that a destination has still not received, when it was written more than
 /// 15 minutes ago: since when, and how many entries wait (the worst destination).
-pub async fn alert(pool: &SqlitePool) -> Result<Option<(i64, i64)>, AppError> {
+pub async fn alert(pool: &Pool) -> Result<Option<(i64, i64)>, AppError> {
     let row: Option<(Option<i64>, i64)> = sqlx::query_as(
         "SELECT (SELECT min(l.at) FROM audit_log l WHERE l.seq > d.delivered_seq), \
          (SELECT coalesce(max(seq), 0) FROM audit_log) - d.delivered_seq \
@@ -245,7 +245,7 @@ async fn connect(target: &SyslogTarget) -> Result<TcpStream, String> {
 }
 
 /// Sends the audit log to `target` for as long as the server runs.
-pub async fn run(pool: SqlitePool, target: SyslogTarget, hostname: String) {
+pub async fn run(pool: Pool, target: SyslogTarget, hostname: String) {
     let mut connection: Option<TcpStream> = None;
     // Where the last batch written started: after a broken connection it is sent again, as
     // what the kernel took may not have reached the receiver.

@@ -2,11 +2,11 @@
 //! (`crate::embed::ssr`); checking one on each request is authentication, and lives here with
 //! the cookie session's check, so that the guard needs nothing from the embed feature.
 
+use crate::db::Pool;
 use crate::{
     error::AppError, roles::UserInfo, time_fmt::unix_now, users::ssr as users,
     users::ssr::tokens::digest,
 };
-use sqlx::SqlitePool;
 
 /// The request header that carries an embed session (lower case, as HTTP/2 sends it).
 pub const SESSION_HEADER: &str = "gatehouse-embed-session";
@@ -15,12 +15,12 @@ pub const SESSION_PREFIX: &str = "gatehouse_es_";
 
 /// The user an embed session acts for, read afresh (role, removal, ended sessions apply on the
 /// next call); none when the session is unknown, expired or ended.
-pub async fn session_user(pool: &SqlitePool, token: &str) -> Result<Option<UserInfo>, AppError> {
+pub async fn session_user(pool: &Pool, token: &str) -> Result<Option<UserInfo>, AppError> {
     if !token.starts_with(SESSION_PREFIX) || token.len() > 128 {
         return Ok(None);
     }
     let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT user_id, epoch FROM embed_sessions WHERE digest = ? AND expires_at > ?",
+        "SELECT user_id, epoch FROM embed_sessions WHERE digest = $1 AND expires_at > $2",
     )
     .bind(digest(token).as_slice())
     .bind(unix_now())

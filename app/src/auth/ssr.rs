@@ -1,5 +1,6 @@
 //! The server-side guard, sessions and password checks.
 
+use crate::db::Pool;
 use crate::{
     error::AppError,
     roles::{Role, UserInfo},
@@ -7,14 +8,13 @@ use crate::{
     users::ssr as users,
 };
 use leptos::prelude::use_context;
-use sqlx::SqlitePool;
 use std::{sync::LazyLock, time::Duration};
 use tower_sessions::Session;
 
 /// What server functions need from the server, provided to them as Leptos context.
 #[derive(Clone, Debug)]
 pub struct AppContext {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub sessions: SessionPolicy,
     pub api_keys: std::sync::Arc<crate::api_keys::ssr::ApiKeys>,
     pub lockbox: crate::lockbox::settings::LockboxSettings,
@@ -22,7 +22,7 @@ pub struct AppContext {
     pub embed: crate::embed::ssr::config::EmbedConfig,
     /// The Users list's copy of every principal's sort columns (kept up to date in the
     /// background and before each search).
-    pub principals: std::sync::Arc<crate::users::ssr::memory::Memory>,
+    pub principals: std::sync::Arc<crate::users::ssr::index::Index>,
     /// Password attempts per client and per account: sign-in and every re-entered password.
     pub password_throttle: crate::auth::throttle::LoginThrottle,
 }
@@ -50,8 +50,8 @@ const TOUCH_EVERY_SECS: i64 = 60;
 
 /// Binds `session` to `user_id` under a fresh session id (so a planted id is worthless), at the
 /// user's current session epoch.
-pub async fn sign_in(pool: &SqlitePool, session: &Session, user_id: i64) -> Result<(), AppError> {
-    let epoch: i64 = sqlx::query_scalar("SELECT session_epoch FROM principals WHERE id = ?")
+pub async fn sign_in(pool: &Pool, session: &Session, user_id: i64) -> Result<(), AppError> {
+    let epoch: i64 = sqlx::query_scalar("SELECT session_epoch FROM principals WHERE id = $1")
         .bind(user_id)
         .fetch_optional(pool)
         .await?
@@ -246,7 +246,7 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 /// Returns the user when `email` and `password` match, `None` otherwise, in the same time for an
 /// unknown email as for a wrong password.
 pub async fn verify_credentials(
-    pool: &SqlitePool,
+    pool: &Pool,
     email: &str,
     password: String,
 ) -> Result<Option<UserInfo>, AppError> {
@@ -260,7 +260,7 @@ pub async fn verify_credentials(
 }
 
 async fn record_own(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     me: &UserInfo,
     action: &str,
 ) -> Result<(), AppError> {
@@ -297,7 +297,7 @@ pub async fn change_password(
     crate::auth::check_new_password(&password, &confirm)?;
     let hash = hash_password(password).await?;
     let mut tx = crate::db::begin_write(&ctx.pool).await?;
-    sqlx::query("UPDATE principals SET password_hash = ?, password_chosen = 1 WHERE id = ?")
+    sqlx::query("UPDATE principals SET password_hash = $1, password_chosen = TRUE WHERE id = $2")
         .bind(&hash)
         .bind(me.id)
         .execute(&mut *tx)

@@ -6,6 +6,8 @@ use super::{
     MAX_HEADER_CHARS, MAX_NAME_CHARS, MAX_REFERENCE_CHARS, MAX_SECRET_CHARS, MAX_URL_CHARS,
     SmtpTls, Target, VerifyResult,
 };
+use crate::db::Flag;
+use crate::db::{Conn, Pool};
 use crate::{
     api_keys::ssr::sealing::{Aad, SealedColumn},
     audit::ssr::{self as audit, Entry},
@@ -24,7 +26,6 @@ use crate::{
 use hmac::{Hmac, Mac};
 use reqwest::Url;
 use sha2::Sha256;
-use sqlx::{SqliteConnection, SqlitePool};
 use std::{fmt::Write as _, net::IpAddr, time::Instant};
 
 /// Binds a sealed secret to its purpose.
@@ -46,7 +47,7 @@ type Row = (
     Option<String>,
     String,
     Option<i64>,
-    Option<bool>,
+    Option<Flag>,
     Option<String>,
 );
 
@@ -70,28 +71,28 @@ fn connection(row: Row) -> Result<Connection, AppError> {
         target,
         credentials: vault_secret.map_or(Credentials::Stored, Credentials::KeyVault),
         last_verified_at: verified_at,
-        last_verify_ok: ok,
+        last_verify_ok: ok.map(bool::from),
         last_verify_message: message,
     })
 }
 
-pub async fn list(pool: &SqlitePool) -> Result<Vec<Connection>, AppError> {
+pub async fn list(pool: &Pool) -> Result<Vec<Connection>, AppError> {
     let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} ORDER BY name"))
         .fetch_all(pool)
         .await?;
     rows.into_iter().map(connection).collect()
 }
 
-async fn find(conn: &mut SqliteConnection, id: i64) -> Result<Connection, AppError> {
-    let row: Option<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE id = ?"))
+async fn find(conn: &mut Conn, id: i64) -> Result<Connection, AppError> {
+    let row: Option<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await?;
     connection(row.ok_or(AppError::NotFound)?)
 }
 
-async fn find_by_name(pool: &SqlitePool, name: &str) -> Result<Option<Connection>, AppError> {
-    let row: Option<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE name = ?"))
+async fn find_by_name(pool: &Pool, name: &str) -> Result<Option<Connection>, AppError> {
+    let row: Option<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE name = $1"))
         .bind(name)
         .fetch_optional(pool)
         .await?;
@@ -338,7 +339,7 @@ pub async fn save(
         .map(|s| ctx.api_keys.sealer.seal(s.as_bytes(), SECRET_AAD));
     let now = unix_now();
     let mut tx = begin_write(&ctx.pool).await?;
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM connections WHERE name = ?")
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM connections WHERE name = $1")
         .bind(&name)
         .fetch_optional(&mut *tx)
         .await?;
@@ -356,7 +357,7 @@ pub async fn save(
             sqlx::query_scalar(
                 "INSERT INTO connections (name, kind, settings, vault_secret, secret_nonce, \
                  secret_ciphertext, audience, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
             .bind(&name)
             .bind(target.kind().as_str())
@@ -397,11 +398,11 @@ pub async fn save(
                 ));
             }
             sqlx::query(
-                "UPDATE connections SET name = ?, settings = ?, audience = ?, vault_secret = ?, \
-                 secret_nonce = CASE WHEN ? THEN NULL WHEN ? IS NULL THEN secret_nonce ELSE ? END, \
-                 secret_ciphertext = CASE WHEN ? THEN NULL WHEN ? IS NULL THEN secret_ciphertext ELSE ? END, \
+                "UPDATE connections SET name = $1, settings = $2, audience = $3, vault_secret = $4, \
+                 secret_nonce = CASE WHEN $5 THEN NULL WHEN $6 IS NULL THEN secret_nonce ELSE $7 END, \
+                 secret_ciphertext = CASE WHEN $8 THEN NULL WHEN $9 IS NULL THEN secret_ciphertext ELSE $10 END, \
                  last_verified_at = NULL, last_verify_ok = NULL, last_verify_message = NULL, \
-                 updated_at = ? WHERE id = ?",
+                 updated_at = $11 WHERE id = $12",
             )
             .bind(&name)
             .bind(&settings)
@@ -444,7 +445,7 @@ pub async fn save(
 pub async fn remove(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<(), AppError> {
     let mut tx = begin_write(&ctx.pool).await?;
     let gone = find(&mut tx, id).await?;
-    sqlx::query("DELETE FROM connections WHERE id = ?")
+    sqlx::query("DELETE FROM connections WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -478,7 +479,7 @@ async fn secret_of(
         Credentials::KeyVault(reference) => vault::secret_value(ctx, reference, reuse).await,
         Credentials::Stored => {
             let (nonce, ciphertext): (Option<Vec<u8>>, Option<Vec<u8>>) = sqlx::query_as(
-                "SELECT secret_nonce, secret_ciphertext FROM connections WHERE id = ?",
+                "SELECT secret_nonce, secret_ciphertext FROM connections WHERE id = $1",
             )
             .bind(connection.id)
             .fetch_one(&ctx.pool)
@@ -675,8 +676,8 @@ pub async fn verify(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<Verif
     let now = unix_now();
     let mut tx = begin_write(&ctx.pool).await?;
     sqlx::query(
-        "UPDATE connections SET last_verified_at = ?, last_verify_ok = ?, last_verify_message = ? \
-         WHERE id = ?",
+        "UPDATE connections SET last_verified_at = $1, last_verify_ok = $2, last_verify_message = $3 \
+         WHERE id = $4",
     )
     .bind(now)
     .bind(ok)

@@ -8,6 +8,8 @@ use super::{
     LockboxRequestRow, LockboxStatus, MAX_JUSTIFICATION_CHARS, MAX_TICKET_CHARS, RECENT_DAYS,
     RequestFilter,
 };
+use crate::db::Flag;
+use crate::db::{Conn, Pool};
 use crate::{
     audit::ssr::{self as audit, Entry},
     auth::ssr::{AppContext, client_addr, confirm_password, require},
@@ -21,7 +23,6 @@ use crate::{
         ssr::{applications::Application, changes as user_changes},
     },
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// A Lockbox approver's password, typed again to decide, and what is said when it is wrong.
 const WRONG_PASSWORD: (&str, &str) = ("password", "The password is not correct.");
@@ -58,11 +59,8 @@ pub fn effective_status(
     }
 }
 
-async fn policy_on(
-    conn: &mut SqliteConnection,
-    settings: LockboxSettings,
-) -> Result<LockboxPolicy, AppError> {
-    let (enabled, approvals, expiry, period): (bool, i64, i64, i64) = sqlx::query_as(
+async fn policy_on(conn: &mut Conn, settings: LockboxSettings) -> Result<LockboxPolicy, AppError> {
+    let (Flag(enabled), approvals, expiry, period): (Flag, i64, i64, i64) = sqlx::query_as(
         "SELECT enabled, approvals_required, request_expiry_secs, access_period_secs \
          FROM lockbox_policy WHERE id = 1",
     )
@@ -84,9 +82,9 @@ pub async fn policy(ctx: &AppContext) -> Result<LockboxPolicy, AppError> {
 }
 
 /// Requests waiting for a decision now.
-pub async fn pending_count(pool: &SqlitePool) -> Result<i64, AppError> {
+pub async fn pending_count(pool: &Pool) -> Result<i64, AppError> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM lockbox_requests WHERE status = 'pending' AND request_expires_at > ?",
+        "SELECT count(*) FROM lockbox_requests WHERE status = 'pending' AND request_expires_at > $1",
     )
     .bind(unix_now())
     .fetch_one(pool)
@@ -96,7 +94,7 @@ pub async fn pending_count(pool: &SqlitePool) -> Result<i64, AppError> {
 pub async fn overview(ctx: &AppContext, caller: &UserInfo) -> Result<LockboxOverview, AppError> {
     let approvers: Vec<(String, String)> = sqlx::query_as(
         "SELECT name, handle FROM principals \
-         WHERE kind = 'user' AND lockbox_approver = 1 AND password_hash IS NOT NULL ORDER BY name",
+         WHERE kind = 'user' AND lockbox_approver = TRUE AND password_hash IS NOT NULL ORDER BY name",
     )
     .fetch_all(&ctx.pool)
     .await?;
@@ -134,15 +132,12 @@ fn row(raw: RawRow, now: i64) -> LockboxRequestRow {
     }
 }
 
-pub async fn list(
-    pool: &SqlitePool,
-    filter: RequestFilter,
-) -> Result<Vec<LockboxRequestRow>, AppError> {
+pub async fn list(pool: &Pool, filter: RequestFilter) -> Result<Vec<LockboxRequestRow>, AppError> {
     let now = unix_now();
     let rows: Vec<RawRow> = match filter {
         RequestFilter::Pending => {
             sqlx::query_as(&format!(
-                "{ROW_COLUMNS} WHERE status = 'pending' AND request_expires_at > ? \
+                "{ROW_COLUMNS} WHERE status = 'pending' AND request_expires_at > $1 \
                  ORDER BY requested_at DESC, id DESC LIMIT 500"
             ))
             .bind(now)
@@ -150,7 +145,7 @@ pub async fn list(
             .await?
         }
         RequestFilter::Recent => sqlx::query_as(&format!(
-            "{ROW_COLUMNS} WHERE requested_at >= ? ORDER BY requested_at DESC, id DESC LIMIT 500"
+            "{ROW_COLUMNS} WHERE requested_at >= $1 ORDER BY requested_at DESC, id DESC LIMIT 500"
         ))
         .bind(now - RECENT_DAYS * 86_400)
         .fetch_all(pool)
@@ -159,12 +154,8 @@ pub async fn list(
     Ok(rows.into_iter().map(|r| row(r, now)).collect())
 }
 
-async fn row_on(
-    conn: &mut SqliteConnection,
-    id: i64,
-    now: i64,
-) -> Result<LockboxRequestRow, AppError> {
-    let raw: Option<RawRow> = sqlx::query_as(&format!("{ROW_COLUMNS} WHERE id = ?"))
+async fn row_on(conn: &mut Conn, id: i64, now: i64) -> Result<LockboxRequestRow, AppError> {
+    let raw: Option<RawRow> = sqlx::query_as(&format!("{ROW_COLUMNS} WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -172,34 +163,34 @@ async fn row_on(
 }
 
 async fn detail_on(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     settings: LockboxSettings,
     id: i64,
 ) -> Result<LockboxRequestDetail, AppError> {
     let now = unix_now();
     let row = row_on(conn, id, now).await?;
-    let (application, justification, engineer_name, engineer_email, access, by_policy): (
+    let (application, justification, engineer_name, engineer_email, access, Flag(by_policy)): (
         String,
         String,
         String,
         String,
         String,
-        bool,
+        Flag,
     ) = sqlx::query_as(
         "SELECT application_name, justification, engineer_name, engineer_email, access, by_policy \
-         FROM lockbox_requests WHERE id = ?",
+         FROM lockbox_requests WHERE id = $1",
     )
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
     let approved_by: Vec<String> = sqlx::query_scalar(
-        "SELECT approver_email FROM lockbox_approvals WHERE request_id = ? ORDER BY decided_at, approver_id",
+        "SELECT approver_email FROM lockbox_approvals WHERE request_id = $1 ORDER BY decided_at, approver_id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
     let history: Vec<(i64, Option<String>, String, String)> = sqlx::query_as(
-        "SELECT at, actor, event, detail FROM lockbox_events WHERE request_id = ? ORDER BY id",
+        "SELECT at, actor, event, detail FROM lockbox_events WHERE request_id = $1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -233,14 +224,14 @@ pub async fn detail(ctx: &AppContext, id: i64) -> Result<LockboxRequestDetail, A
 }
 
 async fn event(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     actor: Option<&str>,
     event: &str,
     detail: &str,
 ) -> Result<(), AppError> {
     sqlx::query(
-        "INSERT INTO lockbox_events (request_id, at, actor, event, detail) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO lockbox_events (request_id, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id)
     .bind(unix_now())
@@ -268,7 +259,7 @@ const NOBODY: By<'static> = By {
 
 /// The audit row of a lockbox change: the request ID and ticket as the target.
 async fn audit_row(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     by: By<'_>,
     action: &str,
     id: i64,
@@ -358,7 +349,7 @@ pub async fn set_policy(
 /// Writes a policy change, in the caller's transaction. Turning the policy on ends the access
 /// that was approved by policy while it was off: that access had no approver.
 async fn apply_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &AppContext,
     by: By<'_>,
     change: &PolicyChange,
@@ -367,9 +358,9 @@ async fn apply_policy(
     let fixed = before.durations_fixed;
     let now = unix_now();
     sqlx::query(
-        "UPDATE lockbox_policy SET enabled = ?, approvals_required = ?, \
-         request_expiry_secs = coalesce(?, request_expiry_secs), \
-         access_period_secs = coalesce(?, access_period_secs), updated_at = ? WHERE id = 1",
+        "UPDATE lockbox_policy SET enabled = $1, approvals_required = $2, \
+         request_expiry_secs = coalesce($3, request_expiry_secs), \
+         access_period_secs = coalesce($4, access_period_secs), updated_at = $5 WHERE id = 1",
     )
     .bind(change.enabled)
     .bind(i64::from(change.approvals_required))
@@ -398,8 +389,8 @@ async fn apply_policy(
     .await?;
     if !before.enabled && after.enabled {
         let ended: Vec<(i64, String)> = sqlx::query_as(
-            "UPDATE lockbox_requests SET status = 'revoked', access_ends_at = ? \
-             WHERE status = 'approved' AND by_policy = 1 AND access_ends_at > ? \
+            "UPDATE lockbox_requests SET status = 'revoked', access_ends_at = $1 \
+             WHERE status = 'approved' AND by_policy = TRUE AND access_ends_at > $2 \
              RETURNING id, ticket",
         )
         .bind(now)
@@ -503,7 +494,7 @@ pub async fn approve(
     must_be_pending(row.status)?;
     let inserted = sqlx::query(
         "INSERT INTO lockbox_approvals (request_id, approver_id, approver_email, decided_at) \
-         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(approver.id)
@@ -521,8 +512,8 @@ pub async fn approve(
     let complete = approvals >= i64::from(policy.approvals_required);
     if complete {
         sqlx::query(
-            "UPDATE lockbox_requests SET status = 'approved', decided_at = ?, \
-             access_ends_at = ? + access_period_secs WHERE id = ?",
+            "UPDATE lockbox_requests SET status = 'approved', decided_at = $1, \
+             access_ends_at = $2 + access_period_secs WHERE id = $3",
         )
         .bind(now)
         .bind(now)
@@ -560,7 +551,7 @@ struct Decision<'a> {
 /// Writes a decision's history and audit rows in its transaction, commits, and returns the
 /// request as it now stands.
 async fn conclude(
-    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    mut tx: crate::db::Tx,
     ctx: &AppContext,
     d: Decision<'_>,
 ) -> Result<LockboxRequestDetail, AppError> {
@@ -585,7 +576,7 @@ pub async fn deny(
     let mut tx = begin_write(&ctx.pool).await?;
     let row = row_on(&mut tx, id, now).await?;
     must_be_pending(row.status)?;
-    sqlx::query("UPDATE lockbox_requests SET status = 'denied', decided_at = ? WHERE id = ?")
+    sqlx::query("UPDATE lockbox_requests SET status = 'denied', decided_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(&mut *tx)
@@ -615,11 +606,13 @@ pub async fn revoke(
             row.status.label()
         )));
     }
-    sqlx::query("UPDATE lockbox_requests SET status = 'revoked', access_ends_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE lockbox_requests SET status = 'revoked', access_ends_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     event(&mut tx, id, Some(&approver.email), "Access revoked", "").await?;
     let client = client_addr();
     let by = By {
@@ -735,7 +728,7 @@ pub async fn file(
         "INSERT INTO lockbox_requests (application_id, application_name, ticket, justification, \
          engineer_name, engineer_email, access, access_period_secs, requested_at, \
          request_expires_at, status, by_policy, decided_at, access_ends_at) \
-         VALUES (?, ?, ?, ?, ?, ?, 'read', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, 'read', $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(app.id)
     .bind(&app.name)
@@ -801,7 +794,7 @@ pub async fn for_application(
     id: i64,
 ) -> Result<LockboxRequestDetail, AppError> {
     let owner: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT application_id FROM lockbox_requests WHERE id = ?")
+        sqlx::query_scalar("SELECT application_id FROM lockbox_requests WHERE id = $1")
             .bind(id)
             .fetch_optional(&ctx.pool)
             .await?;
@@ -818,7 +811,7 @@ pub async fn for_application(
 /// it was filed by that application. Returns the request's ticket and when access ends, or
 /// why not.
 pub async fn live_access(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: i64,
     application: Option<i64>,
 ) -> Result<Result<(String, i64), String>, AppError> {
@@ -826,7 +819,7 @@ pub async fn live_access(
     type Live = (Option<i64>, String, String, i64, Option<i64>);
     let row: Option<Live> = sqlx::query_as(
         "SELECT application_id, ticket, status, request_expires_at, access_ends_at \
-         FROM lockbox_requests WHERE id = ?",
+         FROM lockbox_requests WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -852,7 +845,7 @@ pub async fn live_access(
 
 /// Records one use of approved access (the support endpoints), with the request and ticket.
 pub async fn record_access(
-    pool: &SqlitePool,
+    pool: &Pool,
     app: &Application,
     client: Option<&str>,
     access: (i64, &str),
@@ -871,19 +864,19 @@ pub async fn record_access(
 
 /// Writes down what the clock already decided: pending requests past their expiry and approved
 /// access past its end become Expired, with history and audit rows. Reads never wait for this.
-pub async fn sweep(pool: &SqlitePool) -> Result<usize, AppError> {
+pub async fn sweep(pool: &Pool) -> Result<usize, AppError> {
     let now = unix_now();
     let mut tx = begin_write(pool).await?;
     let unanswered: Vec<(i64, String)> = sqlx::query_as(
         "UPDATE lockbox_requests SET status = 'expired' \
-         WHERE status = 'pending' AND request_expires_at <= ? RETURNING id, ticket",
+         WHERE status = 'pending' AND request_expires_at <= $1 RETURNING id, ticket",
     )
     .bind(now)
     .fetch_all(&mut *tx)
     .await?;
     let ended: Vec<(i64, String)> = sqlx::query_as(
         "UPDATE lockbox_requests SET status = 'expired' \
-         WHERE status = 'approved' AND access_ends_at <= ? RETURNING id, ticket",
+         WHERE status = 'approved' AND access_ends_at <= $1 RETURNING id, ticket",
     )
     .bind(now)
     .fetch_all(&mut *tx)

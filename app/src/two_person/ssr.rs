@@ -2,6 +2,8 @@
 //! once by a second approver in theirs.
 
 use super::PendingChange;
+use crate::db::Conn;
+use crate::db::Flag;
 use crate::{
     audit::ssr::{self as audit, Entry},
     auth::ssr::client_addr,
@@ -10,7 +12,6 @@ use crate::{
     time_fmt::unix_now,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::SqliteConnection;
 
 /// What a pending change will do once confirmed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +32,15 @@ pub enum Proposal {
 }
 
 impl Proposal {
+    /// The user the change is about, if any (a column of its own, so that the Users list can
+    /// mark an approver waiting for confirmation without reading JSON).
+    fn user_id(&self) -> Option<i64> {
+        match self {
+            Self::Policy { .. } => None,
+            Self::GrantApprover { user_id } | Self::ResetPassword { user_id } => Some(*user_id),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Self::Policy { .. } => "policy",
@@ -41,17 +51,16 @@ impl Proposal {
 }
 
 /// Whether the two-person rule is in force: Approvals required is 2.
-pub async fn in_force(conn: &mut SqliteConnection) -> Result<bool, AppError> {
-    Ok(
+pub async fn in_force(conn: &mut Conn) -> Result<bool, AppError> {
+    let two: Option<Flag> =
         sqlx::query_scalar("SELECT approvals_required >= 2 FROM lockbox_policy WHERE id = 1")
             .fetch_optional(conn)
-            .await?
-            .unwrap_or(false),
-    )
+            .await?;
+    Ok(two.is_some_and(bool::from))
 }
 
 async fn audit_row(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     actor: &UserInfo,
     action: &str,
     summary: &str,
@@ -74,14 +83,14 @@ async fn audit_row(
 /// Records `proposal` as waiting for a second approver (audited `lockbox.change_proposed`).
 /// The same change proposed again while it waits is the same pending change.
 pub async fn propose(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     by: &UserInfo,
     proposal: Proposal,
     summary: &str,
 ) -> Result<i64, AppError> {
     let payload = serde_json::to_string(&proposal).map_err(AppError::internal)?;
     let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM lockbox_pending_changes WHERE status = 'pending' AND payload = ?",
+        "SELECT id FROM lockbox_pending_changes WHERE status = 'pending' AND payload = $1",
     )
     .bind(&payload)
     .fetch_optional(&mut *conn)
@@ -91,8 +100,8 @@ pub async fn propose(
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO lockbox_pending_changes \
-         (kind, payload, summary, proposed_by, proposed_by_email, proposed_at) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+         (kind, payload, summary, proposed_by, proposed_by_email, proposed_at, user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(proposal.kind())
     .bind(&payload)
@@ -100,6 +109,7 @@ pub async fn propose(
     .bind(by.id)
     .bind(&by.email)
     .bind(unix_now())
+    .bind(proposal.user_id())
     .fetch_one(&mut *conn)
     .await?;
     audit_row(
@@ -114,10 +124,7 @@ pub async fn propose(
 }
 
 /// The changes waiting now, oldest first; `caller` marks their own.
-pub async fn pending(
-    conn: &mut SqliteConnection,
-    caller: &UserInfo,
-) -> Result<Vec<PendingChange>, AppError> {
+pub async fn pending(conn: &mut Conn, caller: &UserInfo) -> Result<Vec<PendingChange>, AppError> {
     let rows: Vec<(i64, String, i64, String, i64)> = sqlx::query_as(
         "SELECT id, summary, proposed_by, proposed_by_email, proposed_at \
          FROM lockbox_pending_changes WHERE status = 'pending' ORDER BY id LIMIT 100",
@@ -139,12 +146,9 @@ pub async fn pending(
 }
 
 /// A waiting change, by id, with who proposed it.
-async fn waiting(
-    conn: &mut SqliteConnection,
-    id: i64,
-) -> Result<(Proposal, String, i64), AppError> {
+async fn waiting(conn: &mut Conn, id: i64) -> Result<(Proposal, String, i64), AppError> {
     let row: Option<(String, String, i64, String)> = sqlx::query_as(
-        "SELECT payload, summary, proposed_by, status FROM lockbox_pending_changes WHERE id = ?",
+        "SELECT payload, summary, proposed_by, status FROM lockbox_pending_changes WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -159,15 +163,10 @@ async fn waiting(
     Ok((proposal, summary, by))
 }
 
-async fn conclude(
-    conn: &mut SqliteConnection,
-    id: i64,
-    status: &str,
-    by: &UserInfo,
-) -> Result<(), AppError> {
+async fn conclude(conn: &mut Conn, id: i64, status: &str, by: &UserInfo) -> Result<(), AppError> {
     sqlx::query(
-        "UPDATE lockbox_pending_changes SET status = ?, decided_by_email = ?, decided_at = ? \
-         WHERE id = ?",
+        "UPDATE lockbox_pending_changes SET status = $1, decided_by_email = $2, decided_at = $3 \
+         WHERE id = $4",
     )
     .bind(status)
     .bind(&by.email)
@@ -180,11 +179,7 @@ async fn conclude(
 
 /// Takes a waiting change for `confirmer` to apply in the same transaction (audited
 /// `lockbox.change_confirmed`). Whoever proposed it cannot confirm it.
-pub async fn take(
-    conn: &mut SqliteConnection,
-    id: i64,
-    confirmer: &UserInfo,
-) -> Result<Proposal, AppError> {
+pub async fn take(conn: &mut Conn, id: i64, confirmer: &UserInfo) -> Result<Proposal, AppError> {
     let (proposal, summary, by) = waiting(conn, id).await?;
     if by == confirmer.id {
         return Err(AppError::NotPermitted(
@@ -197,7 +192,7 @@ pub async fn take(
 }
 
 /// Withdraws a waiting change (audited `lockbox.change_cancelled`): nothing is applied.
-pub async fn cancel(conn: &mut SqliteConnection, id: i64, by: &UserInfo) -> Result<(), AppError> {
+pub async fn cancel(conn: &mut Conn, id: i64, by: &UserInfo) -> Result<(), AppError> {
     let (_, summary, _) = waiting(conn, id).await?;
     conclude(conn, id, "cancelled", by).await?;
     audit_row(conn, by, "lockbox.change_cancelled", &summary, "").await

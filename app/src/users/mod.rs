@@ -155,7 +155,7 @@ async fn admin() -> Result<(crate::auth::ssr::AppContext, crate::roles::UserInfo
 #[server(prefix = "/rpc", endpoint = "principals_list", output = crate::wire::JsonAnswer)]
 pub async fn list_principals(query: ListQuery) -> Result<PrincipalPage, AppError> {
     let (ctx, _admin) = admin().await?;
-    ssr::list::page(&ctx.pool, Some(&ctx.principals), &query.validated()?).await
+    ssr::list::page(&ctx.pool, &ctx.principals, &query.validated()?).await
 }
 
 /// Adds a user (who gets an invitation link), a group or an application (which gets a secret).

@@ -225,7 +225,7 @@ async fn support_principals(
     let app = application(&state, peer, &headers).await?;
     let grant = approved_request(&state, &app, &headers).await?;
     let query = list_query(params)?;
-    let page = list::page(&state.ctx.pool, Some(&state.ctx.principals), &query).await?;
+    let page = list::page(&state.ctx.pool, &state.ctx.principals, &query).await?;
     record_use(&state, &app, peer, &grant, "principals").await?;
     Ok(Json(page).into_response())
 }

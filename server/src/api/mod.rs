@@ -298,12 +298,7 @@ async fn principals(
         "Listing principals needs an application with the Admin role.",
     )
     .await?;
-    let page = list::page(
-        &state.ctx.pool,
-        Some(&state.ctx.principals),
-        &list_query(params)?,
-    )
-    .await?;
+    let page = list::page(&state.ctx.pool, &state.ctx.principals, &list_query(params)?).await?;
     Ok(Json(page).into_response())
 }
 

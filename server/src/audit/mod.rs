@@ -1,5 +1,6 @@
 //! `GET /admin/security/audit.csv`: the audit log as a download, for Admins.
 
+use app::db::Pool;
 use app::{
     audit::ssr as audit,
     auth::ssr::{AppContext, admit, authorize},
@@ -13,7 +14,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::stream::{self, Stream, StreamExt};
-use sqlx::SqlitePool;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
@@ -55,7 +55,7 @@ const PAGE_ROWS: i64 = 1000;
 
 /// The CSV, a page of rows at a time: memory stays bounded however long the log is. A failure
 /// midway ends the download early (the cause is logged); the file is then visibly cut short.
-fn csv_stream(pool: SqlitePool) -> impl Stream<Item = Result<String, AppError>> {
+fn csv_stream(pool: Pool) -> impl Stream<Item = Result<String, AppError>> {
     let header = stream::once(async { Ok(audit::CSV_HEADER.to_owned()) });
     let pages = stream::try_unfold(Some(0i64), move |after| {
         let pool = pool.clone();

@@ -1,6 +1,7 @@
 //! The first administrator of an empty database.
 
 use crate::error::StartupError;
+use app::db::Pool;
 use app::{
     auth::ssr::hash_password,
     db::begin_write,
@@ -10,7 +11,6 @@ use app::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::SqlitePool;
 
 /// A password an administrator would choose is at least this long.
 const MIN_PASSWORD_LEN: usize = 12;
@@ -18,7 +18,7 @@ const MIN_PASSWORD_LEN: usize = 12;
 /// Creates the first Admin when there are no users. Without a configured password it generates
 /// one (192 bits from a CSPRNG seeded by the OS) and logs it once: that line is the only copy.
 pub async fn ensure_admin(
-    pool: &SqlitePool,
+    pool: &Pool,
     email: &str,
     password: Option<&SecretString>,
 ) -> Result<(), StartupError> {

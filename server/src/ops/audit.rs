@@ -4,9 +4,9 @@
 
 use crate::{config::Config, db, error::StartupError, master_key};
 use app::audit::chain::{self, AuditKey, Checkpoint, Verdict};
-use sqlx::SqlitePool;
+use app::db::Pool;
 
-async fn open(config: &Config) -> Result<(SqlitePool, AuditKey), StartupError> {
+async fn open(config: &Config) -> Result<(Pool, AuditKey), StartupError> {
     let Some((key, _)) = master_key::current(config)? else {
         return Err(StartupError::Config(
             "there is no master key yet, so there is no audit chain: start the server once first"

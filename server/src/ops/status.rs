@@ -68,7 +68,7 @@ pub async fn status(config: &Config) -> Result<Status, StartupError> {
         let pool = pool.clone();
         async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await }
     };
-    let vault: Option<(String, bool)> =
+    let vault: Option<(String, app::db::Flag)> =
         sqlx::query_as("SELECT address, healthy FROM key_vault WHERE id = 1")
             .fetch_optional(&pool)
             .await?;
@@ -79,22 +79,25 @@ pub async fn status(config: &Config) -> Result<Status, StartupError> {
     .fetch_optional(&pool)
     .await?;
     let status = Status {
-        database: "sqlite",
+        database: match app::db::Backend::of(&pool) {
+            app::db::Backend::Sqlite => "sqlite",
+            app::db::Backend::Postgres => "postgres",
+        },
         schema_version: count("SELECT coalesce(max(version), 0) FROM _sqlx_migrations").await?,
         users: count("SELECT count(*) FROM principals WHERE kind = 'user'").await?,
         groups: count("SELECT count(*) FROM principals WHERE kind = 'group'").await?,
         applications: count("SELECT count(*) FROM principals WHERE kind = 'application'").await?,
         admins: count(
-            "SELECT count(*) FROM principals WHERE kind = 'user' AND role = 'admin' AND active = 1",
+            "SELECT count(*) FROM principals WHERE kind = 'user' AND role = 'admin' AND active = TRUE",
         )
         .await?,
-        api_enabled: count("SELECT coalesce(max(enabled), 0) FROM api_settings").await? == 1,
+        api_enabled: count("SELECT count(*) FROM api_settings WHERE enabled").await? == 1,
         key_vault: match vault {
             None => "not linked".into(),
-            Some((address, true)) => format!("healthy ({address})"),
-            Some((address, false)) => format!("unreachable ({address})"),
+            Some((address, app::db::Flag(true))) => format!("healthy ({address})"),
+            Some((address, app::db::Flag(false))) => format!("unreachable ({address})"),
         },
-        customer_lockbox: count("SELECT enabled FROM lockbox_policy WHERE id = 1").await? == 1,
+        customer_lockbox: count("SELECT count(*) FROM lockbox_policy WHERE id = 1 AND enabled").await? == 1,
         audit_entries: count("SELECT count(*) FROM audit_log").await?,
         audit_chain: match super::verify_audit(config, None).await {
             Ok(verdict) => Some(verdict.to_string()),

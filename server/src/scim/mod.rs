@@ -7,6 +7,7 @@ mod patch;
 mod schemas;
 
 use crate::AppState;
+use app::db::Pool;
 use app::{
     error::AppError,
     provisioning::ssr::{
@@ -25,7 +26,6 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sqlx::SqlitePool;
 use std::{borrow::Cow, net::SocketAddr};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -483,7 +483,12 @@ fn user_fields(doc: &Map<String, Value>) -> Result<UserFields> {
     let (handle, own_user_name) = match (Email::parse(user_name), listed()) {
         (Ok(email), _) => (email.as_str().to_owned(), None),
         (Err(_), Some(email)) => (email.as_str().to_owned(), Some(user_name.to_owned())),
-        (Err(_), None) => (user_name.to_owned(), None),
+        // Kept as sent in userName; the handle is folded like an email, so that it is found
+        // alike on every database.
+        (Err(_), None) => (
+            user_name.to_ascii_lowercase(),
+            (user_name.to_ascii_lowercase() != user_name).then(|| user_name.to_owned()),
+        ),
     };
     let kept: Map<String, Value> = KEPT
         .iter()
@@ -576,18 +581,18 @@ trait Resource: Send + Sync + 'static {
     fn id(item: &Self::Item) -> i64;
     fn fields(doc: &Map<String, Value>) -> Result<Self::Fields>;
     fn page(
-        pool: &SqlitePool,
+        pool: &Pool,
         filter: Filter,
         start: i64,
         count: i64,
     ) -> impl Future<Output = AppResult<(i64, Vec<Self::Item>)>> + Send;
-    fn one(pool: &SqlitePool, id: i64) -> impl Future<Output = AppResult<Self::Item>> + Send;
+    fn one(pool: &Pool, id: i64) -> impl Future<Output = AppResult<Self::Item>> + Send;
     fn create(
-        pool: &SqlitePool,
+        pool: &Pool,
         fields: Self::Fields,
     ) -> impl Future<Output = AppResult<Self::Item>> + Send;
     fn replace(
-        pool: &SqlitePool,
+        pool: &Pool,
         id: i64,
         fields: Self::Fields,
     ) -> impl Future<Output = AppResult<Self::Item>> + Send;
@@ -613,24 +618,21 @@ impl Resource for Users {
         user_fields(doc)
     }
     fn page(
-        pool: &SqlitePool,
+        pool: &Pool,
         filter: Filter,
         start: i64,
         count: i64,
     ) -> impl Future<Output = AppResult<(i64, Vec<User>)>> + Send {
         directory::users(pool, filter, start, count)
     }
-    fn one(pool: &SqlitePool, id: i64) -> impl Future<Output = AppResult<User>> + Send {
+    fn one(pool: &Pool, id: i64) -> impl Future<Output = AppResult<User>> + Send {
         directory::user(pool, id)
     }
-    fn create(
-        pool: &SqlitePool,
-        fields: UserFields,
-    ) -> impl Future<Output = AppResult<User>> + Send {
+    fn create(pool: &Pool, fields: UserFields) -> impl Future<Output = AppResult<User>> + Send {
         directory::create_user(pool, fields)
     }
     fn replace(
-        pool: &SqlitePool,
+        pool: &Pool,
         id: i64,
         fields: UserFields,
     ) -> impl Future<Output = AppResult<User>> + Send {
@@ -653,24 +655,21 @@ impl Resource for Groups {
         group_fields(doc)
     }
     fn page(
-        pool: &SqlitePool,
+        pool: &Pool,
         filter: Filter,
         start: i64,
         count: i64,
     ) -> impl Future<Output = AppResult<(i64, Vec<Group>)>> + Send {
         directory::groups(pool, filter, start, count)
     }
-    fn one(pool: &SqlitePool, id: i64) -> impl Future<Output = AppResult<Group>> + Send {
+    fn one(pool: &Pool, id: i64) -> impl Future<Output = AppResult<Group>> + Send {
         directory::group(pool, id)
     }
-    fn create(
-        pool: &SqlitePool,
-        fields: GroupFields,
-    ) -> impl Future<Output = AppResult<Group>> + Send {
+    fn create(pool: &Pool, fields: GroupFields) -> impl Future<Output = AppResult<Group>> + Send {
         directory::create_group(pool, fields)
     }
     fn replace(
-        pool: &SqlitePool,
+        pool: &Pool,
         id: i64,
         fields: GroupFields,
     ) -> impl Future<Output = AppResult<Group>> + Send {

@@ -75,8 +75,8 @@ pub async fn reset_password(
     let hash = hash_password(password.expose_secret().to_owned()).await?;
     let mut tx = app::db::begin_write(&pool).await?;
     let id: i64 = sqlx::query_scalar(
-        "UPDATE principals SET password_hash = ?, password_chosen = 0 \
-         WHERE handle = ? AND kind = 'user' RETURNING id",
+        "UPDATE principals SET password_hash = $1, password_chosen = FALSE \
+         WHERE handle = $2 AND kind = 'user' RETURNING id",
     )
     .bind(&hash)
     .bind(email.as_str())
@@ -85,7 +85,7 @@ pub async fn reset_password(
     .ok_or_else(|| StartupError::Config(format!("no user has the email {email}")))?;
     users::end_sessions(&mut tx, id).await?;
     // Links issued before no longer choose this user's password.
-    sqlx::query("DELETE FROM invitations WHERE user_id = ?")
+    sqlx::query("DELETE FROM invitations WHERE user_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;

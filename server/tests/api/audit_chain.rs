@@ -26,9 +26,7 @@ async fn with_history() -> (TestApp, reqwest::Client) {
 }
 
 fn config_of(app: &TestApp) -> Config {
-    let mut config = Config::defaults();
-    config.database_url = app.database_url.clone();
-    config
+    app.config()
 }
 
 /// The verdict from all three places, which must agree.
@@ -105,7 +103,7 @@ async fn a_changed_column_is_found_with_its_entry() {
         ("client_addr", "'203.0.113.9'"),
         ("at", "at + 1"),
         ("actor_id", "999"),
-        ("mac", "zeroblob(32)"),
+        ("mac", "(SELECT m.mac FROM audit_log m WHERE m.seq = 3)"),
     ] {
         let (app, admin) = with_history().await;
         assert!(matches!(
@@ -163,7 +161,7 @@ async fn deleting_inserting_and_reordering_are_found() {
     }
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor_email, action, detail, mac) \
-         VALUES (3, unixepoch(), 'x@example.com', 'principal.role', 'viewer -> admin', zeroblob(32))",
+         VALUES (3, unixepoch(), 'x@example.com', 'principal.role', 'viewer -> admin', (SELECT m.mac FROM audit_log m WHERE m.seq = 2))",
     )
     .execute(&app.pool)
     .await
@@ -175,7 +173,7 @@ async fn deleting_inserting_and_reordering_are_found() {
     let (app, admin) = with_history().await;
     let mut tx = app.pool.begin().await.unwrap();
     for (from, to) in [(6, -6), (7, 6), (-6, 7)] {
-        sqlx::query("UPDATE audit_log SET seq = ? WHERE seq = ?")
+        sqlx::query("UPDATE audit_log SET seq = $1 WHERE seq = $2")
             .bind(to)
             .bind(from)
             .execute(&mut *tx)
@@ -219,7 +217,7 @@ async fn entries_from_before_the_chain_are_chained_at_start() {
     for n in 0..3 {
         sqlx::query(
             "INSERT INTO audit_log (at, actor_email, action, target, detail) \
-             VALUES (unixepoch(), 'old@example.com', 'principal.add', ?, '')",
+             VALUES (unixepoch(), 'old@example.com', 'principal.add', $1, '')",
         )
         .bind(format!("old-{n}"))
         .execute(&first.pool)
@@ -272,7 +270,7 @@ async fn truncation_after_a_checkpoint_is_found() {
     assert!(matches!(intact, ChainVerdict::Intact { .. }), "{intact}");
 
     // The newest entries deleted, back to before the checkpoint's head.
-    sqlx::query("DELETE FROM audit_log WHERE seq >= ?")
+    sqlx::query("DELETE FROM audit_log WHERE seq >= $1")
         .bind(checkpoint.seq - 1)
         .execute(&app.pool)
         .await

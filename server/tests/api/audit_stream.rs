@@ -253,7 +253,7 @@ async fn a_destination_long_behind_raises_the_banner() {
     );
     assert!(html.contains("entries wait for the SIEM"), "{html}");
     let behind = head(&app).await;
-    sqlx::query("UPDATE audit_destinations SET delivered_seq = ?")
+    sqlx::query("UPDATE audit_destinations SET delivered_seq = $1")
         .bind(behind + 10)
         .execute(&app.pool)
         .await

@@ -251,7 +251,7 @@ async fn add_fixtures(app: &TestApp) {
     ] {
         sqlx::query(
             "INSERT INTO principals (id, kind, name, handle, role, password_hash) \
-             VALUES (?, ?, ?, ?, 'viewer', ?)",
+             VALUES ($1, $2, $3, $4, 'viewer', $5)",
         )
         .bind(id)
         .bind(kind)
@@ -267,7 +267,7 @@ async fn add_fixtures(app: &TestApp) {
             "INSERT INTO lockbox_requests (id, application_id, application_name, ticket, \
              justification, engineer_name, engineer_email, access, access_period_secs, \
              requested_at, request_expires_at) \
-             VALUES (?, 101, 'Fixture app', 'T-200', 'Matrix', 'Sam', 'sam@support.test', \
+             VALUES ($1, 101, 'Fixture app', 'T-200', 'Matrix', 'Sam', 'sam@support.test', \
              'read', 3600, unixepoch(), unixepoch() + 3600)",
         )
         .bind(id)
@@ -458,7 +458,7 @@ async fn a_role_change_applies_on_the_next_request() {
         .await;
     assert_eq!(promoted.status(), StatusCode::OK);
 
-    sqlx::query("DELETE FROM principals WHERE handle <> ?")
+    sqlx::query("DELETE FROM principals WHERE handle <> $1")
         .bind(ADMIN_EMAIL)
         .execute(&app.pool)
         .await

@@ -71,7 +71,7 @@ async fn a_signed_in_write_without_origin_or_fetch_metadata_is_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let enabled: bool = sqlx::query_scalar("SELECT count(*) > 0 FROM api_keys")
+    let app::db::Flag(enabled) = sqlx::query_scalar("SELECT count(*) > 0 FROM api_keys")
         .fetch_one(&app.pool)
         .await
         .unwrap();

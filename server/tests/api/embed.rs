@@ -250,7 +250,7 @@ async fn every_bad_token_is_refused_with_its_reason() {
     // A removed user.
     let viewer = app.add_user(Role::Viewer).await;
     let for_viewer = sign(&secret, &claims(&viewer));
-    sqlx::query("DELETE FROM principals WHERE handle = ?")
+    sqlx::query("DELETE FROM principals WHERE handle = $1")
         .bind(&viewer)
         .execute(&app.pool)
         .await
@@ -405,7 +405,7 @@ async fn embed_sessions_end_on_time_and_with_their_secret_origin_or_user() {
         frame_call(&app, &s, "/rpc/api_overview", "").await.status(),
         StatusCode::FORBIDDEN
     );
-    sqlx::query("UPDATE principals SET role = 'admin' WHERE handle = ?")
+    sqlx::query("UPDATE principals SET role = 'admin' WHERE handle = $1")
         .bind(&viewer)
         .execute(&app.pool)
         .await
@@ -415,7 +415,7 @@ async fn embed_sessions_end_on_time_and_with_their_secret_origin_or_user() {
         StatusCode::OK
     );
     // Ending the user's sessions ends the embed session too.
-    sqlx::query("UPDATE principals SET session_epoch = session_epoch + 1 WHERE handle = ?")
+    sqlx::query("UPDATE principals SET session_epoch = session_epoch + 1 WHERE handle = $1")
         .bind(&viewer)
         .execute(&app.pool)
         .await
@@ -663,7 +663,7 @@ async fn each_portal_has_its_own_secret() {
     // A portal listed before each had its own secret (no secret of its own) signs with the
     // shared one until its own is made; then the shared one no longer works for it.
     const OLD: &str = "https://old-portal.example.net";
-    sqlx::query("INSERT INTO embed_origins (origin, added_at) VALUES (?, unixepoch())")
+    sqlx::query("INSERT INTO embed_origins (origin, added_at) VALUES ($1, unixepoch())")
         .bind(OLD)
         .execute(&app.pool)
         .await
@@ -727,7 +727,7 @@ async fn account_changes_are_refused_in_the_frame_before_any_write() {
     let session = session_for(&app, &secret, ADMIN_EMAIL).await;
     let epoch_and_hash = || async {
         sqlx::query_as::<_, (i64, String)>(
-            "SELECT session_epoch, password_hash FROM principals WHERE handle = ?",
+            "SELECT session_epoch, password_hash FROM principals WHERE handle = $1",
         )
         .bind(ADMIN_EMAIL)
         .fetch_one(&app.pool)

@@ -1,5 +1,6 @@
 //! `spawn_app` and typed helpers for talking to a running Gatehouse.
 
+use app::db::Pool;
 use app::{
     auth::ssr::hash_password,
     roles::Role,
@@ -8,7 +9,6 @@ use app::{
 use gatehouse::{Application, config::Config};
 use leptos::config::LeptosOptions;
 use reqwest::{Client, Response, StatusCode, header};
-use sqlx::SqlitePool;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -18,10 +18,24 @@ pub const PASSWORD: &str = "a password of some length";
 
 pub struct TestApp {
     pub address: String,
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     _dir: TempDir,
+    _extra: Option<TempDir>,
+}
+
+impl TestApp {
+    /// The configuration an operator's command would get for this server's database.
+    pub fn config(&self) -> Config {
+        let mut config = Config::defaults();
+        config.database_url = self.database_url.clone();
+        config.bootstrap_admin_email = ADMIN_EMAIL.into();
+        if self.database_url.starts_with("postgres") {
+            config.master_key = Some(postgres_master_key(&self.database_url).into());
+        }
+        config
+    }
 }
 
 impl Drop for TestApp {
@@ -36,18 +50,34 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A server on SQLite whatever the run, for what only SQLite has (its file, the key file
+/// beside it, `gatehouse backup`).
+pub async fn spawn_sqlite_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    let mut app = spawn_app_with(|c| c.database_url = url).await;
+    app._extra = Some(dir);
+    app
+}
+
 /// Starts the server with the test defaults, adjusted by `adjust`.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut config = Config::defaults();
     config.addr = "127.0.0.1:0".into();
     config.database_url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    if let Some(url) = postgres_database().await {
+        config.database_url = url;
+    }
     config.bootstrap_admin_email = ADMIN_EMAIL.into();
     config.bootstrap_admin_password = Some(ADMIN_PASSWORD.to_owned().into());
     config.login_attempts_per_minute = 1000;
     // The vaults, webhooks and mail servers of the tests listen on this machine.
     config.allow_loopback_targets = true;
     adjust(&mut config);
+    if config.database_url.starts_with("postgres") && config.master_key.is_none() {
+        config.master_key = Some(postgres_master_key(&config.database_url).into());
+    }
     let options = LeptosOptions::builder().output_name("gatehouse").build();
     let app = Application::build(&config, options)
         .await
@@ -65,7 +95,33 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         database_url,
         stop: Some(stop),
         _dir: dir,
+        _extra: None,
     }
+}
+
+/// With `GATEHOUSE_TEST_POSTGRES` (the throwaway cluster that `scripts/test.sh` starts, as a
+/// URL to its maintenance database), a new empty database of its own for each test.
+pub async fn postgres_database() -> Option<String> {
+    use rand::RngCore;
+    use sqlx::Connection;
+    let cluster = std::env::var("GATEHOUSE_TEST_POSTGRES").ok()?;
+    let mut conn = sqlx::PgConnection::connect(&cluster)
+        .await
+        .expect("the test cluster answers");
+    let name = format!("test_{:016x}", rand::rng().next_u64());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("a test database");
+    let base = cluster.rsplit_once('/').expect("a URL with a database").0;
+    Some(format!("{base}/{name}"))
+}
+
+/// The master key every server on a test's PostgreSQL database is given (there is no key file
+/// beside it): the same for the same database, so that a restart finds its keys.
+pub fn postgres_master_key(database_url: &str) -> String {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    STANDARD.encode(app::api_keys::ssr::sealing::digest(database_url))
 }
 
 /// A browser-like client: keeps cookies, asks for HTML, labels its requests same-origin as a

@@ -56,7 +56,7 @@ fn outcome_of(report: &Value, kind: &str) -> (String, String) {
 
 async fn audit(app: &TestApp, prefix: &str) -> Vec<(String, Option<String>, String)> {
     sqlx::query_as(
-        "SELECT action, actor_email, detail FROM audit_log WHERE action LIKE ? ORDER BY id",
+        "SELECT action, actor_email, detail FROM audit_log WHERE action LIKE $1 ORDER BY id",
     )
     .bind(format!("{prefix}%"))
     .fetch_all(&app.pool)

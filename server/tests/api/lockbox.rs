@@ -83,7 +83,7 @@ fn request_body(ticket: &str) -> Value {
 
 impl World {
     async fn id_of(&self, handle: &str) -> i64 {
-        sqlx::query_scalar("SELECT id FROM principals WHERE handle = ?")
+        sqlx::query_scalar("SELECT id FROM principals WHERE handle = $1")
             .bind(handle)
             .fetch_one(&self.app.pool)
             .await
@@ -206,7 +206,7 @@ impl World {
             ("confirm", PASSWORD),
         ]);
         self.app.rpc(&client, "/rpc/account_password", &body).await;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM principals WHERE handle = ?")
+        let id: i64 = sqlx::query_scalar("SELECT id FROM principals WHERE handle = $1")
             .bind(&email)
             .fetch_one(&self.app.pool)
             .await
@@ -367,11 +367,12 @@ async fn unanswered_requests_expire_and_cannot_be_decided() {
     // The sweeper writes it down within a tick or so (every 5 seconds).
     let mut swept = false;
     for _ in 0..30 {
-        let status: String = sqlx::query_scalar("SELECT status FROM lockbox_requests WHERE id = ?")
-            .bind(id)
-            .fetch_one(&w.app.pool)
-            .await
-            .unwrap();
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM lockbox_requests WHERE id = $1")
+                .bind(id)
+                .fetch_one(&w.app.pool)
+                .await
+                .unwrap();
         if status == "expired" {
             swept = true;
             break;
@@ -436,7 +437,7 @@ async fn two_approvers_deciding_at_once_one_wins() {
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
     let history: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM lockbox_events WHERE request_id = ? AND event IN ('Approved', 'Denied')",
+        "SELECT count(*) FROM lockbox_events WHERE request_id = $1 AND event IN ('Approved', 'Denied')",
     )
     .bind(id)
     .fetch_one(&w.app.pool)
@@ -928,7 +929,7 @@ async fn weakening_the_two_person_rule_waits_for_a_second_approver() {
     assert_eq!(granted["approverWaiting"], true);
     // Resetting an approver's password waits: no link, and the password still works.
     let second_id: i64 = sqlx::query_scalar(
-        "SELECT id FROM principals WHERE lockbox_approver = 1 AND handle <> ? ORDER BY id DESC",
+        "SELECT id FROM principals WHERE lockbox_approver = TRUE AND handle <> $1 ORDER BY id DESC",
     )
     .bind(ADMIN_EMAIL)
     .fetch_one(&w.app.pool)
@@ -967,11 +968,12 @@ async fn weakening_the_two_person_rule_waits_for_a_second_approver() {
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let ok = confirm(&second, id_of_change(2), PASSWORD).await;
     assert_eq!(ok.status(), StatusCode::OK);
-    let approver: bool = sqlx::query_scalar("SELECT lockbox_approver FROM principals WHERE id = ?")
-        .bind(candidate_id)
-        .fetch_one(&w.app.pool)
-        .await
-        .unwrap();
+    let app::db::Flag(approver) =
+        sqlx::query_scalar("SELECT lockbox_approver FROM principals WHERE id = $1")
+            .bind(candidate_id)
+            .fetch_one(&w.app.pool)
+            .await
+            .unwrap();
     assert!(approver, "{candidate_email} is an approver once confirmed");
     // Confirmed twice: a conflict. Cancelled: nothing applies.
     assert_eq!(

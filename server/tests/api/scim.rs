@@ -502,7 +502,7 @@ async fn a_deactivated_user_is_signed_out_at_once_and_the_last_admin_stays() {
         &format!("id={id}&role=admin&confirm_self=false"),
     )
     .await;
-    let bootstrap: i64 = sqlx::query_scalar("SELECT id FROM principals WHERE handle = ?")
+    let bootstrap: i64 = sqlx::query_scalar("SELECT id FROM principals WHERE handle = $1")
         .bind(ADMIN_EMAIL)
         .fetch_one(&app.pool)
         .await
@@ -644,7 +644,7 @@ async fn scim_changes_only_what_it_created() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{own}");
     let own_id = own["id"].as_str().unwrap().to_owned();
-    let role: String = sqlx::query_scalar("SELECT role FROM principals WHERE id = ?")
+    let role: String = sqlx::query_scalar("SELECT role FROM principals WHERE id = $1")
         .bind(own_id.parse::<i64>().unwrap())
         .fetch_one(&app.pool)
         .await

@@ -123,7 +123,7 @@ async fn an_admin_resets_a_password_with_a_one_time_link_and_ends_sessions() {
     let app = spawn_app().await;
     let admin = app.client_as(Some(Role::Admin)).await;
     let email = app.add_user(Role::Viewer).await;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM principals WHERE handle = ?")
+    let id: i64 = sqlx::query_scalar("SELECT id FROM principals WHERE handle = $1")
         .bind(&email)
         .fetch_one(&app.pool)
         .await
@@ -171,7 +171,7 @@ async fn an_admin_resets_a_password_with_a_one_time_link_and_ends_sessions() {
     assert!(actions.contains(&"user.sessions_ended".to_owned()));
 
     // The only Admin cannot reset their own password: nobody could sign in as Admin after.
-    let me: i64 = sqlx::query_scalar("SELECT id FROM principals WHERE handle = ?")
+    let me: i64 = sqlx::query_scalar("SELECT id FROM principals WHERE handle = $1")
         .bind(ADMIN_EMAIL)
         .fetch_one(&app.pool)
         .await

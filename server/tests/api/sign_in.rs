@@ -394,7 +394,7 @@ async fn a_kelvin_sign_does_not_reach_another_account() {
         "kind=user&principal=kate%40example.com&role=viewer",
     )
     .await;
-    sqlx::query("UPDATE principals SET password_hash = (SELECT password_hash FROM principals WHERE handle = ?) WHERE handle = 'kate@example.com'")
+    sqlx::query("UPDATE principals SET password_hash = (SELECT password_hash FROM principals WHERE handle = $1) WHERE handle = 'kate@example.com'")
         .bind(ADMIN_EMAIL)
         .execute(&app.pool)
         .await

@@ -55,44 +55,45 @@ impl SealedColumn {
     /// transaction; returns how many. A value that `old` cannot open stops the rotation.
     pub async fn reseal(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut crate::db::Conn,
         old: &Sealer,
         new: &Sealer,
     ) -> Result<usize, crate::error::AppError> {
+        use sqlx::Row;
         let aad_sql = match self.aad {
-            Aad::Fixed(_) => "NULL".to_owned(),
-            Aad::Column(c) => c.to_owned(),
-            Aad::Prefixed(_, c) => format!("CAST({c} AS BLOB)"),
+            Aad::Fixed(_) => "NULL",
+            Aad::Column(c) | Aad::Prefixed(_, c) => c,
         };
         let (table, nonce_col, cipher_col) = (self.table, self.nonce, self.ciphertext);
-        /// rowid, nonce, ciphertext, and the column the associated data comes from.
-        type Row = (i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT rowid, {nonce_col}, {cipher_col}, {aad_sql} FROM {table} \
+        let rows = sqlx::query(&format!(
+            "SELECT {nonce_col}, {cipher_col}, {aad_sql} FROM {table} \
              WHERE {nonce_col} IS NOT NULL AND {cipher_col} IS NOT NULL"
         ))
         .fetch_all(&mut *conn)
         .await?;
-        for (rowid, nonce, ciphertext, column) in &rows {
+        for row in &rows {
+            let (nonce, ciphertext): (Vec<u8>, Vec<u8>) = (row.try_get(0)?, row.try_get(1)?);
             let aad: Vec<u8> = match self.aad {
                 Aad::Fixed(aad) => aad.to_vec(),
-                Aad::Column(_) => column.clone().unwrap_or_default(),
+                Aad::Column(_) => row.try_get::<Option<Vec<u8>>, _>(2)?.unwrap_or_default(),
                 Aad::Prefixed(prefix, _) => {
-                    [prefix.as_bytes(), column.as_deref().unwrap_or_default()].concat()
+                    let text: Option<String> = row.try_get(2)?;
+                    [prefix.as_bytes(), text.unwrap_or_default().as_bytes()].concat()
                 }
             };
-            let plain = old.open(nonce, ciphertext, &aad).map_err(|_| {
+            let plain = old.open(&nonce, &ciphertext, &aad).map_err(|_| {
                 crate::error::AppError::internal(format!(
-                    "a value in {table} (row {rowid}) does not open with the current master key"
+                    "a value in {table} does not open with the current master key"
                 ))
             })?;
             let sealed = new.seal(&plain, &aad);
+            // A nonce is 96 random bits: it names its row.
             sqlx::query(&format!(
-                "UPDATE {table} SET {nonce_col} = ?, {cipher_col} = ? WHERE rowid = ?"
+                "UPDATE {table} SET {nonce_col} = $1, {cipher_col} = $2 WHERE {nonce_col} = $3"
             ))
             .bind(&sealed.nonce)
             .bind(&sealed.ciphertext)
-            .bind(rowid)
+            .bind(&nonce)
             .execute(&mut *conn)
             .await?;
         }

@@ -5,11 +5,12 @@ use super::{
     ring::{CachedKey, Snapshot},
     sealing::{self, Aad, SealedColumn, Sealer},
 };
+use crate::db::Flag;
+use crate::db::{Conn, Pool};
 use crate::{
     api_keys::{ApiOverview, ApiState, Environment, Grace, KeySlot, KeySummary, RetiringKey},
     error::AppError,
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::time_fmt::unix_now;
 
@@ -25,25 +26,25 @@ struct KeyRow {
     request_count: i64,
 }
 
-async fn live_keys(pool: &SqlitePool, now: i64) -> Result<Vec<KeyRow>, AppError> {
+async fn live_keys(pool: &Pool, now: i64) -> Result<Vec<KeyRow>, AppError> {
     Ok(sqlx::query_as::<_, KeyRow>(
         "SELECT id, slot, digest, hint, created_at, expires_at, last_used_at, request_count \
-         FROM api_keys WHERE expires_at IS NULL OR expires_at > ? ORDER BY slot, expires_at",
+         FROM api_keys WHERE expires_at IS NULL OR expires_at > $1 ORDER BY slot, expires_at",
     )
     .bind(now)
     .fetch_all(pool)
     .await?)
 }
 
-async fn enabled(pool: &SqlitePool) -> Result<(bool, Option<i64>), AppError> {
-    Ok(
+async fn enabled(pool: &Pool) -> Result<(bool, Option<i64>), AppError> {
+    let (enabled, first): (Flag, Option<i64>) =
         sqlx::query_as("SELECT enabled, first_enabled_at FROM api_settings WHERE id = 1")
             .fetch_one(pool)
-            .await?,
-    )
+            .await?;
+    Ok((enabled.0, first))
 }
 
-pub async fn environment(pool: &SqlitePool) -> Result<Environment, AppError> {
+pub async fn environment(pool: &Pool) -> Result<Environment, AppError> {
     let (id, name, created_at): (String, String, i64) =
         sqlx::query_as("SELECT public_id, name, created_at FROM environment WHERE id = 1")
             .fetch_one(pool)
@@ -56,7 +57,7 @@ pub async fn environment(pool: &SqlitePool) -> Result<Environment, AppError> {
 }
 
 /// Re-reads the ring from the database; call after every committed change.
-pub async fn reload(keys: &ApiKeys, pool: &SqlitePool) -> Result<(), AppError> {
+pub async fn reload(keys: &ApiKeys, pool: &Pool) -> Result<(), AppError> {
     let _one_at_a_time = keys.ring.reload_lock.lock().await;
     let (enabled, _) = enabled(pool).await?;
     let rows = live_keys(pool, unix_now()).await?;
@@ -99,7 +100,7 @@ fn environment_json(env: &Environment) -> String {
     .to_string()
 }
 
-pub async fn overview(pool: &SqlitePool) -> Result<ApiOverview, AppError> {
+pub async fn overview(pool: &Pool) -> Result<ApiOverview, AppError> {
     let (enabled, first_enabled_at) = enabled(pool).await?;
     let state = match (enabled, first_enabled_at) {
         (true, _) => ApiState::Enabled,
@@ -131,16 +132,12 @@ pub async fn overview(pool: &SqlitePool) -> Result<ApiOverview, AppError> {
     Ok(ApiOverview { state, keys })
 }
 
-async fn insert_key(
-    conn: &mut SqliteConnection,
-    sealer: &Sealer,
-    slot: KeySlot,
-) -> Result<(), AppError> {
+async fn insert_key(conn: &mut Conn, sealer: &Sealer, slot: KeySlot) -> Result<(), AppError> {
     let key = format::generate();
     let digest = sealing::digest(&key);
     let sealed = sealer.seal(key.as_bytes(), &digest);
     sqlx::query(
-        "INSERT INTO api_keys (slot, digest, nonce, ciphertext, hint) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO api_keys (slot, digest, nonce, ciphertext, hint) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(slot.as_str())
     .bind(&digest[..])
@@ -152,24 +149,25 @@ async fn insert_key(
     Ok(())
 }
 
-async fn has_current_key(conn: &mut SqliteConnection, slot: KeySlot) -> Result<bool, AppError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE slot = ? AND expires_at IS NULL)",
+async fn has_current_key(conn: &mut Conn, slot: KeySlot) -> Result<bool, AppError> {
+    let has: Flag = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE slot = $1 AND expires_at IS NULL)",
     )
     .bind(slot.as_str())
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Ok(has.0)
 }
 
 /// Turns the API on, creating a key for each slot that has none (the first Enable).
-pub async fn enable(conn: &mut SqliteConnection, sealer: &Sealer) -> Result<(), AppError> {
+pub async fn enable(conn: &mut Conn, sealer: &Sealer) -> Result<(), AppError> {
     for slot in KeySlot::ALL {
         if !has_current_key(conn, slot).await? {
             insert_key(conn, sealer, slot).await?;
         }
     }
     sqlx::query(
-        "UPDATE api_settings SET enabled = 1, first_enabled_at = coalesce(first_enabled_at, unixepoch()) \
+        "UPDATE api_settings SET enabled = TRUE, first_enabled_at = coalesce(first_enabled_at, unixepoch()) \
          WHERE id = 1",
     )
     .execute(conn)
@@ -178,8 +176,8 @@ pub async fn enable(conn: &mut SqliteConnection, sealer: &Sealer) -> Result<(), 
 }
 
 /// Blocks the API; the keys stay, so Enable restores access with the same keys.
-pub async fn disable(conn: &mut SqliteConnection) -> Result<(), AppError> {
-    sqlx::query("UPDATE api_settings SET enabled = 0 WHERE id = 1")
+pub async fn disable(conn: &mut Conn) -> Result<(), AppError> {
+    sqlx::query("UPDATE api_settings SET enabled = FALSE WHERE id = 1")
         .execute(conn)
         .await?;
     Ok(())
@@ -188,7 +186,7 @@ pub async fn disable(conn: &mut SqliteConnection) -> Result<(), AppError> {
 /// Replaces the key of `slot`. With a grace period the old key keeps working until it ends
 /// (one previous key per slot: an older one still in grace ends now).
 pub async fn regenerate(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     sealer: &Sealer,
     slot: KeySlot,
     grace: Grace,
@@ -199,17 +197,17 @@ pub async fn regenerate(
             "Enable the API before regenerating its keys.",
         ));
     }
-    sqlx::query("DELETE FROM api_keys WHERE slot = ? AND expires_at IS NOT NULL")
+    sqlx::query("DELETE FROM api_keys WHERE slot = $1 AND expires_at IS NOT NULL")
         .bind(slot.as_str())
         .execute(&mut *conn)
         .await?;
     match grace.seconds() {
-        0 => sqlx::query("DELETE FROM api_keys WHERE slot = ? AND expires_at IS NULL")
+        0 => sqlx::query("DELETE FROM api_keys WHERE slot = $1 AND expires_at IS NULL")
             .bind(slot.as_str())
             .execute(&mut *conn)
             .await?,
         secs => sqlx::query(
-            "UPDATE api_keys SET expires_at = unixepoch() + ? WHERE slot = ? AND expires_at IS NULL",
+            "UPDATE api_keys SET expires_at = unixepoch() + $1 WHERE slot = $2 AND expires_at IS NULL",
         )
         .bind(secs)
         .bind(slot.as_str())
@@ -220,9 +218,9 @@ pub async fn regenerate(
 }
 
 /// Decrypts the current key of `slot`.
-pub async fn reveal(pool: &SqlitePool, sealer: &Sealer, slot: KeySlot) -> Result<String, AppError> {
+pub async fn reveal(pool: &Pool, sealer: &Sealer, slot: KeySlot) -> Result<String, AppError> {
     let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT digest, nonce, ciphertext FROM api_keys WHERE slot = ? AND expires_at IS NULL",
+        "SELECT digest, nonce, ciphertext FROM api_keys WHERE slot = $1 AND expires_at IS NULL",
     )
     .bind(slot.as_str())
     .fetch_optional(pool)
@@ -235,7 +233,7 @@ pub async fn reveal(pool: &SqlitePool, sealer: &Sealer, slot: KeySlot) -> Result
 }
 
 /// Writes the usage counted in memory since the last flush.
-pub async fn flush_usage(keys: &ApiKeys, pool: &SqlitePool) -> Result<(), AppError> {
+pub async fn flush_usage(keys: &ApiKeys, pool: &Pool) -> Result<(), AppError> {
     let pending = keys.ring.take_usage();
     if pending.is_empty() {
         return Ok(());
@@ -244,8 +242,8 @@ pub async fn flush_usage(keys: &ApiKeys, pool: &SqlitePool) -> Result<(), AppErr
         let mut tx = crate::db::begin_write(pool).await?;
         for (id, usage) in &pending {
             sqlx::query(
-                "UPDATE api_keys SET request_count = request_count + ?, \
-                 last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?",
+                "UPDATE api_keys SET request_count = request_count + $1, \
+                 last_used_at = CASE WHEN last_used_at > $2 THEN last_used_at ELSE $2 END WHERE id = $3",
             )
             .bind(usage.count)
             .bind(usage.last_used_at)
@@ -264,7 +262,7 @@ pub async fn flush_usage(keys: &ApiKeys, pool: &SqlitePool) -> Result<(), AppErr
 }
 
 /// Deletes keys whose grace period is over; true when any went.
-pub async fn delete_expired(pool: &SqlitePool) -> Result<bool, AppError> {
+pub async fn delete_expired(pool: &Pool) -> Result<bool, AppError> {
     let done = sqlx::query(
         "DELETE FROM api_keys WHERE expires_at IS NOT NULL AND expires_at <= unixepoch()",
     )
@@ -294,7 +292,7 @@ pub const SEALED: [SealedColumn; 2] = [
 
 /// Proves that `sealer` holds the master key this database was first used with (and records it
 /// on the first start). A different key would make every stored key unreadable.
-pub async fn check_master_key(pool: &SqlitePool, sealer: &Sealer) -> Result<bool, sqlx::Error> {
+pub async fn check_master_key(pool: &Pool, sealer: &Sealer) -> Result<bool, sqlx::Error> {
     let row: Option<(Vec<u8>, Vec<u8>)> =
         sqlx::query_as("SELECT nonce, ciphertext FROM master_key_check WHERE id = 1")
             .fetch_optional(pool)
@@ -306,7 +304,7 @@ pub async fn check_master_key(pool: &SqlitePool, sealer: &Sealer) -> Result<bool
         None => {
             let sealed = sealer.seal(CHECK_PLAINTEXT, CHECK_AAD);
             sqlx::query(
-                "INSERT OR IGNORE INTO master_key_check (id, nonce, ciphertext) VALUES (1, ?, ?)",
+                "INSERT INTO master_key_check (id, nonce, ciphertext) VALUES (1, $1, $2) ON CONFLICT DO NOTHING",
             )
             .bind(&sealed.nonce)
             .bind(&sealed.ciphertext)

@@ -9,6 +9,7 @@ pub use sessions::{EmbedSession, Exchange, end_session, exchange, prune};
 pub use token::Refusal;
 
 use super::{EmbedOrigin, EmbedSettings, parse_origin};
+use crate::db::Conn;
 use crate::{
     api_keys::{
         RevealPurpose,
@@ -21,7 +22,6 @@ use crate::{
     roles::UserInfo,
     time_fmt::unix_now,
 };
-use sqlx::SqliteConnection;
 
 /// Where the frame exchanges an embed token for an embed session.
 pub const EXCHANGE_PATH: &str = "/embed/session";
@@ -39,7 +39,7 @@ pub async fn allowed_sources(ctx: &AppContext) -> Result<Vec<String>, AppError> 
 
 /// `allowed_sources`, read on `conn` (inside a transaction).
 pub async fn allowed_sources_on(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &AppContext,
 ) -> Result<Vec<String>, AppError> {
     if let Some(fixed) = &ctx.embed.fixed_origins {
@@ -127,7 +127,7 @@ fn refuse_when_fixed(ctx: &AppContext) -> Result<(), AppError> {
 }
 
 async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     admin: &UserInfo,
     action: &str,
     target: Option<&str>,
@@ -158,7 +158,7 @@ pub async fn add_origin(ctx: &AppContext, admin: &UserInfo, input: &str) -> Resu
     let added = sqlx::query(
         "INSERT INTO embed_origins \
          (origin, added_at, secret_nonce, secret_ciphertext, secret_created_at) \
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(&origin)
     .bind(now)
@@ -187,7 +187,7 @@ pub async fn remove_origin(
 ) -> Result<(), AppError> {
     refuse_when_fixed(ctx)?;
     let mut tx = begin_write(&ctx.pool).await?;
-    let removed = sqlx::query("DELETE FROM embed_origins WHERE origin = ?")
+    let removed = sqlx::query("DELETE FROM embed_origins WHERE origin = $1")
         .bind(origin)
         .execute(&mut *tx)
         .await?
@@ -195,7 +195,7 @@ pub async fn remove_origin(
     if removed == 0 {
         return Err(AppError::NotFound);
     }
-    sqlx::query("DELETE FROM embed_sessions WHERE origin = ?")
+    sqlx::query("DELETE FROM embed_sessions WHERE origin = $1")
         .bind(origin)
         .execute(&mut *tx)
         .await?;
@@ -236,13 +236,10 @@ enum OwnSecret {
 }
 
 /// The listed portal `origin`'s secret, or `None` when it is not on the list.
-async fn listed_origin(
-    conn: &mut SqliteConnection,
-    origin: &str,
-) -> Result<Option<OwnSecret>, AppError> {
+async fn listed_origin(conn: &mut Conn, origin: &str) -> Result<Option<OwnSecret>, AppError> {
     type Row = (Option<Vec<u8>>, Option<Vec<u8>>);
     let row: Option<Row> = sqlx::query_as(
-        "SELECT secret_nonce, secret_ciphertext FROM embed_origins WHERE origin = ?",
+        "SELECT secret_nonce, secret_ciphertext FROM embed_origins WHERE origin = $1",
     )
     .bind(origin)
     .fetch_optional(conn)
@@ -257,7 +254,7 @@ async fn listed_origin(
 /// listed before portals had their own, and for those `GATEHOUSE_FRAME_ANCESTORS` sets) the
 /// shared one. None when `origin` may not embed the page or no such secret exists yet.
 pub async fn secret_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &AppContext,
     origin: &str,
 ) -> Result<Option<String>, AppError> {
@@ -340,8 +337,8 @@ pub async fn regenerate_origin_secret(
         .seal(new_secret().as_bytes(), &origin_aad(origin));
     let mut tx = begin_write(&ctx.pool).await?;
     let changed = sqlx::query(
-        "UPDATE embed_origins SET secret_nonce = ?, secret_ciphertext = ?, secret_created_at = ? \
-         WHERE origin = ?",
+        "UPDATE embed_origins SET secret_nonce = $1, secret_ciphertext = $2, secret_created_at = $3 \
+         WHERE origin = $4",
     )
     .bind(sealed.nonce)
     .bind(sealed.ciphertext)
@@ -353,7 +350,7 @@ pub async fn regenerate_origin_secret(
     if changed == 0 {
         return Err(AppError::NotFound);
     }
-    sqlx::query("DELETE FROM embed_sessions WHERE origin = ?")
+    sqlx::query("DELETE FROM embed_sessions WHERE origin = $1")
         .bind(origin)
         .execute(&mut *tx)
         .await?;
@@ -375,14 +372,10 @@ fn new_secret() -> String {
     )
 }
 
-async fn store_secret(
-    conn: &mut SqliteConnection,
-    ctx: &AppContext,
-    secret: &str,
-) -> Result<(), AppError> {
+async fn store_secret(conn: &mut Conn, ctx: &AppContext, secret: &str) -> Result<(), AppError> {
     let sealed = ctx.api_keys.sealer.seal(secret.as_bytes(), SECRET_AAD);
     sqlx::query(
-        "INSERT INTO embed_secret (id, nonce, ciphertext, created_at) VALUES (1, ?, ?, ?) \
+        "INSERT INTO embed_secret (id, nonce, ciphertext, created_at) VALUES (1, $1, $2, $3) \
          ON CONFLICT (id) DO UPDATE SET nonce = excluded.nonce, \
          ciphertext = excluded.ciphertext, created_at = excluded.created_at",
     )
@@ -395,10 +388,7 @@ async fn store_secret(
 }
 
 /// The embed secret, decrypted; none before its first use.
-pub async fn secret(
-    conn: &mut SqliteConnection,
-    ctx: &AppContext,
-) -> Result<Option<String>, AppError> {
+pub async fn secret(conn: &mut Conn, ctx: &AppContext) -> Result<Option<String>, AppError> {
     let row: Option<(Vec<u8>, Vec<u8>)> =
         sqlx::query_as("SELECT nonce, ciphertext FROM embed_secret WHERE id = 1")
             .fetch_optional(conn)

@@ -6,6 +6,7 @@ use super::{
     allowed_sources_on, secret_for, source_allows,
     token::{LEEWAY, Refusal, validate},
 };
+use crate::db::Pool;
 use crate::{
     audit::ssr as audit,
     auth::embed_session::SESSION_PREFIX,
@@ -20,7 +21,6 @@ use crate::{
         tokens::{digest, random_token},
     },
 };
-use sqlx::SqlitePool;
 
 /// What the frame sends: the token the portal handed over, and the origin of the page that
 /// handed it (the frame's parent, as `event.origin` named it).
@@ -126,7 +126,7 @@ async fn open(
         _ => return Ok(Err(Refusal::UnknownUser)),
     };
     let first_use = sqlx::query(
-        "INSERT INTO embed_token_uses (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO embed_token_uses (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(&claims.jti)
     .bind(claims.exp.saturating_add(LEEWAY))
@@ -137,7 +137,7 @@ async fn open(
     if !first_use {
         return Ok(Err(Refusal::Replayed));
     }
-    let epoch: i64 = sqlx::query_scalar("SELECT session_epoch FROM principals WHERE id = ?")
+    let epoch: i64 = sqlx::query_scalar("SELECT session_epoch FROM principals WHERE id = $1")
         .bind(user.id)
         .fetch_one(&mut *tx)
         .await?;
@@ -145,7 +145,7 @@ async fn open(
     let expires_at = now + ctx.embed.session_seconds;
     sqlx::query(
         "INSERT INTO embed_sessions (digest, user_id, origin, epoch, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(digest(&token).as_slice())
     .bind(user.id)
@@ -156,7 +156,7 @@ async fn open(
     .execute(&mut *tx)
     .await?;
     if let Some(previous) = request.previous {
-        sqlx::query("DELETE FROM embed_sessions WHERE digest = ? AND user_id = ?")
+        sqlx::query("DELETE FROM embed_sessions WHERE digest = $1 AND user_id = $2")
             .bind(digest(previous).as_slice())
             .bind(user.id)
             .execute(&mut *tx)
@@ -184,8 +184,8 @@ async fn open(
 }
 
 /// Ends one embed session (the frame's own, when the portal signs the user out).
-pub async fn end_session(pool: &SqlitePool, token: &str) -> Result<bool, AppError> {
-    Ok(sqlx::query("DELETE FROM embed_sessions WHERE digest = ?")
+pub async fn end_session(pool: &Pool, token: &str) -> Result<bool, AppError> {
+    Ok(sqlx::query("DELETE FROM embed_sessions WHERE digest = $1")
         .bind(digest(token).as_slice())
         .execute(pool)
         .await?
@@ -194,13 +194,13 @@ pub async fn end_session(pool: &SqlitePool, token: &str) -> Result<bool, AppErro
 }
 
 /// Deletes expired sessions and the used `jti`s of tokens that have expired anyway.
-pub async fn prune(pool: &SqlitePool) -> Result<(), AppError> {
+pub async fn prune(pool: &Pool) -> Result<(), AppError> {
     let now = unix_now();
-    sqlx::query("DELETE FROM embed_sessions WHERE expires_at <= ?")
+    sqlx::query("DELETE FROM embed_sessions WHERE expires_at <= $1")
         .bind(now)
         .execute(pool)
         .await?;
-    sqlx::query("DELETE FROM embed_token_uses WHERE expires_at < ?")
+    sqlx::query("DELETE FROM embed_token_uses WHERE expires_at < $1")
         .bind(now)
         .execute(pool)
         .await?;

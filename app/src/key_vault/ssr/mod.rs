@@ -9,6 +9,8 @@ pub mod error;
 pub mod openbao;
 mod steps;
 
+use crate::db::Flag;
+use crate::db::{Conn, Pool};
 use crate::{
     audit::ssr::{self as audit, Entry},
     auth::ssr::{AppContext, client_addr},
@@ -25,7 +27,6 @@ use azure::Azure;
 use config::{Credential, VaultConfig, VaultTarget, parse_credential, parse_target};
 use openbao::OpenBao;
 use reqwest::Url;
-use sqlx::{SqliteConnection, SqlitePool};
 use std::time::Instant;
 
 /// Binds the sealed credential to its purpose: it cannot be moved into another column.
@@ -59,7 +60,7 @@ type Row = (
     String,
     Vec<u8>,
     Vec<u8>,
-    bool,
+    Flag,
     Option<i64>,
     Option<String>,
     Option<i64>,
@@ -70,7 +71,7 @@ fn corrupt(what: &str) -> AppError {
     AppError::internal(format!("the stored Key Vault link has an invalid {what}"))
 }
 
-async fn stored(conn: &mut SqliteConnection) -> Result<Option<StoredLink>, AppError> {
+async fn stored(conn: &mut Conn) -> Result<Option<StoredLink>, AppError> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT backend, address, mount, path_prefix, namespace, auth, principal_id, tenant_id, \
          authority_host, credential_nonce, credential_ciphertext, healthy, unreachable_since, \
@@ -111,7 +112,7 @@ async fn stored(conn: &mut SqliteConnection) -> Result<Option<StoredLink>, AppEr
         } else {
             String::new()
         },
-        healthy: row.11,
+        healthy: row.11.0,
         unreachable_since: row.12,
         last_error: row.13,
         last_checked_at: row.14,
@@ -150,7 +151,7 @@ pub async fn linked(ctx: &AppContext) -> Result<Option<VaultConfig>, AppError> {
 }
 
 /// Names of the connections that take their credential from the vault.
-async fn used_by(conn: &mut SqliteConnection) -> Result<Vec<String>, AppError> {
+async fn used_by(conn: &mut Conn) -> Result<Vec<String>, AppError> {
     Ok(sqlx::query_scalar(
         "SELECT name FROM connections WHERE vault_secret IS NOT NULL ORDER BY name",
     )
@@ -269,14 +270,14 @@ pub async fn save(
         "INSERT INTO key_vault (id, backend, address, mount, path_prefix, namespace, auth, \
          principal_id, tenant_id, authority_host, credential_nonce, credential_ciphertext, \
          healthy, unreachable_since, last_error, last_checked_at, linked_at, updated_at) \
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, NULL, ?, ?, ?) \
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, TRUE, NULL, NULL, $12, $13, $14) \
          ON CONFLICT (id) DO UPDATE SET backend = excluded.backend, address = excluded.address, \
          mount = excluded.mount, path_prefix = excluded.path_prefix, \
          namespace = excluded.namespace, auth = excluded.auth, \
          principal_id = excluded.principal_id, tenant_id = excluded.tenant_id, \
          authority_host = excluded.authority_host, \
          credential_nonce = excluded.credential_nonce, \
-         credential_ciphertext = excluded.credential_ciphertext, healthy = 1, \
+         credential_ciphertext = excluded.credential_ciphertext, healthy = TRUE, \
          unreachable_since = NULL, last_error = NULL, \
          last_checked_at = excluded.last_checked_at, updated_at = excluded.updated_at",
     )
@@ -329,25 +330,21 @@ pub async fn recheck(ctx: &AppContext) -> Result<Option<CheckReport>, AppError> 
 
 /// Writes the status, and an audit row when it changed (`vault.unreachable`,
 /// `vault.recovered`). Only for the link that was checked: an edit in between wins.
-async fn record_status(
-    pool: &SqlitePool,
-    nonce: &[u8],
-    report: &CheckReport,
-) -> Result<(), AppError> {
+async fn record_status(pool: &Pool, nonce: &[u8], report: &CheckReport) -> Result<(), AppError> {
     let now = unix_now();
     let mut tx = begin_write(pool).await?;
-    let was_healthy: Option<bool> =
-        sqlx::query_scalar("SELECT healthy FROM key_vault WHERE id = 1 AND credential_nonce = ?")
+    let was_healthy: Option<Flag> =
+        sqlx::query_scalar("SELECT healthy FROM key_vault WHERE id = 1 AND credential_nonce = $1")
             .bind(nonce)
             .fetch_optional(&mut *tx)
             .await?;
-    let Some(was_healthy) = was_healthy else {
+    let Some(Flag(was_healthy)) = was_healthy else {
         return Ok(());
     };
     let failure = report.failure();
     sqlx::query(
-        "UPDATE key_vault SET healthy = ?, last_checked_at = ?, last_error = ?, \
-         unreachable_since = CASE WHEN ? THEN NULL ELSE COALESCE(unreachable_since, ?) END \
+        "UPDATE key_vault SET healthy = $1, last_checked_at = $2, last_error = $3, \
+         unreachable_since = CASE WHEN $4 THEN NULL ELSE COALESCE(unreachable_since, $5) END \
          WHERE id = 1",
     )
     .bind(failure.is_none())
@@ -501,11 +498,12 @@ pub async fn unlink(ctx: &AppContext, admin: &UserInfo) -> Result<(), AppError> 
 
 /// While the linked vault fails its checks: since when, and how many connections it leaves
 /// without credentials. For the banner on every tab.
-pub async fn alert(pool: &SqlitePool) -> Result<Option<(i64, i64)>, AppError> {
-    let since: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT unreachable_since FROM key_vault WHERE id = 1 AND healthy = 0")
-            .fetch_optional(pool)
-            .await?;
+pub async fn alert(pool: &Pool) -> Result<Option<(i64, i64)>, AppError> {
+    let since: Option<Option<i64>> = sqlx::query_scalar(
+        "SELECT unreachable_since FROM key_vault WHERE id = 1 AND healthy = FALSE",
+    )
+    .fetch_optional(pool)
+    .await?;
     let Some(since) = since.flatten() else {
         return Ok(None);
     };

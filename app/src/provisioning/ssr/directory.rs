@@ -10,13 +10,14 @@
 //! Viewer until an Admin gives it more on the Users tab.
 
 use super::actor;
+use crate::db::Flag;
+use crate::db::{Conn, Pool};
 use crate::{
     db::begin_write,
     error::AppError,
     roles::Role,
     users::ssr::{changes::parse_name, end_sessions, ensure_an_admin_remains, record, tokens},
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// At most this many resources a page (SCIM `count`).
 pub const MAX_PAGE: i64 = 200;
@@ -33,6 +34,7 @@ pub struct User {
     pub scim_attributes: Option<String>,
     pub name: String,
     pub external_id: Option<String>,
+    #[sqlx(try_from = "Flag")]
     pub active: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -127,34 +129,37 @@ fn check_external_id(id: Option<String>) -> Result<Option<String>, AppError> {
 fn filter_sql(kind: &str, filter: Filter) -> (String, Option<String>) {
     let column = match filter.as_ref().map(|(a, _)| *a) {
         None => return (format!("WHERE kind = '{kind}'"), None),
-        // Either column's index serves it.
+        // Either column's index serves it. userName and displayName are compared in ASCII
+        // case folding (`lower` folds nothing else, on either database); handles are stored
+        // folded.
         Some(Attribute::Name) if kind == "user" => {
             return (
-                "WHERE kind = 'user' AND (scim_user_name = ?3 \
-                 OR (handle = ?3 AND scim_user_name IS NULL))"
+                "WHERE kind = 'user' AND (lower(scim_user_name) = $3 \
+                 OR (handle = $3 AND scim_user_name IS NULL))"
                     .to_owned(),
-                filter.map(|(_, v)| v),
+                filter.map(|(_, v)| v.to_ascii_lowercase()),
             );
         }
-        Some(Attribute::Name | Attribute::DisplayName) => "name",
+        Some(Attribute::Name | Attribute::DisplayName) => {
+            return (
+                format!("WHERE kind = '{kind}' AND lower(name) = $3"),
+                filter.map(|(_, v)| v.to_ascii_lowercase()),
+            );
+        }
         Some(Attribute::ExternalId) => "external_id",
         Some(Attribute::Id) => "CAST(id AS TEXT)",
     };
     (
-        format!("WHERE kind = '{kind}' AND {column} = ?3"),
+        format!("WHERE kind = '{kind}' AND {column} = $3"),
         filter.map(|(_, v)| v),
     )
 }
 
 /// How many rows a filter matches.
-async fn total(
-    conn: &mut SqliteConnection,
-    filter: &str,
-    value: Option<&str>,
-) -> Result<i64, AppError> {
+async fn total(conn: &mut Conn, filter: &str, value: Option<&str>) -> Result<i64, AppError> {
     let sql = format!(
         "SELECT COUNT(*) FROM principals {}",
-        filter.replace("?3", "?1")
+        filter.replace("$3", "$1")
     );
     let mut count = sqlx::query_scalar::<_, i64>(&sql);
     if let Some(v) = value {
@@ -165,14 +170,14 @@ async fn total(
 
 /// The ids of one page of `kind`'s rows (`start` is 1-based) and how many match in all.
 async fn page_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     kind: &str,
     filter: Filter,
     start: i64,
     count: i64,
 ) -> Result<(i64, Vec<i64>), AppError> {
     let (filter, value) = filter_sql(kind, filter);
-    let sql = format!("SELECT id FROM principals {filter} ORDER BY id LIMIT ?1 OFFSET ?2");
+    let sql = format!("SELECT id FROM principals {filter} ORDER BY id LIMIT $1 OFFSET $2");
     let mut ids = sqlx::query_scalar::<_, i64>(&sql)
         .bind(count.clamp(0, MAX_PAGE))
         .bind(start.max(1) - 1);
@@ -185,7 +190,7 @@ async fn page_of(
 
 /// One page of users (`start` is 1-based) and how many match in all.
 pub async fn users(
-    pool: &SqlitePool,
+    pool: &Pool,
     filter: Filter,
     start: i64,
     count: i64,
@@ -199,15 +204,15 @@ pub async fn users(
     Ok((total, users))
 }
 
-async fn user_on(conn: &mut SqliteConnection, id: i64) -> Result<User, AppError> {
-    sqlx::query_as::<_, User>(&format!("{USER_COLUMNS} WHERE id = ? AND kind = 'user'"))
+async fn user_on(conn: &mut Conn, id: i64) -> Result<User, AppError> {
+    sqlx::query_as::<_, User>(&format!("{USER_COLUMNS} WHERE id = $1 AND kind = 'user'"))
         .bind(id)
         .fetch_optional(conn)
         .await?
         .ok_or(AppError::NotFound)
 }
 
-pub async fn user(pool: &SqlitePool, id: i64) -> Result<User, AppError> {
+pub async fn user(pool: &Pool, id: i64) -> Result<User, AppError> {
     user_on(&mut *pool.acquire().await?, id).await
 }
 
@@ -222,7 +227,7 @@ fn taken(e: sqlx::Error, what: &str) -> AppError {
 
 /// A new user: a Viewer who has not accepted an invitation yet (an Admin sends one from the
 /// Users tab, or the identity provider signs them in later).
-pub async fn create_user(pool: &SqlitePool, fields: UserFields) -> Result<User, AppError> {
+pub async fn create_user(pool: &Pool, fields: UserFields) -> Result<User, AppError> {
     check_handle(&fields.handle)?;
     let name = match fields.name {
         Some(name) => parse_name(&name)?,
@@ -238,7 +243,7 @@ pub async fn create_user(pool: &SqlitePool, fields: UserFields) -> Result<User, 
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO principals \
          (kind, handle, scim_user_name, scim_attributes, name, role, external_id, active, \
-         provisioned) VALUES ('user', ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id",
+         provisioned) VALUES ('user', $1, $2, $3, $4, $5, $6, $7, TRUE) RETURNING id",
     )
     .bind(&fields.handle)
     .bind(&fields.user_name)
@@ -264,13 +269,9 @@ pub async fn create_user(pool: &SqlitePool, fields: UserFields) -> Result<User, 
 }
 
 /// Refuses a change to a principal that SCIM did not create.
-async fn must_be_provisioned(
-    conn: &mut SqliteConnection,
-    id: i64,
-    kind: &str,
-) -> Result<(), AppError> {
-    let provisioned: bool =
-        sqlx::query_scalar("SELECT provisioned FROM principals WHERE id = ? AND kind = ?")
+async fn must_be_provisioned(conn: &mut Conn, id: i64, kind: &str) -> Result<(), AppError> {
+    let Flag(provisioned) =
+        sqlx::query_scalar("SELECT provisioned FROM principals WHERE id = $1 AND kind = $2")
             .bind(id)
             .bind(kind)
             .fetch_optional(&mut *conn)
@@ -286,11 +287,7 @@ async fn must_be_provisioned(
 }
 
 /// Sets every field of a user (PUT, and PATCH once its operations are applied).
-pub async fn replace_user(
-    pool: &SqlitePool,
-    id: i64,
-    fields: UserFields,
-) -> Result<User, AppError> {
+pub async fn replace_user(pool: &Pool, id: i64, fields: UserFields) -> Result<User, AppError> {
     check_handle(&fields.handle)?;
     let external_id = check_external_id(fields.external_id)?;
     let mut tx = begin_write(pool).await?;
@@ -301,8 +298,8 @@ pub async fn replace_user(
         None => before.name.clone(),
     };
     sqlx::query(
-        "UPDATE principals SET handle = ?, scim_user_name = ?, scim_attributes = ?, name = ?, \
-         external_id = ?, active = ? WHERE id = ?",
+        "UPDATE principals SET handle = $1, scim_user_name = $2, scim_attributes = $3, name = $4, \
+         external_id = $5, active = $6 WHERE id = $7",
     )
     .bind(&fields.handle)
     .bind(&fields.user_name)
@@ -363,11 +360,11 @@ pub async fn replace_user(
 }
 
 /// Deletes a user or a group, unless it is the last way in as Admin.
-pub async fn delete(pool: &SqlitePool, kind: &str, id: i64) -> Result<(), AppError> {
+pub async fn delete(pool: &Pool, kind: &str, id: i64) -> Result<(), AppError> {
     let mut tx = begin_write(pool).await?;
     must_be_provisioned(&mut tx, id, kind).await?;
     let handle: String =
-        sqlx::query_scalar("DELETE FROM principals WHERE id = ? AND kind = ? RETURNING handle")
+        sqlx::query_scalar("DELETE FROM principals WHERE id = $1 AND kind = $2 RETURNING handle")
             .bind(id)
             .bind(kind)
             .fetch_optional(&mut *tx)
@@ -386,10 +383,10 @@ pub async fn delete(pool: &SqlitePool, kind: &str, id: i64) -> Result<(), AppErr
     Ok(())
 }
 
-async fn group_on(conn: &mut SqliteConnection, id: i64) -> Result<Group, AppError> {
+async fn group_on(conn: &mut Conn, id: i64) -> Result<Group, AppError> {
     let row: Option<(i64, String, Option<String>, String, String)> = sqlx::query_as(
         "SELECT id, name, external_id, created_at, COALESCE(updated_at, created_at) \
-         FROM principals WHERE id = ? AND kind = 'group'",
+         FROM principals WHERE id = $1 AND kind = 'group'",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -397,7 +394,7 @@ async fn group_on(conn: &mut SqliteConnection, id: i64) -> Result<Group, AppErro
     let (id, name, external_id, created_at, updated_at) = row.ok_or(AppError::NotFound)?;
     let members = sqlx::query_as(
         "SELECT u.id, u.handle FROM group_members m JOIN principals u ON u.id = m.user_id \
-         WHERE m.group_id = ? ORDER BY u.id",
+         WHERE m.group_id = $1 ORDER BY u.id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -412,13 +409,13 @@ async fn group_on(conn: &mut SqliteConnection, id: i64) -> Result<Group, AppErro
     })
 }
 
-pub async fn group(pool: &SqlitePool, id: i64) -> Result<Group, AppError> {
+pub async fn group(pool: &Pool, id: i64) -> Result<Group, AppError> {
     group_on(&mut *pool.acquire().await?, id).await
 }
 
 /// One page of groups (`start` is 1-based), with their members.
 pub async fn groups(
-    pool: &SqlitePool,
+    pool: &Pool,
     filter: Filter,
     start: i64,
     count: i64,
@@ -434,13 +431,13 @@ pub async fn groups(
 
 /// Makes a group's members exactly `members`; returns the emails added and removed.
 async fn set_members(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     group_id: i64,
     members: &[i64],
 ) -> Result<(Vec<String>, Vec<String>), AppError> {
     let current: Vec<(i64, String)> = sqlx::query_as(
         "SELECT u.id, u.handle FROM group_members m JOIN principals u ON u.id = m.user_id \
-         WHERE m.group_id = ?",
+         WHERE m.group_id = $1",
     )
     .bind(group_id)
     .fetch_all(&mut *conn)
@@ -452,13 +449,13 @@ async fn set_members(
         {
             continue;
         }
-        let user: Option<(String, bool)> = sqlx::query_as(
-            "SELECT handle, provisioned FROM principals WHERE id = ? AND kind = 'user'",
+        let user: Option<(String, Flag)> = sqlx::query_as(
+            "SELECT handle, provisioned FROM principals WHERE id = $1 AND kind = 'user'",
         )
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?;
-        let (email, provisioned) = user.ok_or_else(|| {
+        let (email, Flag(provisioned)) = user.ok_or_else(|| {
             AppError::invalid("members", format!("No user has the id {user_id}."))
         })?;
         if !provisioned {
@@ -466,7 +463,7 @@ async fn set_members(
                 "The user {user_id} was added on the Users tab: provisioning may not put them into groups."
             )));
         }
-        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)")
+        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
             .bind(group_id)
             .bind(user_id)
             .execute(&mut *conn)
@@ -476,7 +473,7 @@ async fn set_members(
     let mut removed = Vec::new();
     for (user_id, email) in current {
         if !members.contains(&user_id) {
-            sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+            sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
                 .bind(group_id)
                 .bind(user_id)
                 .execute(&mut *conn)
@@ -488,14 +485,14 @@ async fn set_members(
 }
 
 /// A new group, a Viewer like a provisioned user; its members as given.
-pub async fn create_group(pool: &SqlitePool, fields: GroupFields) -> Result<Group, AppError> {
+pub async fn create_group(pool: &Pool, fields: GroupFields) -> Result<Group, AppError> {
     let name = parse_name(&fields.name)?;
     let external_id = check_external_id(fields.external_id)?;
     let mut tx = begin_write(pool).await?;
     let handle = tokens::new_id();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO principals (kind, handle, name, role, external_id, provisioned) \
-         VALUES ('group', ?, ?, ?, ?, 1) RETURNING id",
+         VALUES ('group', $1, $2, $3, $4, TRUE) RETURNING id",
     )
     .bind(&handle)
     .bind(&name)
@@ -519,17 +516,13 @@ pub async fn create_group(pool: &SqlitePool, fields: GroupFields) -> Result<Grou
 }
 
 /// Sets a group's name, externalId and members (PUT, and PATCH once applied).
-pub async fn replace_group(
-    pool: &SqlitePool,
-    id: i64,
-    fields: GroupFields,
-) -> Result<Group, AppError> {
+pub async fn replace_group(pool: &Pool, id: i64, fields: GroupFields) -> Result<Group, AppError> {
     let name = parse_name(&fields.name)?;
     let external_id = check_external_id(fields.external_id)?;
     let mut tx = begin_write(pool).await?;
     must_be_provisioned(&mut tx, id, "group").await?;
     let before = group_on(&mut tx, id).await?;
-    sqlx::query("UPDATE principals SET name = ?, external_id = ? WHERE id = ?")
+    sqlx::query("UPDATE principals SET name = $1, external_id = $2 WHERE id = $3")
         .bind(&name)
         .bind(&external_id)
         .bind(id)
@@ -556,13 +549,12 @@ pub async fn replace_group(
     }
     if !changes.is_empty() {
         // A change of membership is a change of the group: SCIM's lastModified says so.
-        sqlx::query(
-            "UPDATE principals SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        let handle = sqlx::query_scalar::<_, String>("SELECT handle FROM principals WHERE id = ?")
+        sqlx::query("UPDATE principals SET updated_at = $1 WHERE id = $2")
+            .bind(crate::time_fmt::rfc3339(crate::time_fmt::unix_now()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let handle = sqlx::query_scalar::<_, String>("SELECT handle FROM principals WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;

@@ -4,13 +4,14 @@
 pub mod directory;
 
 use super::ProvisioningStatus;
+use crate::db::Flag;
+use crate::db::Pool;
 use crate::{
     db::begin_write,
     error::AppError,
     roles::{Role, UserInfo},
     users::ssr::tokens,
 };
-use sqlx::SqlitePool;
 
 /// Provisioning tokens start with this, so that secret scanners can find leaked ones.
 pub const TOKEN_PREFIX: &str = "gatehouse_scim_";
@@ -26,14 +27,14 @@ pub fn actor() -> UserInfo {
     }
 }
 
-pub async fn status(pool: &SqlitePool) -> Result<ProvisioningStatus, AppError> {
-    let row: Option<(bool, i64, Option<i64>)> = sqlx::query_as(
+pub async fn status(pool: &Pool) -> Result<ProvisioningStatus, AppError> {
+    let row: Option<(Flag, i64, Option<i64>)> = sqlx::query_as(
         "SELECT enabled, created_at, last_used_at FROM provisioning_token WHERE id = 1",
     )
     .fetch_optional(pool)
     .await?;
     Ok(match row {
-        Some((enabled, created, used)) => ProvisioningStatus {
+        Some((Flag(enabled), created, used)) => ProvisioningStatus {
             exists: true,
             enabled,
             created_at: Some(created),
@@ -43,17 +44,17 @@ pub async fn status(pool: &SqlitePool) -> Result<ProvisioningStatus, AppError> {
     })
 }
 
-pub async fn new_token(pool: &SqlitePool, admin: &UserInfo) -> Result<String, AppError> {
+pub async fn new_token(pool: &Pool, admin: &UserInfo) -> Result<String, AppError> {
     let token = format!("{TOKEN_PREFIX}{}", tokens::random_token());
     let mut tx = begin_write(pool).await?;
-    let replaced: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM provisioning_token)")
+    let Flag(replaced) = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM provisioning_token)")
         .fetch_one(&mut *tx)
         .await?;
     sqlx::query(
         "INSERT INTO provisioning_token (id, digest, created_at, enabled, last_used_at) \
-         VALUES (1, ?, unixepoch(), 1, NULL) \
+         VALUES (1, $1, unixepoch(), TRUE, NULL) \
          ON CONFLICT (id) DO UPDATE SET digest = excluded.digest, \
-         created_at = excluded.created_at, enabled = 1, last_used_at = NULL",
+         created_at = excluded.created_at, enabled = TRUE, last_used_at = NULL",
     )
     .bind(tokens::digest(&token).as_slice())
     .execute(&mut *tx)
@@ -68,9 +69,9 @@ pub async fn new_token(pool: &SqlitePool, admin: &UserInfo) -> Result<String, Ap
     Ok(token)
 }
 
-pub async fn disable(pool: &SqlitePool, admin: &UserInfo) -> Result<(), AppError> {
+pub async fn disable(pool: &Pool, admin: &UserInfo) -> Result<(), AppError> {
     let mut tx = begin_write(pool).await?;
-    let changed = sqlx::query("UPDATE provisioning_token SET enabled = 0 WHERE enabled = 1")
+    let changed = sqlx::query("UPDATE provisioning_token SET enabled = FALSE WHERE enabled = TRUE")
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -93,13 +94,13 @@ pub async fn disable(pool: &SqlitePool, admin: &UserInfo) -> Result<(), AppError
 /// nothing about how close a guess was. Its last use is written at most once a minute: an
 /// identity provider's first sync sends thousands of requests, and each write would queue on
 /// the database's one writer.
-pub async fn check(pool: &SqlitePool, bearer: &str) -> Result<bool, AppError> {
+pub async fn check(pool: &Pool, bearer: &str) -> Result<bool, AppError> {
     if !bearer.starts_with(TOKEN_PREFIX) || bearer.len() > 128 {
         return Ok(false);
     }
     let digest = tokens::digest(bearer);
     let found: Option<Option<i64>> = sqlx::query_scalar(
-        "SELECT last_used_at FROM provisioning_token WHERE id = 1 AND enabled = 1 AND digest = ?",
+        "SELECT last_used_at FROM provisioning_token WHERE id = 1 AND enabled = TRUE AND digest = $1",
     )
     .bind(digest.as_slice())
     .fetch_optional(pool)
@@ -109,7 +110,7 @@ pub async fn check(pool: &SqlitePool, bearer: &str) -> Result<bool, AppError> {
     };
     if last_used.is_none_or(|at| at < crate::time_fmt::unix_now() - 60) {
         sqlx::query(
-            "UPDATE provisioning_token SET last_used_at = unixepoch() WHERE id = 1 AND digest = ?",
+            "UPDATE provisioning_token SET last_used_at = unixepoch() WHERE id = 1 AND digest = $1",
         )
         .bind(digest.as_slice())
         .execute(pool)

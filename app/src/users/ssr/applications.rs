@@ -1,8 +1,9 @@
 //! Applications calling the REST API with `Authorization: Bearer <client secret>`.
 
 use super::{parse_role, tokens};
+use crate::db::Flag;
+use crate::db::Pool;
 use crate::{error::AppError, roles::Role};
-use sqlx::SqlitePool;
 
 /// An application, once its secret checked out.
 #[derive(Clone, Debug)]
@@ -31,21 +32,18 @@ impl Application {
 
 /// The application whose secret is `secret`. The lookup is by SHA-256 digest, so the time it
 /// takes says nothing about how close a guess was.
-pub async fn find_by_secret(
-    pool: &SqlitePool,
-    secret: &str,
-) -> Result<Option<Application>, AppError> {
+pub async fn find_by_secret(pool: &Pool, secret: &str) -> Result<Option<Application>, AppError> {
     if !secret.starts_with(tokens::SECRET_PREFIX) || secret.len() > 128 {
         return Ok(None);
     }
-    let row: Option<(i64, String, String, String, bool)> = sqlx::query_as(
+    let row: Option<(i64, String, String, String, Flag)> = sqlx::query_as(
         "SELECT id, handle, name, role, support_application FROM principals \
-         WHERE secret_digest = ? AND kind = 'application'",
+         WHERE secret_digest = $1 AND kind = 'application'",
     )
     .bind(tokens::digest(secret).to_vec())
     .fetch_optional(pool)
     .await?;
-    row.map(|(id, client_id, name, role, support)| {
+    row.map(|(id, client_id, name, role, Flag(support))| {
         Ok(Application {
             id,
             client_id,
@@ -58,10 +56,11 @@ pub async fn find_by_secret(
 }
 
 /// The id of the application with client ID `client_id`, if there is one.
-pub async fn find_id(pool: &SqlitePool, client_id: &str) -> Result<Option<i64>, AppError> {
+pub async fn find_id(pool: &Pool, client_id: &str) -> Result<Option<i64>, AppError> {
     Ok(
-        sqlx::query_scalar("SELECT id FROM principals WHERE handle = ? AND kind = 'application'")
-            .bind(client_id)
+        sqlx::query_scalar("SELECT id FROM principals WHERE handle = $1 AND kind = 'application'")
+            // Client IDs are issued in lower case.
+            .bind(client_id.to_ascii_lowercase())
             .fetch_optional(pool)
             .await?,
     )

@@ -1,11 +1,11 @@
 //! The audit row of a change on the Users tab.
 
+use crate::db::Conn;
 use crate::{error::AppError, roles::UserInfo};
-use sqlx::SqliteConnection;
 
 /// Writes the audit row of a change made by `admin`, in the change's transaction.
 pub(crate) async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     admin: &UserInfo,
     action: &str,
     target: &str,

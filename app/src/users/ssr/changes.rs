@@ -2,6 +2,8 @@
 //! with its audit row: it happens and is recorded, or neither.
 
 use super::{ensure_an_admin_remains, invitations, list, record, tokens};
+use crate::db::Flag;
+use crate::db::Pool;
 use crate::{
     db::begin_write,
     error::AppError,
@@ -9,7 +11,6 @@ use crate::{
     two_person::ssr as two_person,
     users::{Added, Email, MAX_NAME_CHARS, Principal, PrincipalKind},
 };
-use sqlx::SqlitePool;
 
 /// A group's or application's name: trimmed, 1 to 200 characters, no control characters.
 pub fn parse_name(raw: &str) -> Result<String, AppError> {
@@ -39,7 +40,7 @@ pub fn parse_name(raw: &str) -> Result<String, AppError> {
 }
 
 pub async fn add(
-    pool: &SqlitePool,
+    pool: &Pool,
     admin: &UserInfo,
     kind: PrincipalKind,
     principal: &str,
@@ -76,19 +77,19 @@ pub async fn add(
         PrincipalKind::Group | PrincipalKind::Application => {
             let name = parse_name(principal)?;
             let secret = (kind == PrincipalKind::Application).then(tokens::new_secret);
-            let inserted = sqlx::query(
+            let inserted = sqlx::query_scalar(
                 "INSERT INTO principals (kind, name, handle, role, secret_digest) \
-                 VALUES (?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
             .bind(kind.as_str())
             .bind(&name)
             .bind(tokens::new_id())
             .bind(role.as_str())
             .bind(secret.as_deref().map(|s| tokens::digest(s).to_vec()))
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await;
             let id = match inserted {
-                Ok(done) => done.last_insert_rowid(),
+                Ok(id) => id,
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                     return Err(AppError::invalid(
                         "principal",
@@ -137,7 +138,7 @@ pub struct RoleChange {
 }
 
 pub async fn change_role(
-    pool: &SqlitePool,
+    pool: &Pool,
     admin: &UserInfo,
     change: RoleChange,
 ) -> Result<Principal, AppError> {
@@ -150,7 +151,7 @@ pub async fn change_role(
     }
     let mut tx = begin_write(pool).await?;
     let before = list::one(&mut tx, id).await?;
-    sqlx::query("UPDATE principals SET role = ? WHERE id = ?")
+    sqlx::query("UPDATE principals SET role = $1 WHERE id = $2")
         .bind(role.as_str())
         .bind(id)
         .execute(&mut *tx)
@@ -184,7 +185,7 @@ pub async fn change_role(
                 "Only applications can be support applications.",
             ));
         }
-        sqlx::query("UPDATE principals SET support_application = ? WHERE id = ?")
+        sqlx::query("UPDATE principals SET support_application = $1 WHERE id = $2")
             .bind(support)
             .bind(id)
             .execute(&mut *tx)
@@ -207,7 +208,7 @@ pub async fn change_role(
 /// (and so has signed in with it) can be given it; while the two-person rule is in force, the
 /// grant waits for a second approver instead of applying.
 async fn set_approver(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     admin: &UserInfo,
     user: &Principal,
     approver: bool,
@@ -219,8 +220,8 @@ async fn set_approver(
         ));
     }
     if approver {
-        let chosen: bool = sqlx::query_scalar(
-            "SELECT password_chosen AND password_hash IS NOT NULL FROM principals WHERE id = ?",
+        let Flag(chosen) = sqlx::query_scalar(
+            "SELECT password_chosen AND password_hash IS NOT NULL FROM principals WHERE id = $1",
         )
         .bind(user.id)
         .fetch_one(&mut *conn)
@@ -248,13 +249,13 @@ async fn set_approver(
 /// Sets the Lockbox approver permission as decided (by the Edit pane, or by a second approver's
 /// confirmation), with its audit row.
 pub async fn grant_approver(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     actor: &UserInfo,
     user_id: i64,
     approver: bool,
 ) -> Result<(), AppError> {
     let handle: String = sqlx::query_scalar(
-        "UPDATE principals SET lockbox_approver = ? WHERE id = ? AND kind = 'user' RETURNING handle",
+        "UPDATE principals SET lockbox_approver = $1 WHERE id = $2 AND kind = 'user' RETURNING handle",
     )
     .bind(approver)
     .bind(user_id)
@@ -271,10 +272,10 @@ pub async fn grant_approver(
     .await
 }
 
-pub async fn remove(pool: &SqlitePool, admin: &UserInfo, id: i64) -> Result<(), AppError> {
+pub async fn remove(pool: &Pool, admin: &UserInfo, id: i64) -> Result<(), AppError> {
     let mut tx = begin_write(pool).await?;
     let gone = list::one(&mut tx, id).await?;
-    sqlx::query("DELETE FROM principals WHERE id = ?")
+    sqlx::query("DELETE FROM principals WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -291,7 +292,7 @@ pub async fn remove(pool: &SqlitePool, admin: &UserInfo, id: i64) -> Result<(), 
     Ok(())
 }
 
-pub async fn reinvite(pool: &SqlitePool, admin: &UserInfo, id: i64) -> Result<String, AppError> {
+pub async fn reinvite(pool: &Pool, admin: &UserInfo, id: i64) -> Result<String, AppError> {
     let mut tx = begin_write(pool).await?;
     let user = list::one(&mut tx, id).await?;
     if user.kind != PrincipalKind::User || !user.pending {
@@ -308,7 +309,7 @@ pub async fn reinvite(pool: &SqlitePool, admin: &UserInfo, id: i64) -> Result<St
 
 /// The active user `id`, or why it is not one.
 async fn active_user(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     id: i64,
     what: &str,
 ) -> Result<crate::users::Principal, AppError> {
@@ -335,7 +336,7 @@ pub enum PasswordReset {
 /// approver's reset waits for a second approver while the two-person rule is in force: the
 /// link would otherwise let one Admin sign in as a second approver.
 pub async fn reset_password(
-    pool: &SqlitePool,
+    pool: &Pool,
     admin: &UserInfo,
     id: i64,
 ) -> Result<PasswordReset, AppError> {
@@ -363,15 +364,17 @@ pub async fn reset_password(
 /// The reset itself, in the caller's transaction: the password retired, sessions ended, a new
 /// link issued and audited.
 pub async fn apply_password_reset(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     actor: &UserInfo,
     id: i64,
 ) -> Result<String, AppError> {
     let user = active_user(conn, id, "have their password reset").await?;
-    sqlx::query("UPDATE principals SET password_hash = NULL, password_chosen = 0 WHERE id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE principals SET password_hash = NULL, password_chosen = FALSE WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     super::end_sessions(conn, id).await?;
     ensure_an_admin_remains(conn).await?;
     let path = invitations::issue(conn, id).await?;
@@ -380,11 +383,7 @@ pub async fn apply_password_reset(
 }
 
 /// Ends every session of the user at once; their password stays.
-pub async fn end_user_sessions(
-    pool: &SqlitePool,
-    admin: &UserInfo,
-    id: i64,
-) -> Result<(), AppError> {
+pub async fn end_user_sessions(pool: &Pool, admin: &UserInfo, id: i64) -> Result<(), AppError> {
     let mut tx = begin_write(pool).await?;
     let user = active_user(&mut tx, id, "have their sessions ended").await?;
     super::end_sessions(&mut tx, id).await?;
@@ -393,11 +392,7 @@ pub async fn end_user_sessions(
     Ok(())
 }
 
-pub async fn regenerate_secret(
-    pool: &SqlitePool,
-    admin: &UserInfo,
-    id: i64,
-) -> Result<String, AppError> {
+pub async fn regenerate_secret(pool: &Pool, admin: &UserInfo, id: i64) -> Result<String, AppError> {
     let mut tx = begin_write(pool).await?;
     let app = list::one(&mut tx, id).await?;
     if app.kind != PrincipalKind::Application {
@@ -407,7 +402,7 @@ pub async fn regenerate_secret(
         ));
     }
     let secret = tokens::new_secret();
-    sqlx::query("UPDATE principals SET secret_digest = ? WHERE id = ?")
+    sqlx::query("UPDATE principals SET secret_digest = $1 WHERE id = $2")
         .bind(tokens::digest(&secret).to_vec())
         .bind(id)
         .execute(&mut *tx)

@@ -1,16 +1,16 @@
 //! Group membership. A member's effective role is the highest of their own and their groups'.
 
 use super::{ensure_an_admin_remains, list, record};
+use crate::db::{Conn, Pool};
 use crate::{
     db::begin_write,
     error::AppError,
     roles::UserInfo,
     users::{Email, Member, PrincipalKind},
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// Fails unless `id` is a group; returns its ID for the audit log.
-async fn group_handle(conn: &mut SqliteConnection, id: i64) -> Result<String, AppError> {
+async fn group_handle(conn: &mut Conn, id: i64) -> Result<String, AppError> {
     let group = list::one(conn, id).await?;
     if group.kind != PrincipalKind::Group {
         return Err(AppError::invalid("member", "Only groups have members."));
@@ -18,10 +18,10 @@ async fn group_handle(conn: &mut SqliteConnection, id: i64) -> Result<String, Ap
     Ok(group.email_or_id)
 }
 
-async fn members_on(conn: &mut SqliteConnection, group_id: i64) -> Result<Vec<Member>, AppError> {
+async fn members_on(conn: &mut Conn, group_id: i64) -> Result<Vec<Member>, AppError> {
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT u.id, u.name, u.handle FROM group_members m \
-         JOIN principals u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.name, u.id",
+         JOIN principals u ON u.id = m.user_id WHERE m.group_id = $1 ORDER BY u.name, u.id",
     )
     .bind(group_id)
     .fetch_all(conn)
@@ -36,14 +36,14 @@ async fn members_on(conn: &mut SqliteConnection, group_id: i64) -> Result<Vec<Me
         .collect())
 }
 
-pub async fn members(pool: &SqlitePool, group_id: i64) -> Result<Vec<Member>, AppError> {
+pub async fn members(pool: &Pool, group_id: i64) -> Result<Vec<Member>, AppError> {
     let mut conn = pool.acquire().await?;
     group_handle(&mut conn, group_id).await?;
     members_on(&mut conn, group_id).await
 }
 
 pub async fn add_member(
-    pool: &SqlitePool,
+    pool: &Pool,
     admin: &UserInfo,
     group_id: i64,
     email: &str,
@@ -52,7 +52,7 @@ pub async fn add_member(
     let mut tx = begin_write(pool).await?;
     let group = group_handle(&mut tx, group_id).await?;
     let user_id: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM principals WHERE handle = ? AND kind = 'user'")
+        sqlx::query_scalar("SELECT id FROM principals WHERE handle = $1 AND kind = 'user'")
             .bind(email.as_str())
             .fetch_optional(&mut *tx)
             .await?;
@@ -62,12 +62,13 @@ pub async fn add_member(
             "No user has this email. Add them as a user first.",
         )
     })?;
-    let added =
-        sqlx::query("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)")
-            .bind(group_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+    let added = sqlx::query(
+        "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(group_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
     if added.rows_affected() == 0 {
         return Err(AppError::invalid(
             "member",
@@ -81,7 +82,7 @@ pub async fn add_member(
 }
 
 pub async fn remove_member(
-    pool: &SqlitePool,
+    pool: &Pool,
     admin: &UserInfo,
     group_id: i64,
     user_id: i64,
@@ -90,14 +91,14 @@ pub async fn remove_member(
     let group = group_handle(&mut tx, group_id).await?;
     let email: Option<String> = sqlx::query_scalar(
         "SELECT u.handle FROM group_members m JOIN principals u ON u.id = m.user_id \
-         WHERE m.group_id = ? AND m.user_id = ?",
+         WHERE m.group_id = $1 AND m.user_id = $2",
     )
     .bind(group_id)
     .bind(user_id)
     .fetch_optional(&mut *tx)
     .await?;
     let email = email.ok_or(AppError::NotFound)?;
-    sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+    sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
         .bind(group_id)
         .bind(user_id)
         .execute(&mut *tx)

@@ -2,6 +2,8 @@
 //! for one use. Issuing a new one for a user retires their older links.
 
 use super::{record, tokens};
+use crate::db::Flag;
+use crate::db::{Conn, Pool};
 use crate::{
     db::begin_write,
     error::AppError,
@@ -9,7 +11,6 @@ use crate::{
     time_fmt::unix_now,
     users::{INVITATION_DAYS, Invitation},
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// The path the invitee opens. The token travels in the query, which request logs leave out;
 /// on the first load the server moves it into the browser's session and redirects to the bare
@@ -30,13 +31,13 @@ pub async fn token_or_held(token: String) -> Result<String, AppError> {
     Ok(session.get::<String>(HELD_TOKEN).await?.unwrap_or_default())
 }
 
-pub async fn issue(conn: &mut SqliteConnection, user_id: i64) -> Result<String, AppError> {
+pub async fn issue(conn: &mut Conn, user_id: i64) -> Result<String, AppError> {
     let token = tokens::random_token();
-    sqlx::query("DELETE FROM invitations WHERE user_id = ?")
+    sqlx::query("DELETE FROM invitations WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO invitations (user_id, token_digest, expires_at) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO invitations (user_id, token_digest, expires_at) VALUES ($1, $2, $3)")
         .bind(user_id)
         .bind(tokens::digest(&token).to_vec())
         .bind(unix_now() + INVITATION_DAYS * 86_400)
@@ -46,13 +47,13 @@ pub async fn issue(conn: &mut SqliteConnection, user_id: i64) -> Result<String, 
 }
 
 /// Whether `token` names an invitation (used, expired or not): a link worth keeping.
-pub async fn known(pool: &SqlitePool, token: &str) -> Result<bool, AppError> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM invitations WHERE token_digest = ?)")
+pub async fn known(pool: &Pool, token: &str) -> Result<bool, AppError> {
+    let known: Flag =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM invitations WHERE token_digest = $1)")
             .bind(tokens::digest(token).to_vec())
             .fetch_one(pool)
-            .await?,
-    )
+            .await?;
+    Ok(known.0)
 }
 
 #[derive(sqlx::FromRow)]
@@ -65,7 +66,7 @@ struct Row {
 }
 
 /// The invitation `token` opens, or why it cannot be used.
-async fn find(conn: &mut SqliteConnection, token: &str) -> Result<Row, AppError> {
+async fn find(conn: &mut Conn, token: &str) -> Result<Row, AppError> {
     let invalid = || {
         AppError::invalid(
             "token",
@@ -77,7 +78,7 @@ async fn find(conn: &mut SqliteConnection, token: &str) -> Result<Row, AppError>
     }
     let row: Option<Row> = sqlx::query_as(
         "SELECT i.user_id, u.handle AS email, u.name, i.expires_at, i.used_at \
-         FROM invitations i JOIN principals u ON u.id = i.user_id WHERE i.token_digest = ?",
+         FROM invitations i JOIN principals u ON u.id = i.user_id WHERE i.token_digest = $1",
     )
     .bind(tokens::digest(token).to_vec())
     .fetch_optional(conn)
@@ -96,7 +97,7 @@ async fn find(conn: &mut SqliteConnection, token: &str) -> Result<Row, AppError>
     Ok(row)
 }
 
-pub async fn check(pool: &SqlitePool, token: &str) -> Result<Invitation, AppError> {
+pub async fn check(pool: &Pool, token: &str) -> Result<Invitation, AppError> {
     let mut conn = pool.acquire().await?;
     let row = find(&mut conn, token).await?;
     Ok(Invitation {
@@ -109,7 +110,7 @@ pub async fn check(pool: &SqlitePool, token: &str) -> Result<Invitation, AppErro
 /// Sets the invitee's name and password (already hashed) and uses the token up, all at once;
 /// returns the user's id for signing them in.
 pub async fn accept(
-    pool: &SqlitePool,
+    pool: &Pool,
     token: &str,
     name: &str,
     password_hash: &str,
@@ -118,14 +119,14 @@ pub async fn accept(
     // Checked again inside the transaction: two tabs accepting at once get one success.
     let row = find(&mut tx, token).await?;
     sqlx::query(
-        "UPDATE principals SET name = ?, password_hash = ?, password_chosen = 1 WHERE id = ?",
+        "UPDATE principals SET name = $1, password_hash = $2, password_chosen = TRUE WHERE id = $3",
     )
     .bind(name)
     .bind(password_hash)
     .bind(row.user_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE invitations SET used_at = unixepoch() WHERE token_digest = ?")
+    sqlx::query("UPDATE invitations SET used_at = unixepoch() WHERE token_digest = $1")
         .bind(tokens::digest(token).to_vec())
         .execute(&mut *tx)
         .await?;

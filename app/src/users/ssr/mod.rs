@@ -4,21 +4,20 @@ pub mod applications;
 mod audit_row;
 pub mod changes;
 pub mod groups;
+pub mod index;
 pub mod invitations;
 pub mod list;
-pub mod memory;
-mod order;
-mod search;
 pub(crate) mod tokens;
 
 pub(crate) use audit_row::record;
 
+use crate::db::Flag;
+use crate::db::{Conn, Pool};
 use crate::{
     error::AppError,
     roles::{Role, UserInfo},
     users::Email,
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// The highest role among a user's groups, or NULL: with the user's own role, their effective
 /// role. Ranks are spelled out because roles are stored as words.
@@ -37,6 +36,7 @@ struct UserRow {
     name: String,
     role: String,
     group_role: Option<String>,
+    #[sqlx(try_from = "Flag")]
     lockbox_approver: bool,
 }
 
@@ -58,10 +58,7 @@ impl TryFrom<UserRow> for UserInfo {
 
 /// A user who may sign in, with their effective role and current session epoch: what every
 /// request's session is checked against.
-pub async fn find_session_user(
-    pool: &SqlitePool,
-    id: i64,
-) -> Result<Option<(UserInfo, i64)>, AppError> {
+pub async fn find_session_user(pool: &Pool, id: i64) -> Result<Option<(UserInfo, i64)>, AppError> {
     #[derive(sqlx::FromRow)]
     struct SessionRow {
         #[sqlx(flatten)]
@@ -70,8 +67,8 @@ pub async fn find_session_user(
     }
     sqlx::query_as::<_, SessionRow>(&format!(
         "SELECT id, handle, name, role, {GROUP_ROLE} AS group_role, lockbox_approver, session_epoch \
-         FROM principals p WHERE id = ? AND kind = 'user' AND password_hash IS NOT NULL \
-         AND active = 1"
+         FROM principals p WHERE id = $1 AND kind = 'user' AND password_hash IS NOT NULL \
+         AND active = TRUE"
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -81,9 +78,9 @@ pub async fn find_session_user(
 }
 
 /// Ends every session of `user_id`; returns the new epoch.
-pub async fn end_sessions(conn: &mut SqliteConnection, user_id: i64) -> Result<i64, AppError> {
+pub async fn end_sessions(conn: &mut Conn, user_id: i64) -> Result<i64, AppError> {
     Ok(sqlx::query_scalar(
-        "UPDATE principals SET session_epoch = session_epoch + 1 WHERE id = ? RETURNING session_epoch",
+        "UPDATE principals SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
     )
     .bind(user_id)
     .fetch_one(conn)
@@ -93,7 +90,7 @@ pub async fn end_sessions(conn: &mut SqliteConnection, user_id: i64) -> Result<i
 /// The user with `email` and their password hash (absent until an invitation is accepted),
 /// in one query: sign-in runs it for every attempt.
 pub async fn find_credentials(
-    db: impl sqlx::SqliteExecutor<'_>,
+    db: impl sqlx::Executor<'_, Database = crate::db::Db>,
     email: &str,
 ) -> Result<Option<(UserInfo, Option<String>)>, AppError> {
     #[derive(sqlx::FromRow)]
@@ -107,7 +104,7 @@ pub async fn find_credentials(
     };
     let row: Option<CredentialRow> = sqlx::query_as(&format!(
         "SELECT id, handle, name, role, {GROUP_ROLE} AS group_role, lockbox_approver, \
-         password_hash FROM principals p WHERE handle = ? AND kind = 'user' AND active = 1"
+         password_hash FROM principals p WHERE handle = $1 AND kind = 'user' AND active = TRUE"
     ))
     .bind(email.as_str())
     .fetch_optional(db)
@@ -125,20 +122,20 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts a user; an email that is already registered is refused as a field error.
-pub async fn create(conn: &mut SqliteConnection, user: NewUser<'_>) -> Result<i64, AppError> {
-    let result = sqlx::query(
+pub async fn create(conn: &mut Conn, user: NewUser<'_>) -> Result<i64, AppError> {
+    let result = sqlx::query_scalar(
         "INSERT INTO principals (kind, handle, name, role, lockbox_approver, password_hash) \
-         VALUES ('user', ?, ?, ?, ?, ?)",
+         VALUES ('user', $1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(user.email.as_str())
     .bind(user.name)
     .bind(user.role.as_str())
     .bind(user.lockbox_approver)
     .bind(user.password_hash)
-    .execute(conn)
+    .fetch_one(conn)
     .await;
     match result {
-        Ok(done) => Ok(done.last_insert_rowid()),
+        Ok(id) => Ok(id),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AppError::invalid(
             "principal",
             "A user with this email already exists.",
@@ -148,7 +145,7 @@ pub async fn create(conn: &mut SqliteConnection, user: NewUser<'_>) -> Result<i6
 }
 
 /// How many users there are (groups and applications do not count).
-pub async fn count(conn: &mut SqliteConnection) -> Result<i64, AppError> {
+pub async fn count(conn: &mut Conn) -> Result<i64, AppError> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM principals WHERE kind = 'user'")
             .fetch_one(conn)
@@ -157,7 +154,7 @@ pub async fn count(conn: &mut SqliteConnection) -> Result<i64, AppError> {
 }
 
 /// How many users hold each role themselves, for the overview.
-pub async fn count_by_role(pool: &SqlitePool) -> Result<Vec<(Role, i64)>, AppError> {
+pub async fn count_by_role(pool: &Pool) -> Result<Vec<(Role, i64)>, AppError> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT role, COUNT(*) FROM principals WHERE kind = 'user' GROUP BY role")
             .fetch_all(pool)
@@ -176,16 +173,16 @@ pub async fn count_by_role(pool: &SqlitePool) -> Result<Vec<(Role, i64)>, AppErr
 
 /// Refuses a change that would leave nobody who can sign in with the Admin role, directly or
 /// through a group. Runs inside the change's transaction, after the change, before commit.
-pub(crate) async fn ensure_an_admin_remains(conn: &mut SqliteConnection) -> Result<(), AppError> {
-    let remains: bool = sqlx::query_scalar(
+pub(crate) async fn ensure_an_admin_remains(conn: &mut Conn) -> Result<(), AppError> {
+    let Flag(remains) = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM principals \
              WHERE role = 'admin' AND kind = 'user' AND password_hash IS NOT NULL \
-             AND active = 1) \
+             AND active = TRUE) \
          OR EXISTS (SELECT 1 FROM principals g \
              JOIN group_members m ON m.group_id = g.id \
              JOIN principals u ON u.id = m.user_id \
              WHERE g.role = 'admin' AND g.kind = 'group' AND u.password_hash IS NOT NULL \
-             AND u.active = 1)",
+             AND u.active = TRUE)",
     )
     .fetch_one(conn)
     .await?;
