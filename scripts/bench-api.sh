@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Requests per second of GET /api/v1/environment with a valid key, against a bare axum handler
-# that answers 200, in the same run with the same load tool (wrk). Target: Gatehouse reaches at
-# least half of the bare handler. Usage: bash scripts/bench-api.sh [seconds] [connections]
+# that answers 200, in the same run with the same load tool (wrk): on SQLite, then on PostgreSQL
+# with one server and with two on the same database (a throwaway cluster, scripts/postgres.sh;
+# the two are loaded at once, half the connections each). Target: Gatehouse reaches at least
+# half of the bare handler. Usage: bash scripts/bench-api.sh [seconds] [connections]
 set -euo pipefail
 # Signed-in writes need the label a browser puts on them (the server refuses them otherwise).
 curl() { command curl -H 'Sec-Fetch-Site: same-origin' "$@"; }
@@ -46,3 +48,41 @@ for round in 1 2 3; do
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 2p)
 echo "median ratio: $median (target >= 0.50)"
+
+echo "== PostgreSQL"
+cluster="$dir/postgres"
+trap 'cleanup; bash scripts/postgres.sh stop "$cluster"' EXIT
+url="$(bash scripts/postgres.sh start "$cluster")"
+psql -q "$url" -c "CREATE DATABASE bench"
+master="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
+for port in 3202 3203; do
+  GATEHOUSE_DATABASE_URL="${url%/postgres}/bench" GATEHOUSE_MASTER_KEY="$master" LEPTOS_SITE_ADDR=127.0.0.1:$port \
+    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL=bench@gatehouse.test GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD="bench password 1" \
+    RUST_LOG=warn target/release/gatehouse & pids+=($!)
+  for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
+done
+jar="$dir/pg-cookies"
+curl -sf -c "$jar" -o /dev/null -d "email=bench@gatehouse.test&password=bench+password+1&next=" http://127.0.0.1:3202/auth/login
+curl -sf -b "$jar" -o /dev/null -X POST http://127.0.0.1:3202/rpc/api_enable
+key="$(curl -sf -b "$jar" -X POST -d 'slot=primary&purpose=show' http://127.0.0.1:3202/rpc/api_reveal | tr -d '"')"
+for port in 3202 3203; do
+  for _ in $(seq 50); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Ocp-Apim-Subscription-Key: $key" http://127.0.0.1:$port/api/v1/environment)
+    [ "$code" = 200 ] && break
+    sleep 0.1
+  done
+  [ "$code" = 200 ] || { echo "the key was refused on port $port ($code)" >&2; exit 1; }
+done
+half=$(( conns / 2 ))
+for round in 1 2 3; do
+  bare=$(run http://127.0.0.1:3201/api/v1/environment)
+  one=$(run -H "Ocp-Apim-Subscription-Key: $key" http://127.0.0.1:3202/api/v1/environment)
+  conns=$half
+  a="$dir/a" b="$dir/b"
+  run -H "Ocp-Apim-Subscription-Key: $key" http://127.0.0.1:3202/api/v1/environment >"$a" &
+  run -H "Ocp-Apim-Subscription-Key: $key" http://127.0.0.1:3203/api/v1/environment >"$b"
+  wait $!
+  conns=$(( half * 2 ))
+  two=$(awk '{ s += $1 } END { printf "%.2f", s }' "$a" "$b")
+  echo "round $round: bare axum handler $bare req/s, one server on PostgreSQL $one req/s, two servers $two req/s"
+done

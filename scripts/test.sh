@@ -22,13 +22,17 @@ if [ -z "${BAO_BIN:-}" ] && ! command -v bao >/dev/null 2>&1; then
 fi
 
 step() { echo "[test] $1 (at ${SECONDS}s)" >&2; }
+# One throwaway PostgreSQL cluster for both passes: the tests of several servers use it in the
+# first, and every test in the second.
+GATEHOUSE_TEST_CLUSTER="$(bash scripts/postgres.sh start "$cluster")"
+export GATEHOUSE_TEST_CLUSTER
+
 step "cargo test"
 # frontend stays out: unifying its hydrate feature with ssr would not build.
 cargo test --locked -p app -p gatehouse
 
 step "integration tests on PostgreSQL"
-GATEHOUSE_TEST_POSTGRES="$(bash scripts/postgres.sh start "$cluster")" \
-  cargo test --locked -p gatehouse --test api
+GATEHOUSE_TEST_POSTGRES="$GATEHOUSE_TEST_CLUSTER" cargo test --locked -p gatehouse --test api
 bash scripts/postgres.sh stop "$cluster"
 
 step "release build"

@@ -101,3 +101,89 @@ impl<'r> sqlx::Decode<'r, Any> for Flag {
         <i64 as sqlx::Decode<Any>>::decode(value).map(|n| Flag(n != 0))
     }
 }
+
+/// The session-level advisory lock held by the one server that does the database's
+/// background work.
+const SINGLETON_LOCK: i64 = 0x6761_7465_686f_7574;
+
+/// Background work that must happen once per database, not once per server (sweeping expired
+/// Lockbox requests, pruning, checkpoints, checking the vault, streaming the audit log): on
+/// PostgreSQL, the server holding an advisory lock on a connection of its own does it, and
+/// when that server stops (its connection closes, even on `kill -9`) the next one to ask takes
+/// over. On SQLite, which is one server's, every call holds.
+pub struct Singleton {
+    /// PostgreSQL's URL; `None` on SQLite.
+    url: Option<String>,
+    conn: tokio::sync::Mutex<(Option<sqlx::PgConnection>, bool)>,
+}
+
+impl std::fmt::Debug for Singleton {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Singleton").finish_non_exhaustive()
+    }
+}
+
+impl Singleton {
+    pub fn new(pool: &Pool) -> Self {
+        let url = (Backend::of(pool) == Backend::Postgres)
+            .then(|| pool.connect_options().database_url.to_string());
+        Self {
+            url,
+            conn: tokio::sync::Mutex::new((None, false)),
+        }
+    }
+
+    /// Whether this server does the database's background work now (taking it over when
+    /// nobody does).
+    pub async fn holds(&self) -> bool {
+        use sqlx::Connection;
+        let Some(url) = &self.url else {
+            return true;
+        };
+        let mut guard = self.conn.lock().await;
+        let (conn, held) = &mut *guard;
+        if let Some(c) = conn.as_mut() {
+            if sqlx::query("SELECT 1").execute(&mut *c).await.is_err() {
+                // Gone, and the lock with it.
+                (*conn, *held) = (None, false);
+            } else if *held {
+                return true;
+            }
+        }
+        if conn.is_none() {
+            *conn = sqlx::PgConnection::connect(url).await.ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            return false;
+        };
+        *held = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(SINGLETON_LOCK)
+            .fetch_one(&mut *c)
+            .await
+            .unwrap_or(false);
+        *held
+    }
+}
+
+/// The PostgreSQL channel on which a write tells every server what to read again.
+pub const CHANGES_CHANNEL: &str = "gatehouse_changes";
+
+/// What a server holds in memory and another server's write can make stale.
+pub mod topic {
+    /// The API key ring (`api_keys::ssr::ApiKeys`).
+    pub const API_KEYS: &str = "api_keys";
+}
+
+/// Tells every server on the database, once this transaction commits, that `topic` changed
+/// (PostgreSQL `NOTIFY`, delivered at commit and not at all on rollback). SQLite has one
+/// server: nothing to tell.
+pub async fn notify(conn: &mut Conn, topic: &str) -> Result<(), sqlx::Error> {
+    if Backend::of_conn(conn) == Backend::Postgres {
+        sqlx::query("SELECT count(*) FROM (SELECT pg_notify($1, $2)) AS sent")
+            .bind(CHANGES_CHANNEL)
+            .bind(topic)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}

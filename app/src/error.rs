@@ -43,6 +43,12 @@ pub enum AppError {
     /// Every slot for expensive work (password hashing) stayed taken for a while.
     #[error("Too many sign-ins at once. Try again in a few seconds.")]
     Busy,
+    /// The database cannot be reached (restarting, failing over, the network): nothing was
+    /// written, and the same request will work once it is back.
+    #[error(
+        "The database cannot be reached right now. Nothing was changed; try again in a moment."
+    )]
+    Unavailable,
     #[error("Something went wrong on our side. Try again later.")]
     Internal,
 }
@@ -83,7 +89,7 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::TooManyRequests => 429,
             Self::Upstream(_) => 502,
-            Self::Busy => 503,
+            Self::Busy | Self::Unavailable => 503,
             Self::Internal => 500,
         }
     }
@@ -130,7 +136,30 @@ mod ssr {
 
     impl From<sqlx::Error> for AppError {
         fn from(e: sqlx::Error) -> Self {
+            if unreachable(&e) {
+                tracing::warn!(error = %e, "the database cannot be reached");
+                return Self::Unavailable;
+            }
             Self::internal(e)
+        }
+    }
+
+    /// Whether `e` says that the database is out of reach rather than that a statement failed:
+    /// no connection to be had, a connection lost, or a server shutting down or starting.
+    fn unreachable(e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLSTATE class 08 (connection exception) and 57P01–57P03 (admin shutdown, crash
+            // shutdown, cannot connect now).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+            _ => false,
         }
     }
 
@@ -149,7 +178,7 @@ mod ssr {
                 Json(serde_json::json!({ "error": self.to_string() })),
             )
                 .into_response();
-            if matches!(self, Self::TooManyRequests | Self::Busy) {
+            if matches!(self, Self::TooManyRequests | Self::Busy | Self::Unavailable) {
                 response.headers_mut().insert(
                     axum::http::header::RETRY_AFTER,
                     axum::http::HeaderValue::from_static(super::RETRY_AFTER_SECS),

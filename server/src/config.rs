@@ -29,6 +29,9 @@ pub enum Command {
     Backup(Backup),
     /// The database, principals, API, Key Vault, Lockbox and last sign-in at a glance.
     Status(Status),
+    /// Copy everything into a new, empty PostgreSQL database (`--from` the current database,
+    /// `--to postgres://…`), checking the row counts at the end.
+    CopyData(CopyData),
     /// Seal every stored secret again under a new master key (GATEHOUSE_NEW_MASTER_KEY or
     /// --new-key-file), with no server running on the database.
     RotateMasterKey(RotateMasterKey),
@@ -47,6 +50,17 @@ pub enum AuditCommand {
     },
     /// Sign a checkpoint of the log's head, record it in the log and print it as JSON.
     Checkpoint,
+}
+
+/// `gatehouse copy-data --from sqlite://gatehouse.db --to postgres://…`.
+#[derive(Args, Debug)]
+pub struct CopyData {
+    /// The database to copy from (default: GATEHOUSE_DATABASE_URL).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The empty PostgreSQL database to copy into.
+    #[arg(long)]
+    pub to: String,
 }
 
 /// `gatehouse rotate-master-key [--new-key-file PATH]`.

@@ -183,3 +183,44 @@ impl ExpiredDeletion for Sessions {
         }
     }
 }
+
+/// On PostgreSQL, what other servers' writes make stale in this one is read again as soon as
+/// their transaction commits (`LISTEN`; `app::db::notify` sends). The periodic re-reads stay as
+/// the fallback, and after the listening connection was lost and made again everything is read
+/// again, since notifications in between are gone.
+pub async fn follow_changes(url: String, ctx: app::auth::ssr::AppContext) {
+    use sqlx::postgres::PgListener;
+    let reload_keys = || async {
+        if let Err(e) = app::api_keys::ssr::store::reload(&ctx.api_keys, &ctx.pool).await {
+            tracing::warn!(error = %e, "could not reload API keys");
+        }
+    };
+    loop {
+        let listening = async {
+            let mut listener = PgListener::connect(&url).await?;
+            listener.listen(app::db::CHANGES_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match listening.await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not listen for other servers' changes");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        reload_keys().await;
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(note)) if note.payload() == app::db::topic::API_KEYS => reload_keys().await,
+                Ok(Some(_)) => {}
+                // The connection was lost; the next call makes it again and listens anew.
+                Ok(None) => reload_keys().await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the connection that listens for changes");
+                    break;
+                }
+            }
+        }
+    }
+}

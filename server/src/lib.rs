@@ -68,6 +68,8 @@ pub struct AppState {
 pub struct Application {
     /// The lock every running server holds shared (see `master_key::hold_shared`).
     _running: Option<std::fs::File>,
+    /// Its PostgreSQL counterpart: a connection holding an advisory lock shared.
+    _running_on_postgres: Option<sqlx::PgConnection>,
     listener: TcpListener,
     router: Router,
     limits: http::serve::ServeLimits,
@@ -104,6 +106,7 @@ impl Application {
             .map_err(StartupError::Config)?;
         // Before the database: a master-key rotation in progress finishes first.
         let running = master_key::hold_shared(&config.database_url)?;
+        let running_on_postgres = master_key::hold_shared_on_postgres(&config.database_url).await?;
         let (pool, master, store) = open_database(config).await?;
         app::auth::ssr::warm_up();
         let api_keys = Arc::new(ApiKeys::new(Sealer::new(&master)));
@@ -138,6 +141,7 @@ impl Application {
                 },
                 principals: Arc::default(),
                 password_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
+                singleton: Arc::new(app::db::Singleton::new(&pool)),
             },
             api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
         };
@@ -147,6 +151,12 @@ impl Application {
             tokio::spawn(keep_principals(state.ctx.clone())),
             tokio::spawn(key_vault::watch(state.ctx.clone())),
         ];
+        if app::db::Backend::of(&pool) == app::db::Backend::Postgres {
+            background.push(tokio::spawn(db::follow_changes(
+                config.database_url.clone(),
+                state.ctx.clone(),
+            )));
+        }
         if let Some(target) = syslog {
             // The syslog HOSTNAME field: this machine's name, as the kernel knows it.
             let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -156,6 +166,7 @@ impl Application {
                 pool.clone(),
                 target,
                 hostname,
+                state.ctx.singleton.clone(),
             )));
         }
         let api_keys = state.ctx.api_keys.clone();
@@ -163,6 +174,7 @@ impl Application {
         let listener = TcpListener::bind(&config.addr).await?;
         Ok(Self {
             _running: running,
+            _running_on_postgres: running_on_postgres,
             listener,
             router,
             limits: http::serve::ServeLimits {
@@ -310,6 +322,10 @@ async fn housekeeping(store: db::Sessions, state: AppState) {
         if let Err(e) = key_store::flush_usage(keys, pool).await {
             tracing::warn!(error = %e, "could not write API key usage");
         }
+        // The rest is the database's, done by one server of those on it.
+        if !state.ctx.singleton.holds().await {
+            continue;
+        }
         // Reads judge Lockbox requests by the clock already; this writes the outcome down
         // (history, audit) within one tick of the deadline.
         if let Err(e) = lockbox::sweep(pool).await {
@@ -353,7 +369,9 @@ async fn housekeeping(store: db::Sessions, state: AppState) {
         if let Err(e) = app::users::ssr::index::prune(pool).await {
             tracing::warn!(error = %e, "could not prune the principals' change log");
         }
-        state.ctx.password_throttle.forget_idle();
+        if let Err(e) = app::auth::throttle::LoginThrottle::prune(pool).await {
+            tracing::warn!(error = %e, "could not prune the password attempts");
+        }
         state.api_throttle.forget_idle();
     }
 }
@@ -466,6 +484,10 @@ fn router(
         .merge(http::assets::router(&state.leptos_options))
         .route("/embed.js", get(embed::script))
         .merge(pages)
+        .layer(middleware::from_fn_with_state(
+            state.ctx.pool.clone(),
+            http::database_down::answer_503_while_down,
+        ))
         // A whole request, body included, within the limit (slow uploads, stuck handlers).
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -497,14 +519,13 @@ fn router(
 
 /// Liveness and readiness: the process answers and the database does too.
 async fn healthz(State(ctx): State<AppContext>) -> impl IntoResponse {
-    match sqlx::query("SELECT 1").execute(&ctx.pool).await {
-        Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable" })),
-            )
-        }
+    if http::database_down::reachable(&ctx.pool).await {
+        (StatusCode::OK, Json(serde_json::json!({ "status": "ok" })))
+    } else {
+        tracing::error!("health check failed: the database does not answer");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable" })),
+        )
     }
 }

@@ -54,6 +54,12 @@ async fn run() -> ExitCode {
         Some(Command::Backup(args)) => ops::backup(&cli.config, &args.to, args.force)
             .await
             .map(|done| println!("{done}")),
+        Some(Command::CopyData(args)) => {
+            let from = args.from.as_deref().unwrap_or(&cli.config.database_url);
+            ops::copy_data(from, &args.to)
+                .await
+                .map(|done| println!("{done}"))
+        }
         Some(Command::RotateMasterKey(args)) => {
             match ops::new_key(args.new_master_key.as_ref(), args.new_key_file.as_deref()) {
                 Ok(new) => ops::rotate_master_key(&cli.config, new)

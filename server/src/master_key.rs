@@ -171,6 +171,56 @@ pub fn open_lock(path: &Path) -> Result<fs::File, StartupError> {
 }
 
 /// Held by a running server for its lifetime.
+/// The advisory lock that servers on PostgreSQL hold shared, as they hold the lock file on
+/// SQLite (a number that names it in `pg_locks`).
+const SERVERS_LOCK: i64 = 0x6761_7465_686f_7576;
+
+/// A connection of its own to a PostgreSQL database; `None` for SQLite.
+async fn postgres_connection(
+    database_url: &str,
+) -> Result<Option<sqlx::PgConnection>, StartupError> {
+    use sqlx::Connection;
+    if app::db::Backend::of_url(database_url) != Some(app::db::Backend::Postgres) {
+        return Ok(None);
+    }
+    Ok(Some(sqlx::PgConnection::connect(database_url).await?))
+}
+
+/// On PostgreSQL, the connection on which this server holds the servers' lock shared, for as
+/// long as it runs (waiting while a rotation holds it); `None` on SQLite.
+pub async fn hold_shared_on_postgres(
+    database_url: &str,
+) -> Result<Option<sqlx::PgConnection>, StartupError> {
+    let Some(mut conn) = postgres_connection(database_url).await? else {
+        return Ok(None);
+    };
+    sqlx::query("SELECT pg_advisory_lock_shared($1)")
+        .bind(SERVERS_LOCK)
+        .execute(&mut conn)
+        .await?;
+    Ok(Some(conn))
+}
+
+/// On PostgreSQL, the connection holding the servers' lock alone (no server runs, none starts
+/// until it is closed); refused while a server runs. `None` on SQLite.
+pub async fn alone_on_postgres(
+    database_url: &str,
+) -> Result<Option<sqlx::PgConnection>, StartupError> {
+    let Some(mut conn) = postgres_connection(database_url).await? else {
+        return Ok(None);
+    };
+    let alone: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(SERVERS_LOCK)
+        .fetch_one(&mut conn)
+        .await?;
+    if !alone {
+        return Err(StartupError::Config(
+            "a server is running on this database: stop every server, then rotate".into(),
+        ));
+    }
+    Ok(Some(conn))
+}
+
 pub fn hold_shared(database_url: &str) -> Result<Option<fs::File>, StartupError> {
     let Some(path) = lock_path(database_url) else {
         return Ok(None);

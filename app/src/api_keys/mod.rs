@@ -153,6 +153,8 @@ async fn change(
         },
     )
     .await?;
+    // The other servers on the database read their rings again at once.
+    crate::db::notify(&mut tx, crate::db::topic::API_KEYS).await?;
     tx.commit().await?;
     ssr::store::reload(&ctx.api_keys, &ctx.pool).await?;
     ssr::store::overview(&ctx.pool).await

@@ -245,7 +245,12 @@ async fn connect(target: &SyslogTarget) -> Result<TcpStream, String> {
 }
 
 /// Sends the audit log to `target` for as long as the server runs.
-pub async fn run(pool: Pool, target: SyslogTarget, hostname: String) {
+pub async fn run(
+    pool: Pool,
+    target: SyslogTarget,
+    hostname: String,
+    singleton: std::sync::Arc<crate::db::Singleton>,
+) {
     let mut connection: Option<TcpStream> = None;
     // Where the last batch written started: after a broken connection it is sent again, as
     // what the kernel took may not have reached the receiver.
@@ -253,6 +258,13 @@ pub async fn run(pool: Pool, target: SyslogTarget, hostname: String) {
     let mut resend_from: Option<i64> = None;
     let mut backoff = Duration::from_millis(250);
     loop {
+        // One server of those on the database streams; another takes over from the cursor
+        // (stored in the database) when it stops.
+        if !singleton.holds().await {
+            (connection, resend_from) = (None, None);
+            tokio::time::sleep(IDLE).await;
+            continue;
+        }
         if connection.as_ref().is_some_and(closed_by_peer) {
             connection = None;
             resend_from = resend_from.or(last_start);

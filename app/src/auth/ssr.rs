@@ -20,11 +20,13 @@ pub struct AppContext {
     pub lockbox: crate::lockbox::settings::LockboxSettings,
     pub key_vault: std::sync::Arc<crate::key_vault::runtime::VaultRuntime>,
     pub embed: crate::embed::ssr::config::EmbedConfig,
-    /// The Users list's copy of every principal's sort columns (kept up to date in the
-    /// background and before each search).
+    /// The Users list's search index (kept up to date in the background and before each
+    /// list query).
     pub principals: std::sync::Arc<crate::users::ssr::index::Index>,
     /// Password attempts per client and per account: sign-in and every re-entered password.
     pub password_throttle: crate::auth::throttle::LoginThrottle,
+    /// Whether this server does the database's background work (one server per database).
+    pub singleton: std::sync::Arc<crate::db::Singleton>,
 }
 
 /// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's
@@ -168,7 +170,11 @@ pub async fn confirm_password(
     (field, wrong): (&str, &str),
 ) -> Result<(), AppError> {
     let client = client_ip().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    if ctx.password_throttle.exhausted(client, &me.email) {
+    if ctx
+        .password_throttle
+        .exhausted(&ctx.pool, client, &me.email)
+        .await?
+    {
         tracing::warn!(client = %client, "re-entered password throttled");
         return Err(AppError::TooManyRequests);
     }

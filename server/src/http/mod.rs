@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod cross_site;
+pub mod database_down;
 pub mod error_flash;
 pub mod headers;
 pub mod proxies;

@@ -1,15 +1,17 @@
 //! The operator's commands, run by the same binary with the server's configuration: a
-//! consistent backup of a live database, a new master key, and the state of an installation at
-//! a glance, and the audit log's chain checked. (`reset-password`, the way back in, is with the
+//! consistent backup of a live database, a new master key, the move to PostgreSQL, the state
+//! of an installation at a glance, and the audit log's chain checked. (`reset-password`, the way back in, is with the
 //! other user commands in `users`.)
 
 mod audit;
 mod backup;
+mod copy;
 mod rotate;
 mod status;
 
 pub use audit::{checkpoint, verify_audit};
 pub use backup::{Backup, backup};
+pub use copy::{Copied, copy_data};
 pub use rotate::{Rotated, new_key, rotate_master_key, sealed_columns};
 pub use status::{Status, status};
 

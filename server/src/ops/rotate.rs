@@ -115,6 +115,7 @@ pub async fn rotate_master_key(
         }
         None => None,
     };
+    let _alone_on_postgres = master_key::alone_on_postgres(&config.database_url).await?;
     let (old_audit, new_audit) = (AuditKey::derive(&old), AuditKey::derive(&new));
     let pool = db::connect(&config.database_url, Some(old_audit)).await?;
     let (old_sealer, new_sealer) = (Sealer::new(&old), Sealer::new(&new));

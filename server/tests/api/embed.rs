@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use reqwest::{Client, Response, StatusCode, header};
 use serde_json::{Value, json};
 
-const PORTAL: &str = "https://portal.example.com";
+pub(crate) const PORTAL: &str = "https://portal.example.com";
 const SESSION: &str = "gatehouse-embed-session";
 
 fn now() -> i64 {
@@ -19,14 +19,14 @@ fn now() -> i64 {
 }
 
 /// The claims a portal's backend signs for `sub`, valid for two minutes.
-fn claims(sub: &str) -> Value {
+pub(crate) fn claims(sub: &str) -> Value {
     json!({
         "sub": sub, "aud": "gatehouse-embed", "origin": PORTAL,
         "iat": now(), "exp": now() + 120, "jti": rand_suffix().to_string(), "tab": "apis",
     })
 }
 
-fn sign(secret: &str, claims: &Value) -> String {
+pub(crate) fn sign(secret: &str, claims: &Value) -> String {
     encode(
         &Header::new(Algorithm::HS256),
         claims,
@@ -39,7 +39,7 @@ fn sign(secret: &str, claims: &Value) -> String {
 const PORTAL_FORM: &str = "origin=https%3A%2F%2Fportal.example.com";
 
 /// An Admin's client with `PORTAL` allowed, and the portal's own secret; returns both.
-async fn set_up(app: &TestApp) -> (Client, String) {
+pub(crate) async fn set_up(app: &TestApp) -> (Client, String) {
     let admin = app.client_as(Some(Role::Admin)).await;
     app.rpc(
         &admin,
@@ -65,7 +65,7 @@ async fn portal_secret(app: &TestApp, admin: &Client) -> String {
 }
 
 /// The frame's exchange: same origin (the frame is Gatehouse's page), no cookie.
-async fn exchange(app: &TestApp, token: &str, parent: &str) -> Response {
+pub(crate) async fn exchange(app: &TestApp, token: &str, parent: &str) -> Response {
     client()
         .post(app.url("/embed/session"))
         .json(&json!({ "token": token, "parent": parent }))
@@ -74,7 +74,7 @@ async fn exchange(app: &TestApp, token: &str, parent: &str) -> Response {
         .unwrap()
 }
 
-async fn refused_with(app: &TestApp, token: &str, parent: &str, code: &str) {
+pub(crate) async fn refused_with(app: &TestApp, token: &str, parent: &str, code: &str) {
     let res = exchange(app, token, parent).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{code}");
     let body: Value = res.json().await.unwrap();
@@ -87,7 +87,7 @@ async fn refused_with(app: &TestApp, token: &str, parent: &str, code: &str) {
 }
 
 /// A server-function call from the frame, with the session header and no cookie.
-async fn frame_call(app: &TestApp, session: &str, path: &str, body: &str) -> Response {
+pub(crate) async fn frame_call(app: &TestApp, session: &str, path: &str, body: &str) -> Response {
     client()
         .post(app.url(path))
         .header(SESSION, session)
@@ -99,7 +99,7 @@ async fn frame_call(app: &TestApp, session: &str, path: &str, body: &str) -> Res
         .unwrap()
 }
 
-async fn session_for(app: &TestApp, secret: &str, sub: &str) -> String {
+pub(crate) async fn session_for(app: &TestApp, secret: &str, sub: &str) -> String {
     let res = exchange(app, &sign(secret, &claims(sub)), PORTAL).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(

@@ -26,6 +26,16 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Turns the API on through `admin` and returns the primary key, as Copy gives it.
+    pub async fn enabled_api_key(&self, admin: &Client) -> String {
+        self.rpc(admin, "/rpc/api_enable", "").await;
+        self.rpc(admin, "/rpc/api_reveal", "slot=primary&purpose=copy")
+            .await
+            .as_str()
+            .expect("the key")
+            .to_owned()
+    }
+
     /// The configuration an operator's command would get for this server's database.
     pub fn config(&self) -> Config {
         let mut config = Config::defaults();
@@ -99,13 +109,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
-/// With `GATEHOUSE_TEST_POSTGRES` (the throwaway cluster that `scripts/test.sh` starts, as a
-/// URL to its maintenance database), a new empty database of its own for each test.
+/// With `GATEHOUSE_TEST_POSTGRES` (set by `scripts/test.sh` for its second pass, to the
+/// maintenance database of its throwaway cluster), every test's server runs on a new empty
+/// PostgreSQL database of its own.
 pub async fn postgres_database() -> Option<String> {
+    let cluster = std::env::var("GATEHOUSE_TEST_POSTGRES").ok()?;
+    Some(create_database(&cluster).await)
+}
+
+async fn create_database(cluster: &str) -> String {
     use rand::RngCore;
     use sqlx::Connection;
-    let cluster = std::env::var("GATEHOUSE_TEST_POSTGRES").ok()?;
-    let mut conn = sqlx::PgConnection::connect(&cluster)
+    let mut conn = sqlx::PgConnection::connect(cluster)
         .await
         .expect("the test cluster answers");
     let name = format!("test_{:016x}", rand::rng().next_u64());
@@ -114,7 +129,101 @@ pub async fn postgres_database() -> Option<String> {
         .await
         .expect("a test database");
     let base = cluster.rsplit_once('/').expect("a URL with a database").0;
-    Some(format!("{base}/{name}"))
+    format!("{base}/{name}")
+}
+
+/// A new empty PostgreSQL database, for the tests of several servers and of moving to
+/// PostgreSQL, which need one in every pass: in the cluster `scripts/test.sh` starts
+/// (`GATEHOUSE_TEST_CLUSTER`), or else in one of its own (`scripts/postgres.sh`), stopped when
+/// this is dropped.
+pub struct Postgres {
+    pub url: String,
+    own: Option<TempDir>,
+}
+
+impl Postgres {
+    pub async fn new() -> Self {
+        if let Ok(cluster) = std::env::var("GATEHOUSE_TEST_CLUSTER") {
+            return Self {
+                url: create_database(&cluster).await,
+                own: None,
+            };
+        }
+        Self::own().await
+    }
+
+    /// On a cluster of its own, whatever the run: for a test that stops the database.
+    pub async fn own() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let out = std::process::Command::new("bash")
+            .arg(postgres_script())
+            .arg("start")
+            .arg(dir.path())
+            .output()
+            .expect("scripts/postgres.sh runs");
+        assert!(
+            out.status.success(),
+            "a PostgreSQL cluster for this test: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cluster = String::from_utf8(out.stdout)
+            .expect("a URL")
+            .trim()
+            .to_owned();
+        Self {
+            url: create_database(&cluster).await,
+            own: Some(dir),
+        }
+    }
+
+    /// Stops (`halt`) or starts again (`resume`) this test's own cluster.
+    pub fn cluster(&self, command: &str) {
+        let dir = self.own.as_ref().expect("a cluster of the test's own");
+        let done = std::process::Command::new("bash")
+            .arg(postgres_script())
+            .arg(command)
+            .arg(dir.path())
+            .status()
+            .expect("scripts/postgres.sh runs");
+        assert!(done.success(), "postgres.sh {command}");
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.own {
+            let _ = std::process::Command::new("bash")
+                .arg(postgres_script())
+                .arg("stop")
+                .arg(dir.path())
+                .status();
+        }
+    }
+}
+
+/// The newest migration in a backend's folder (`sqlite` or `postgres`): what a database
+/// migrated by this build is at.
+pub fn newest_migration(backend: &str) -> i64 {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    std::fs::read_dir(dir)
+        .expect("the migrations folder")
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .split('_')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .max()
+        .expect("a migration")
+}
+
+pub fn postgres_script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/postgres.sh")
 }
 
 /// The master key every server on a test's PostgreSQL database is given (there is no key file

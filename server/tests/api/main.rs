@@ -1,4 +1,5 @@
-//! Black-box tests: each starts the real server on port 0 with a fresh SQLite database.
+//! Black-box tests: each starts the real server on port 0 with a fresh database (SQLite, or
+//! PostgreSQL with `GATEHOUSE_TEST_POSTGRES`; the tests of several servers always PostgreSQL).
 
 mod api_keys;
 mod audit_chain;
@@ -20,6 +21,7 @@ mod operations;
 mod proxies;
 mod scim;
 mod sessions;
+mod several_servers;
 mod sign_in;
 mod smtp_server;
 mod users;

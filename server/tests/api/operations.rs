@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use app::roles::Role;
-use gatehouse::{config::Config, ops, users};
+use gatehouse::{config::Config, master_key, ops, users};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use std::path::Path;
@@ -171,12 +171,14 @@ async fn status_says_what_an_operator_checks_first() {
     let status = ops::status(&config_of(&app)).await.unwrap();
     // The newest migration of each backend's folder.
     match app::db::Backend::of(&app.pool) {
-        app::db::Backend::Sqlite => {
-            assert_eq!((status.database, status.schema_version), ("sqlite", 17))
-        }
-        app::db::Backend::Postgres => {
-            assert_eq!((status.database, status.schema_version), ("postgres", 1))
-        }
+        app::db::Backend::Sqlite => assert_eq!(
+            (status.database, status.schema_version),
+            ("sqlite", newest_migration("sqlite"))
+        ),
+        app::db::Backend::Postgres => assert_eq!(
+            (status.database, status.schema_version),
+            ("postgres", newest_migration("postgres"))
+        ),
     }
     assert_eq!((status.users, status.admins), (2, 1));
     assert!(status.api_enabled);
@@ -271,13 +273,7 @@ async fn a_rotation_reseals_every_secret_and_each_works_after_it() {
     let admin = app.client_as(Some(Role::Admin)).await;
     // One of each sealed kind: API keys, the vault's credential, a stored connection secret,
     // a portal's own embed secret and the shared one; and the SCIM token (a digest).
-    app.rpc(&admin, "/rpc/api_enable", "").await;
-    let api_key = app
-        .rpc(&admin, "/rpc/api_reveal", "slot=primary&purpose=copy")
-        .await
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let api_key = app.enabled_api_key(&admin).await;
     let link = serde_urlencoded::to_string([
         ("form[backend]", "open_bao"),
         ("form[address]", bao.address.as_str()),
@@ -556,4 +552,77 @@ async fn the_rotation_knows_every_sealed_column() {
     for column in &in_schema {
         assert!(rotated.contains(column), "{column:?} is not rotated");
     }
+}
+
+/// `gatehouse copy-data` moves an installation from SQLite to an empty PostgreSQL database:
+/// the row counts match, a second copy into it is refused, and a server started on it with the
+/// same master key serves the same API key, principals and intact audit chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_data_moves_everything_to_postgres_under_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = server_in(dir.path(), |_| {}).await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let api_key = app.enabled_api_key(&admin).await;
+    for (kind, principal) in [
+        ("group", "Copied analysts"),
+        ("application", "Copied sync"),
+        ("user", "copied@example.com"),
+    ] {
+        app.rpc(
+            &admin,
+            "/rpc/principals_add",
+            &format!("kind={kind}&principal={principal}&role=viewer"),
+        )
+        .await;
+    }
+    let names = |app: &TestApp| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT name FROM principals ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let before = names(&app).await;
+    let sqlite_url = app.database_url.clone();
+    let key_file = master_key::key_file_path(&sqlite_url).unwrap();
+    let key = std::fs::read_to_string(key_file).unwrap();
+    drop((admin, app));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let pg = Postgres::new().await;
+    let copied = ops::copy_data(&sqlite_url, &pg.url).await.unwrap();
+    let rows = |table: &str| copied.tables.iter().find(|(t, _)| *t == table).unwrap().1;
+    assert_eq!(rows("principals"), before.len() as i64);
+    assert_eq!(rows("api_keys"), 2);
+    assert!(rows("audit_log") >= 5, "{copied}");
+    let again = ops::copy_data(&sqlite_url, &pg.url).await.unwrap_err();
+    assert!(again.to_string().contains("not empty"), "{again}");
+
+    let moved = spawn_app_with(|c| {
+        c.database_url = pg.url.clone();
+        c.master_key = Some(key.trim().to_owned().into());
+    })
+    .await;
+    assert_eq!(names(&moved).await, before);
+    let res = reqwest::Client::new()
+        .get(moved.url("/api/v1/environment"))
+        .header("Ocp-Apim-Subscription-Key", &api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let admin = moved.client_as(Some(Role::Admin)).await;
+    let verdict = moved.rpc(&admin, "/rpc/audit_verify", "").await;
+    assert_eq!(verdict["state"], "intact", "{verdict}");
+    // New rows continue after the copied ids.
+    let added = moved
+        .rpc(
+            &admin,
+            "/rpc/principals_add",
+            "kind=group&principal=After%20the%20move&role=viewer",
+        )
+        .await;
+    assert!(added["principal"]["id"].as_i64().unwrap() > before.len() as i64);
 }

@@ -521,6 +521,10 @@ pub async fn watch(ctx: AppContext) {
     tick.tick().await;
     loop {
         tick.tick().await;
+        // One server of those on the database checks it.
+        if !ctx.singleton.holds().await {
+            continue;
+        }
         if let Err(e) = recheck(&ctx).await {
             tracing::warn!(error = %e, "could not check the Key Vault");
         }
