@@ -45,9 +45,9 @@ const RESORT: usize = 256;
 /// A text this long or longer (some 5,000 principals) is scanned in two halves side by side;
 /// below, starting a thread costs about what it saves.
 const PARALLEL_BYTES: usize = 256 << 10;
-/// A search with many matches reads this many entries along the sort's order, testing each,
-/// before it finds every match in one pass instead (some 0.7 ms at a million principals).
-const WALKED: usize = 10_000;
+/// A search with many matches tests this many entries along the sort's order before it finds
+/// every match in one pass instead (about what that pass costs at a million principals).
+const WALKED: usize = 120_000;
 /// Principals read at a time while loading, so that one statement never holds a million rows.
 const LOAD_CHUNK: i64 = 50_000;
 /// Starts every name and email/ID in the text. Names, addresses and searches hold no control
@@ -114,6 +114,14 @@ struct Entry {
     kind: u8,
     /// Index in [`ROLES`].
     role: u8,
+    /// Which bytes its text holds, by `bytes_of`: an entry that lacks one of a search's
+    /// bytes cannot match, and is passed over without reading its text.
+    bytes: u64,
+}
+
+/// The byte classes of `text` (a byte's low six bits), as a mask.
+fn bytes_of(text: &[u8]) -> u64 {
+    text.iter().fold(0, |mask, b| mask | 1 << (b & 63))
 }
 
 /// A row of a page, as the index holds it: `list` checks the database's row against it.
@@ -175,6 +183,7 @@ impl Store {
         self.text.extend_from_slice(fold(handle).as_bytes());
         let end = u32::try_from(self.text.len()).ok()?;
         let i = u32::try_from(self.entries.len()).ok()?;
+        let bytes = bytes_of(&self.text[start as usize..]);
         self.entries.push(Entry {
             id: *id,
             start,
@@ -182,6 +191,7 @@ impl Store {
             end,
             kind,
             role,
+            bytes,
         });
         Some(i)
     }
@@ -202,25 +212,28 @@ impl Store {
 /// What a search looks for: one or two characters, the start of a name or an email/ID (read
 /// from each entry's start, in order); more, any part of them (found by `memmem` in the text).
 enum Needle {
-    Start(Vec<u8>),
-    Inside(Box<Finder<'static>>),
+    Start(Vec<u8>, u64),
+    Inside(Box<Finder<'static>>, u64),
 }
 
 impl Needle {
     fn new(q: &str) -> Self {
         let folded = fold(q).into_bytes();
+        let bytes = bytes_of(&folded);
         if q.chars().count() < 3 {
-            Self::Start(folded)
+            Self::Start(folded, bytes)
         } else {
-            Self::Inside(Box::new(Finder::new(&folded).into_owned()))
+            Self::Inside(Box::new(Finder::new(&folded).into_owned()), bytes)
         }
     }
 
+    /// Whether entry `i` matches: its text is read only when its bytes allow it.
     fn matches(&self, store: &Store, i: u32) -> bool {
         let e = &store.entries[i as usize];
         match self {
-            Self::Start(q) => store.name(e).starts_with(q) || store.handle(e).starts_with(q),
-            Self::Inside(f) => f
+            Self::Start(_, bytes) | Self::Inside(_, bytes) if e.bytes & bytes != *bytes => false,
+            Self::Start(q, _) => store.name(e).starts_with(q) || store.handle(e).starts_with(q),
+            Self::Inside(f, _) => f
                 .find(&store.text[e.start as usize..e.end as usize])
                 .is_some(),
         }
@@ -231,7 +244,7 @@ impl Needle {
         let mut found = Vec::new();
         let live = |i: usize| store.entries[i].kind != GONE;
         match self {
-            Self::Start(_) => {
+            Self::Start(..) => {
                 for i in range {
                     if found.len() == most {
                         break;
@@ -241,7 +254,7 @@ impl Needle {
                     }
                 }
             }
-            Self::Inside(f) if !range.is_empty() => {
+            Self::Inside(f, _) if !range.is_empty() => {
                 let from = store.entries[range.start].start as usize;
                 let to = store.entries[range.end - 1].end as usize;
                 let mut i = range.start;
@@ -258,7 +271,7 @@ impl Needle {
                     }
                 }
             }
-            Self::Inside(_) => {}
+            Self::Inside(..) => {}
         }
         found
     }
@@ -529,10 +542,15 @@ impl Index {
         let cap = COUNT_CAP as usize;
         let mut matched = needle.scan(store, cap + 1);
         if matched.len() > cap {
-            // Many: read along the sort's order. Where they lie together far along it, looking
-            // at each entry on the way costs more than finding them all first.
+            // Many: read along the sort's order, unless they lie together far along it, where
+            // finding them all first costs less (always so for one or two characters).
+            let budget = if matches!(needle, Needle::Start(..)) {
+                0
+            } else {
+                WALKED
+            };
             let rows = state
-                .walk(key, ascending, from, (limit, WALKED), |i| {
+                .walk(key, ascending, from, (limit, budget), |i| {
                     needle.matches(store, i)
                 })
                 .or_else(|| {

@@ -1,15 +1,13 @@
 //! The principals list: the page's ids from the search index (`index`), sorted on any column
 //! (ties broken by the id, so pages never overlap) and paged by cursor, so that no page costs
 //! more than the first; then those rows' columns from the database.
-//! `scripts/bench-principals.sh` times each case at a million principals.
 
 use super::{
     GROUP_ROLE,
     index::{Index, KINDS, Place, ROLES, Seen, fold},
     parse_role,
 };
-use crate::db::Flag;
-use crate::db::{Conn, Pool};
+use crate::db::{Conn, Flag, Pool};
 use crate::{
     error::AppError,
     users::{ListQuery, PAGE_SIZE, Principal, PrincipalKind, PrincipalPage, SortKey},
