@@ -18,6 +18,7 @@ pub mod outbound;
 pub mod provisioning;
 pub mod roles;
 pub mod security;
+pub mod sso;
 pub mod text;
 pub mod time_fmt;
 pub mod two_person;

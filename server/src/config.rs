@@ -193,6 +193,29 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_AUDIT_SYSLOG")]
     pub audit_syslog: Option<String>,
 
+    /// Single sign-on: the OpenID provider's issuer URL (its discovery document is read from
+    /// `{issuer}/.well-known/openid-configuration`). Needs the client ID and secret too.
+    #[arg(long, env = "GATEHOUSE_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// Single sign-on: Gatehouse's client ID at the provider.
+    #[arg(long, env = "GATEHOUSE_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// Single sign-on: Gatehouse's client secret at the provider (sent with HTTP Basic).
+    #[arg(long, env = "GATEHOUSE_OIDC_CLIENT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub oidc_client_secret: Option<SecretString>,
+
+    /// Single sign-on: the provider's name on the sign-in button ("Sign in with …").
+    #[arg(long, env = "GATEHOUSE_OIDC_NAME", default_value = "single sign-on")]
+    pub oidc_name: String,
+
+    /// The origin users reach Gatehouse at (`https://gatehouse.example.com`), for the single
+    /// sign-on redirect URI `{public URL}/auth/oidc/callback`. Default: `http://` and the
+    /// address the server listens on.
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Let outbound requests (the linked vault, webhooks, mail servers) reach this machine's
     /// own addresses: for a vault or mail relay on the same host, and for tests. Link-local and
     /// cloud metadata addresses are refused either way.
@@ -244,6 +267,49 @@ impl Config {
     /// The defaults, as if started with no flags and an empty environment (for tests).
     pub fn defaults() -> Self {
         Cli::parse_from(["gatehouse"]).config
+    }
+
+    /// Single sign-on as the environment sets it (`None` without an issuer), and the redirect
+    /// URI, for a server listening on `bound`.
+    pub fn sso_settings(
+        &self,
+        bound: std::net::SocketAddr,
+    ) -> Result<(Option<app::sso::ssr::SsoSettings>, String), String> {
+        use secrecy::ExposeSecret;
+        let public = match &self.public_url {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/');
+                let parsed: http::Uri = url.parse().map_err(|_| {
+                    format!("GATEHOUSE_PUBLIC_URL: {url:?} is not a URL such as https://gatehouse.example.com")
+                })?;
+                if !matches!(parsed.scheme_str(), Some("http" | "https"))
+                    || parsed.authority().is_none()
+                    || !matches!(parsed.path(), "" | "/")
+                {
+                    return Err(format!(
+                        "GATEHOUSE_PUBLIC_URL: {url:?} is not an origin such as https://gatehouse.example.com (a scheme and a host, no path)"
+                    ));
+                }
+                url.to_owned()
+            }
+            None => format!("http://{bound}"),
+        };
+        let redirect_uri = format!("{public}{}", app::sso::CALLBACK_PATH);
+        let Some(issuer) = self.oidc_issuer.as_deref().filter(|i| !i.trim().is_empty()) else {
+            return Ok((None, redirect_uri));
+        };
+        let (Some(client_id), Some(secret)) = (&self.oidc_client_id, &self.oidc_client_secret)
+        else {
+            return Err("GATEHOUSE_OIDC_ISSUER is set: set GATEHOUSE_OIDC_CLIENT_ID and GATEHOUSE_OIDC_CLIENT_SECRET too (Gatehouse's registration at the provider)".into());
+        };
+        let settings = app::sso::ssr::SsoSettings {
+            issuer: issuer.trim().trim_end_matches('/').to_owned(),
+            client_id: client_id.clone(),
+            client_secret: secret.expose_secret().to_owned(),
+            name: self.oidc_name.trim().to_owned(),
+            redirect_uri: redirect_uri.clone(),
+        };
+        Ok((Some(settings), redirect_uri))
     }
 }
 

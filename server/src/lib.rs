@@ -62,6 +62,8 @@ pub struct AppState {
     pub audit_retention_days: i64,
     pub ctx: AppContext,
     pub api_throttle: api::FailedKeyThrottle,
+    /// Whether cookies are `Secure` (and `__Host-` named).
+    pub secure_cookies: bool,
 }
 
 /// A server bound to its port and ready to serve.
@@ -112,6 +114,14 @@ impl Application {
         let api_keys = Arc::new(ApiKeys::new(Sealer::new(&master)));
         key_store::reload(&api_keys, &pool).await?;
 
+        // Bound before the single sign-on settings: their redirect URI defaults to this address.
+        let listener = TcpListener::bind(&config.addr).await?;
+        let (sso, redirect_uri) = config
+            .sso_settings(listener.local_addr()?)
+            .map_err(StartupError::Config)?;
+        let sso = app::sso::ssr::Sso::new(sso, redirect_uri, config.allow_loopback_targets)
+            .map_err(|e| StartupError::Config(format!("the single sign-on HTTP client: {e}")))?;
+
         let vault = VaultRuntime::new(KeyVaultSettings {
             check_every: Duration::from_secs(config.key_vault_check_seconds),
             request_timeout: Duration::from_secs(config.key_vault_timeout_seconds),
@@ -142,8 +152,10 @@ impl Application {
                 principals: Arc::default(),
                 password_throttle: LoginThrottle::per_minute(config.login_attempts_per_minute),
                 singleton: Arc::new(app::db::Singleton::new(&pool)),
+                sso: Arc::new(sso),
             },
             api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
+            secure_cookies: config.secure_cookies,
         };
         let mut background = vec![
             tokio::spawn(housekeeping(store.clone(), state.clone())),
@@ -171,7 +183,6 @@ impl Application {
         }
         let api_keys = state.ctx.api_keys.clone();
         let router = router(state, store, config, &header_policy, proxies);
-        let listener = TcpListener::bind(&config.addr).await?;
         Ok(Self {
             _running: running,
             _running_on_postgres: running_on_postgres,
@@ -372,6 +383,9 @@ async fn housekeeping(store: db::Sessions, state: AppState) {
         if let Err(e) = app::auth::throttle::LoginThrottle::prune(pool).await {
             tracing::warn!(error = %e, "could not prune the password attempts");
         }
+        if let Err(e) = app::sso::ssr::prune(pool).await {
+            tracing::warn!(error = %e, "could not prune the answered single sign-ons");
+        }
         state.api_throttle.forget_idle();
     }
 }
@@ -448,6 +462,8 @@ fn router(
             auth::exchange_invitation,
         ))
         .route("/auth/login", post(auth::login))
+        .route(app::sso::START_PATH, post(auth::sso::start))
+        .route(app::sso::CALLBACK_PATH, get(auth::sso::callback))
         // The embedded page's token exchange: same-origin from the frame, no cookie involved.
         .route(app::embed::ssr::EXCHANGE_PATH, post(embed::exchange))
         // GET /logout is the app's page that asks (a Sign out button posting here).

@@ -120,6 +120,12 @@ pub fn action_label(code: &str) -> &str {
         "audit.export" => "Exported the audit log",
         "master_key.rotate" => "Rotated the master key",
         "audit.checkpoint" => "Checkpoint of the audit log",
+        "auth.sso_refused" => "Single sign-on refused",
+        "sso.configure" => "Set up single sign-on",
+        "sso.remove" => "Removed single sign-on",
+        "sso.require" => "Required single sign-on",
+        "user.break_glass" => "Marked break-glass",
+        "user.break_glass_removed" => "Unmarked break-glass",
         other => other,
     }
 }

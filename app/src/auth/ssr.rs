@@ -25,6 +25,8 @@ pub struct AppContext {
     pub principals: std::sync::Arc<crate::users::ssr::index::Index>,
     /// Password attempts per client and per account: sign-in and every re-entered password.
     pub password_throttle: crate::auth::throttle::LoginThrottle,
+    /// Single sign-on through the organisation's OpenID provider, when configured.
+    pub sso: std::sync::Arc<crate::sso::ssr::Sso>,
     /// Whether this server does the database's background work (one server per database).
     pub singleton: std::sync::Arc<crate::db::Singleton>,
 }

@@ -2,7 +2,7 @@
 //! applications; this module holds the types both sides share and the server functions.
 
 mod add;
-mod email;
+pub mod email;
 mod highlight;
 mod invitation;
 mod members;

@@ -181,6 +181,7 @@ fn UsersPanel() -> impl IntoView {
             })}
         </Suspense>
         {move || open.get().map(|pane| view! { <OpenPane pane open changed/> })}
+        <crate::sso::SingleSignOnCard/>
         <ProvisioningCard/>
         <AuditLog refresh/>
     }

@@ -1,6 +1,7 @@
 //! Sign-in and sign-out over plain HTML form posts, so they work without JavaScript.
 
 pub mod bootstrap;
+pub mod sso;
 
 pub use app::auth::throttle::{LoginThrottle, client_key};
 
@@ -145,6 +146,20 @@ pub async fn login(
     )
     .await?;
     match user {
+        Some(user) if !password_allowed(&mut conn, user.id).await? => {
+            audit::record(
+                &mut conn,
+                audit::Entry {
+                    actor: Some(&user),
+                    action: "auth.sign_in_failed",
+                    target: Some(&user.email),
+                    detail: "single sign-on is required",
+                    client_addr: Some(&client),
+                },
+            )
+            .await?;
+            Ok(back_with("sso_required"))
+        }
         Some(user) => {
             sign_in(&state.ctx.pool, &session, user.id).await?;
             tracing::info!(user_id = user.id, client = %client, "signed in");
@@ -155,6 +170,19 @@ pub async fn login(
             Ok(back_with("invalid"))
         }
     }
+}
+
+/// Whether a correct password signs `user_id` in: always, unless single sign-on is required
+/// and the user is not break-glass.
+async fn password_allowed(conn: &mut app::db::Conn, user_id: i64) -> Result<bool, AppError> {
+    let app::db::Flag(allowed) = sqlx::query_scalar(
+        "SELECT NOT EXISTS (SELECT 1 FROM sso_settings WHERE require_sso = TRUE) \
+         OR EXISTS (SELECT 1 FROM principals WHERE id = $1 AND break_glass = TRUE)",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(allowed)
 }
 
 /// Looks up who a page is rendered for before Leptos renders it, so that the page's guards can
@@ -174,6 +202,15 @@ pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next:
             match page_facts(&ctx).await {
                 Ok(facts) => {
                     request.extensions_mut().insert(facts);
+                }
+                Err(e) => return e.into_response(),
+            }
+        }
+        // The sign-in page's single sign-on button, when there is a provider.
+        if request.uri().path() == "/login" {
+            match app::sso::settings::offer(&ctx).await {
+                Ok(offer) => {
+                    request.extensions_mut().insert(offer);
                 }
                 Err(e) => return e.into_response(),
             }
@@ -277,6 +314,11 @@ pub async fn logout(
         )
         .await?;
     }
+    let via_sso = session.get::<bool>(sso::VIA_SSO).await?.unwrap_or(false);
     session.flush().await?;
-    Ok(Redirect::to("/login"))
+    Ok(Redirect::to(if via_sso {
+        "/login?signed_out=sso"
+    } else {
+        "/login"
+    }))
 }

@@ -84,11 +84,11 @@ impl HeaderPolicy {
         }
     }
 
-    fn page_csp(&self, nonce: &str, frame_ancestors: &str) -> Option<HeaderValue> {
+    fn page_csp(&self, nonce: &str, frame_ancestors: &str, forms_to: &str) -> Option<HeaderValue> {
         let csp = format!(
             "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
              style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-             form-action 'self'; frame-ancestors {frame_ancestors}; object-src 'none'; base-uri 'none'"
+             form-action 'self'{forms_to}; frame-ancestors {frame_ancestors}; object-src 'none'; base-uri 'none'"
         );
         HeaderValue::from_str(&csp).ok()
     }
@@ -134,7 +134,18 @@ pub async fn security_headers(
         rand::rng().fill_bytes(&mut bytes);
         let nonce: Arc<str> = STANDARD.encode(bytes).into();
         request.extensions_mut().insert(CspNonce(nonce.clone()));
-        policy.page_csp(&nonce, embedded.as_deref().unwrap_or("'self'"))
+        // The sign-in page's single sign-on button posts here and is redirected to the
+        // provider: browsers hold that redirect to the page's form-action too.
+        let forms_to = if request.uri().path() == "/login" {
+            app::sso::settings::origins(&ctx)
+                .await
+                .unwrap_or_default()
+                .iter()
+                .fold(String::new(), |all, o| all + " " + o)
+        } else {
+            String::new()
+        };
+        policy.page_csp(&nonce, embedded.as_deref().unwrap_or("'self'"), &forms_to)
     };
 
     let mut response = next.run(request).await;

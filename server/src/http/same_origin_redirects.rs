@@ -30,6 +30,11 @@ fn same_host_path(location: &str, host: Option<&str>) -> Option<String> {
     (same && is_local(path)).then(|| path.to_owned())
 }
 
+/// Marks a response whose redirect leaves this origin on purpose: single sign-on's, to the
+/// configured provider.
+#[derive(Clone, Copy, Debug)]
+pub struct ToProvider;
+
 pub async fn keep_redirects_local(request: Request, next: Next) -> Response {
     let host = request
         .headers()
@@ -40,6 +45,9 @@ pub async fn keep_redirects_local(request: Request, next: Next) -> Response {
     let Some(location) = response.headers().get(header::LOCATION) else {
         return response;
     };
+    if response.extensions().get::<ToProvider>().is_some() {
+        return response;
+    }
     let location = location.to_str().unwrap_or_default();
     if is_local(location) {
         return response;

@@ -10,7 +10,7 @@ use sqlx::Row;
 use std::fmt;
 
 /// Every table with rows to move, parents before children.
-const TABLES: [&str; 22] = [
+const TABLES: [&str; 23] = [
     "environment",
     "api_settings",
     "master_key_check",
@@ -33,6 +33,7 @@ const TABLES: [&str; 22] = [
     "audit_anchor",
     "audit_log",
     "audit_destinations",
+    "sso_settings",
 ];
 /// Rows a statement inserts: PostgreSQL takes at most 65,535 parameters in one.
 const BATCH: usize = 200;

@@ -36,6 +36,7 @@ pub fn sealed_columns() -> Vec<&'static SealedColumn> {
         .chain(&app::connections::ssr::SEALED)
         .chain(&app::key_vault::ssr::SEALED)
         .chain(&app::embed::ssr::SEALED)
+        .chain(&app::sso::settings::SEALED)
         .collect()
 }
 

@@ -95,6 +95,29 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     ("/rpc/audit_verify", Access::AtLeast(Role::Admin), ""),
     ("/rpc/audit_streaming", Access::AtLeast(Role::Admin), ""),
     ("/rpc/provisioning_status", Access::AtLeast(Role::Admin), ""),
+    // Single sign-on (Users tab): nothing is set up, so the writes meet their rules.
+    ("/rpc/sso_settings", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/sso_check",
+        Access::AtLeast(Role::Admin),
+        "issuer=http%3A%2F%2F127.0.0.1%3A9",
+    ),
+    (
+        "/rpc/sso_save",
+        Access::Reaches(Role::Admin, 422),
+        "issuer=ftp%3A%2F%2Fx&client_id=a&client_secret=b&vault_secret=&name=",
+    ),
+    ("/rpc/sso_remove", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/sso_require",
+        Access::Reaches(Role::Admin, 422),
+        "on=true",
+    ),
+    (
+        "/rpc/sso_break_glass",
+        Access::Reaches(Role::Admin, 422),
+        "email=nobody%40nowhere.test&on=true",
+    ),
     // Portal embedding (APIs tab): in this order the Admin's calls succeed.
     ("/rpc/embed_settings", Access::AtLeast(Role::Admin), ""),
     (

@@ -2,10 +2,10 @@
 //! role, and name and email/ID (folded to lower case), held in this process's memory as one
 //! text and kept in the order of every sort.
 //!
-//! - A search scans the text for its folded words (a few milliseconds at a million principals):
-//!   three characters or more match any part of a name or an email/ID, one or two the start of
-//!   either. Up to [`COUNT_CAP`] matches are counted and sorted; past that, the list says "more
-//!   than" and reads the sort's order from the cursor on, keeping the rows that match.
+//! - A search scans for its folded words (milliseconds at a million principals): three
+//!   characters or more match any part of a name or an email/ID, one or two the start of either.
+//!   Up to [`COUNT_CAP`] matches are counted and sorted; past that, the list says "more than"
+//!   and reads the sort's order from the cursor on, keeping the rows that match.
 //! - Without a search, the sort's order is read from the cursor on.
 //!
 //! The database stays the truth. Every change to these columns is logged (`principal_changes`,
@@ -68,14 +68,8 @@ pub(super) type Place<'a> = (u8, &'a [u8], &'a [u8], i64);
 /// One principal's sort columns as stored.
 type Stored = (i64, String, String, String, String);
 /// A logged change: its place in the log, the principal, and its columns now (none: gone).
-type Change = (
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+type Change = (i64, i64, Text, Text, Text, Text);
+type Text = Option<String>;
 
 #[derive(Default)]
 pub struct Index {
@@ -100,6 +94,9 @@ struct Store {
     entries: Vec<Entry>,
     /// Each entry's `FIELD` name `FIELD` email/ID, folded.
     text: Vec<u8>,
+    /// Each entry's first two bytes of name (low half) and email/ID (high half), zero-padded:
+    /// a one- or two-character search reads these 4 bytes an entry, not its text.
+    initials: Vec<u32>,
     gone_bytes: usize,
 }
 
@@ -119,6 +116,12 @@ struct Entry {
     bytes: u64,
 }
 
+/// A text's first two bytes, zero-padded (no stored text holds a zero byte).
+fn two_of(text: &[u8]) -> u32 {
+    u32::from(text.first().copied().unwrap_or(0))
+        | u32::from(text.get(1).copied().unwrap_or(0)) << 8
+}
+
 /// The byte classes of `text` (a byte's low six bits), as a mask.
 fn bytes_of(text: &[u8]) -> u64 {
     text.iter().fold(0, |mask, b| mask | 1 << (b & 63))
@@ -135,6 +138,7 @@ pub(super) struct Seen {
 }
 
 /// Up to a page's rows past a cursor, and how many match.
+#[derive(Default)]
 pub(super) struct Found {
     pub total: i64,
     pub capped: bool,
@@ -184,6 +188,9 @@ impl Store {
         let end = u32::try_from(self.text.len()).ok()?;
         let i = u32::try_from(self.entries.len()).ok()?;
         let bytes = bytes_of(&self.text[start as usize..]);
+        let name = &self.text[start as usize + 1..split as usize];
+        let initials = two_of(name) | two_of(&self.text[split as usize + 1..]) << 16;
+        self.initials.push(initials);
         self.entries.push(Entry {
             id: *id,
             start,
@@ -209,10 +216,11 @@ impl Store {
     }
 }
 
-/// What a search looks for: one or two characters, the start of a name or an email/ID (read
-/// from each entry's start, in order); more, any part of them (found by `memmem` in the text).
+/// What a search looks for: one or two characters, the start of a name or an email/ID (their
+/// first two bytes compared with the initials under a mask, then the rest of a longer
+/// character read); more, any part of them (found by `memmem` in the text).
 enum Needle {
-    Start(Vec<u8>, u64),
+    Start(u32, u32, Vec<u8>),
     Inside(Box<Finder<'static>>, u64),
 }
 
@@ -221,18 +229,24 @@ impl Needle {
         let folded = fold(q).into_bytes();
         let bytes = bytes_of(&folded);
         if q.chars().count() < 3 {
-            Self::Start(folded, bytes)
+            let mask = if folded.len() == 1 { 0xff } else { 0xffff };
+            Self::Start(two_of(&folded), mask, folded)
         } else {
             Self::Inside(Box::new(Finder::new(&folded).into_owned()), bytes)
         }
     }
 
-    /// Whether entry `i` matches: its text is read only when its bytes allow it.
+    /// Whether entry `i` matches: its text is read only when its initials or bytes allow it.
     fn matches(&self, store: &Store, i: u32) -> bool {
         let e = &store.entries[i as usize];
         match self {
-            Self::Start(_, bytes) | Self::Inside(_, bytes) if e.bytes & bytes != *bytes => false,
-            Self::Start(q, _) => store.name(e).starts_with(q) || store.handle(e).starts_with(q),
+            Self::Start(want, mask, q) => {
+                let at = store.initials[i as usize];
+                (at & mask == *want && (q.len() <= 2 || store.name(e).starts_with(q)))
+                    || (at >> 16 & mask == *want
+                        && (q.len() <= 2 || store.handle(e).starts_with(q)))
+            }
+            Self::Inside(_, bytes) if e.bytes & bytes != *bytes => false,
             Self::Inside(f, _) => f
                 .find(&store.text[e.start as usize..e.end as usize])
                 .is_some(),
@@ -241,19 +255,14 @@ impl Needle {
 
     /// The live entries among `range` that match, in text order, up to `most`.
     fn scan_range(&self, store: &Store, range: Range<usize>, most: usize) -> Vec<u32> {
-        let mut found = Vec::new();
         let live = |i: usize| store.entries[i].kind != GONE;
+        let mut found = Vec::new();
         match self {
-            Self::Start(..) => {
-                for i in range {
-                    if found.len() == most {
-                        break;
-                    }
-                    if live(i) && self.matches(store, i as u32) {
-                        found.push(i as u32);
-                    }
-                }
-            }
+            Self::Start(..) => found.extend(
+                (range.start as u32..range.end as u32)
+                    .filter(|&i| self.matches(store, i) && live(i as usize))
+                    .take(most),
+            ),
             Self::Inside(f, _) if !range.is_empty() => {
                 let from = store.entries[range.start].start as usize;
                 let to = store.entries[range.end - 1].end as usize;
@@ -374,6 +383,7 @@ impl State {
                 .text
                 .extend_from_slice(&store.text[e.start as usize..e.end as usize]);
             moved[i] = fresh.entries.len() as u32;
+            fresh.initials.push(store.initials[i]);
             fresh.entries.push(Entry {
                 start,
                 split: start + (e.split - e.start),
@@ -431,11 +441,7 @@ impl State {
 
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let seq = self.read().as_ref().map(|s| s.seq);
-        f.debug_struct("Index")
-            .field("footprint", &self.footprint())
-            .field("seq", &seq)
-            .finish()
+        write!(f, "Index {:?}", self.footprint())
     }
 }
 
@@ -532,11 +538,7 @@ impl Index {
         }
         if q.chars().any(char::is_control) {
             // Nothing stored holds one.
-            return Some(Found {
-                total: 0,
-                capped: false,
-                rows: Vec::new(),
-            });
+            return Some(Found::default());
         }
         let needle = Needle::new(q);
         let cap = COUNT_CAP as usize;
@@ -628,6 +630,7 @@ async fn load(conn: &mut Conn) -> Result<State, AppError> {
     tx.commit().await?;
     state.store.text.shrink_to_fit();
     state.store.entries.shrink_to_fit();
+    state.store.initials.shrink_to_fit();
     state.sort_all();
     Ok(state)
 }

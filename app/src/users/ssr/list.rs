@@ -66,7 +66,7 @@ fn select() -> String {
     format!(
         "SELECT p.id, p.kind, p.name, p.handle, p.role, \
          CASE WHEN p.kind = 'user' THEN {GROUP_ROLE} END AS group_role, \
-         (p.kind = 'user' AND p.password_hash IS NULL) AS pending, \
+         (p.kind = 'user' AND p.password_hash IS NULL AND p.oidc_subject IS NULL) AS pending, \
          CASE WHEN p.kind = 'group' THEN \
              (SELECT COUNT(*) FROM group_members m WHERE m.group_id = p.id) END AS members, \
          p.lockbox_approver, p.active, p.support_application, \
@@ -205,19 +205,12 @@ pub async fn page_in(
         if backward {
             principals.reverse();
         }
-        let cursor_of = |p: Option<&Principal>| p.map(|p| cursor(query.sort, p));
+        let first = principals.first().map(|p| cursor(query.sort, p));
+        let last = principals.last().map(|p| cursor(query.sort, p));
         let (next, previous) = if backward {
-            (
-                cursor_of(principals.last()),
-                more.then(|| cursor_of(principals.first())).flatten(),
-            )
+            (last, first.filter(|_| more))
         } else {
-            (
-                more.then(|| cursor_of(principals.last())).flatten(),
-                from.is_some()
-                    .then(|| cursor_of(principals.first()))
-                    .flatten(),
-            )
+            (last.filter(|_| more), first.filter(|_| from.is_some()))
         };
         return Ok(PrincipalPage {
             principals,

@@ -67,8 +67,8 @@ pub async fn find_session_user(pool: &Pool, id: i64) -> Result<Option<(UserInfo,
     }
     sqlx::query_as::<_, SessionRow>(&format!(
         "SELECT id, handle, name, role, {GROUP_ROLE} AS group_role, lockbox_approver, session_epoch \
-         FROM principals p WHERE id = $1 AND kind = 'user' AND password_hash IS NOT NULL \
-         AND active = TRUE"
+         FROM principals p WHERE id = $1 AND kind = 'user' AND active = TRUE \
+         AND (password_hash IS NOT NULL OR oidc_subject IS NOT NULL)"
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -184,14 +184,29 @@ pub(crate) async fn ensure_an_admin_remains(conn: &mut Conn) -> Result<(), AppEr
              WHERE g.role = 'admin' AND g.kind = 'group' AND u.password_hash IS NOT NULL \
              AND u.active = TRUE)",
     )
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?;
-    if remains {
+    if !remains {
+        return Err(AppError::invalid(
+            "role",
+            "At least one Admin must remain. Make another user an Admin first.",
+        ));
+    }
+    // While single sign-on is required, one of them keeps a password: the way back in when
+    // the provider fails.
+    let Flag(glass) = sqlx::query_scalar(
+        "SELECT NOT EXISTS (SELECT 1 FROM sso_settings WHERE require_sso = TRUE) \
+         OR EXISTS (SELECT 1 FROM principals WHERE kind = 'user' AND role = 'admin' \
+             AND active = TRUE AND break_glass = TRUE AND password_hash IS NOT NULL)",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if glass {
         Ok(())
     } else {
         Err(AppError::invalid(
             "role",
-            "At least one Admin must remain. Make another user an Admin first.",
+            "While single sign-on is required, at least one Admin with a password must be break-glass. Mark another Admin break-glass first.",
         ))
     }
 }
