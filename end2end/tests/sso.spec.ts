@@ -1,9 +1,9 @@
-import { test, expect, signIn, hydrated, ADMIN, VIEWER } from './fixtures';
+import { test, expect, signIn, hydrated, ADMIN } from './fixtures';
 import { CLIENT, atProvider, useProvider } from './oidc';
 
 const issuer = useProvider();
 
-test('an Admin checks and saves the card; a user signs in through the provider', async ({ page, browser }) => {
+test('an Admin checks and saves the card; a user added on the Users tab signs in through the provider', async ({ page, browser }) => {
   await page.goto('/login?next=%2Fadmin%2Fsecurity%2Fusers');
   await signIn(page, ADMIN);
   await hydrated(page);
@@ -21,13 +21,23 @@ test('an Admin checks and saves the card; a user signs in through the provider',
   await card.getByRole('button', { name: 'Save' }).click();
   await expect(card.getByRole('button', { name: 'Remove' })).toBeVisible();
 
-  const viewer = await browser.newPage();
-  await viewer.goto('/login');
-  await viewer.getByRole('button', { name: 'Sign in with Test IdP' }).click();
-  await atProvider(viewer, issuer(), VIEWER.email);
-  // Signed in as the Viewer, who may not open the Security page.
-  await expect(viewer).toHaveURL('/admin/security/users');
-  await expect(viewer.getByText('Vera Viewer')).toBeVisible();
-  await expect(viewer.getByRole('alert')).toContainText('Only administrators can open the Security page.');
-  await viewer.close();
+  // A user added on the Users tab (an invitation they never used) signs in through the provider.
+  const email = 'sso-user@e2e.test';
+  await page.getByRole('button', { name: 'Add users' }).click();
+  const pane = page.getByRole('dialog', { name: 'Add users' });
+  await pane.getByLabel('User', { exact: true }).check();
+  await pane.getByLabel('Email').fill(email);
+  await pane.getByLabel('Role').selectOption({ label: 'Contributor' });
+  await pane.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('dialog', { name: `Invitation for ${email}` }).getByRole('button', { name: 'Done' }).click();
+
+  const theirs = await browser.newPage();
+  await theirs.goto('/login');
+  await theirs.getByRole('button', { name: 'Sign in with Test IdP' }).click();
+  await atProvider(theirs, issuer(), email);
+  // Signed in (an anonymous visitor would be sent to /login) as a Contributor, whom the
+  // Security page turns away.
+  await expect(theirs).toHaveURL('/admin/security/users');
+  await expect(theirs.getByRole('alert')).toContainText('Only administrators can open the Security page.');
+  await theirs.close();
 });

@@ -287,12 +287,12 @@ fn SetupPane(initial: VaultForm, on_close: Callback<()>, saved: Callback<()>) ->
     let saving = RwSignal::new(false);
     // The last check and the values it checked: Save opens only while they still stand.
     let checked = RwSignal::new(None::<(VaultForm, CheckReport)>);
-    let save_ready = move || {
+    let save_ready = Signal::derive(move || {
         checked.with(|c| {
             c.as_ref()
                 .is_some_and(|(f, r)| r.passed() && form.with(|now| now == f))
         })
-    };
+    });
     let check = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let values = form.get_untracked();
@@ -301,15 +301,14 @@ fn SetupPane(initial: VaultForm, on_close: Callback<()>, saved: Callback<()>) ->
             checked.set(Some((sent, report)))
         });
     };
-    let save = move |_| {
+    let save = Callback::new(move |()| {
         submit(
             saving,
             error,
             save_key_vault(form.get_untracked()),
             move |_| saved.run(()),
         );
-    };
-    let backend = move || form.with(|f| f.backend);
+    });
     let stored_hint = Signal::derive(move || {
         if editing {
             "Stored: leave empty to keep it".to_owned()
@@ -317,71 +316,14 @@ fn SetupPane(initial: VaultForm, on_close: Callback<()>, saved: Callback<()>) ->
             String::new()
         }
     });
-    let no_hint = Signal::derive(String::new);
-    let authority_placeholder = Signal::derive(|| DEFAULT_AUTHORITY_HOST.to_owned());
     view! {
         <Pane id="vault-setup" title=if editing { "Edit Key Vault link" } else { "Set up Key Vault" } on_close>
             <form class="vault-form" on:submit=check novalidate>
                 {form_error(error, FIELDS)}
-                <div class="field">
-                    <label for="vault-backend">"Backend"</label>
-                    <select
-                        id="vault-backend"
-                        data-autofocus
-                        on:change=move |ev| {
-                            let value = event_target_value(&ev);
-                            form.update(|f| {
-                                f.backend = Backend::parse(&value).unwrap_or_default();
-                                f.auth = if f.backend == Backend::Azure { VaultAuth::ClientSecret } else { VaultAuth::Token };
-                            });
-                        }
-                        prop:value=move || backend().as_str()
-                    >
-                        {[Backend::OpenBao, Backend::Azure].into_iter().map(|b| view! {
-                            <option value=b.as_str() selected=move || backend() == b>{b.label()}</option>
-                        }).collect_view()}
-                    </select>
-                </div>
-                {move || match backend() {
-                    Backend::OpenBao => view! {
-                        <TextField id="address" label="Address" hint="For example https://vault.example.com:8200" form error field="address" placeholder=no_hint
-                            get=|f| &f.address set=|f, v| f.address = v/>
-                        <TextField id="mount" label="Mount" hint="A KV version 2 secrets engine; secret by default" form error field="mount" placeholder=no_hint
-                            get=|f| &f.mount set=|f, v| f.mount = v/>
-                        <TextField id="prefix" label="Path prefix (optional)" hint="Only secrets under this path are listed and read" form error field="path_prefix" placeholder=no_hint
-                            get=|f| &f.path_prefix set=|f, v| f.path_prefix = v/>
-                        <TextField id="namespace" label="Namespace (optional)" hint="Vault Enterprise and OpenBao namespaces" form error field="namespace" placeholder=no_hint
-                            get=|f| &f.namespace set=|f, v| f.namespace = v/>
-                        <div class="field">
-                            <label for="vault-auth">"Sign in with"</label>
-                            <select
-                                id="vault-auth"
-                                on:change=move |ev| {
-                                    let value = event_target_value(&ev);
-                                    form.update(|f| f.auth = VaultAuth::parse(&value).unwrap_or_default());
-                                }
-                                prop:value=move || form.with(|f| f.auth.as_str())
-                            >
-                                <option value="token" selected=move || form.with(|f| f.auth == VaultAuth::Token)>"Token"</option>
-                                <option value="app_role" selected=move || form.with(|f| f.auth == VaultAuth::AppRole)>"AppRole"</option>
-                            </select>
-                            {field_error(error, "auth")}
-                        </div>
-                        {move || (form.with(|f| f.auth) == VaultAuth::AppRole).then(|| view! {
-                            <TextField id="role-id" label="Role ID" form error field="principal_id" placeholder=no_hint
-                                get=|f| &f.principal_id set=|f, v| f.principal_id = v/>
-                        })}
-                    }.into_any(),
-                    Backend::Azure => view! {
-                        <TextField id="address" label="Vault URL" hint="https://NAME.vault.azure.net" form error field="address" placeholder=no_hint
-                            get=|f| &f.address set=|f, v| f.address = v/>
-                        <TextField id="tenant" label="Directory (tenant) ID" form error field="tenant_id" placeholder=no_hint
-                            get=|f| &f.tenant_id set=|f, v| f.tenant_id = v/>
-                        <TextField id="client-id" label="Application (client) ID" form error field="principal_id" placeholder=no_hint
-                            get=|f| &f.principal_id set=|f, v| f.principal_id = v/>
-                        <TextField id="authority" label="Authority host (optional)" hint="Another cloud's Microsoft Entra endpoint" form error field="authority_host" placeholder=authority_placeholder
-                            get=|f| &f.authority_host set=|f, v| f.authority_host = v/>
-                    }.into_any(),
+                <BackendSelect form/>
+                {move || match form.with(|f| f.backend) {
+                    Backend::OpenBao => view! { <OpenBaoFields form error/> }.into_any(),
+                    Backend::Azure => view! { <AzureFields form error/> }.into_any(),
                 }}
                 {move || {
                     let label = form.with(|f| f.auth.credential_label());
@@ -394,23 +336,116 @@ fn SetupPane(initial: VaultForm, on_close: Callback<()>, saved: Callback<()>) ->
                 {move || error.get().and_then(|e| e.for_field("check")).map(|m| view! {
                     <p class="form-error" role="alert">{m}</p>
                 })}
-                <div class="dialog-actions">
-                    <button type="submit" disabled=move || checking.get() || saving.get()>
-                        {move || if checking.get() { "Checking…" } else { "Check connection" }}
-                    </button>
-                    <button
-                        type="button"
-                        class="button-primary"
-                        disabled=move || !save_ready() || saving.get() || checking.get()
-                        title=move || (!save_ready()).then_some("Run a passing check of these values first.")
-                        on:click=save
-                    >
-                        {move || if saving.get() { "Saving…" } else { "Save" }}
-                    </button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                </div>
+                <SetupActions checking saving save_ready save on_close/>
             </form>
         </Pane>
+    }
+}
+
+/// **Backend**: OpenBao (or HashiCorp Vault) or Azure Key Vault, each with its own sign-in.
+#[component]
+fn BackendSelect(form: RwSignal<VaultForm>) -> impl IntoView {
+    let backend = move || form.with(|f| f.backend);
+    view! {
+        <div class="field">
+            <label for="vault-backend">"Backend"</label>
+            <select
+                id="vault-backend"
+                data-autofocus
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    form.update(|f| {
+                        f.backend = Backend::parse(&value).unwrap_or_default();
+                        f.auth = if f.backend == Backend::Azure { VaultAuth::ClientSecret } else { VaultAuth::Token };
+                    });
+                }
+                prop:value=move || backend().as_str()
+            >
+                {[Backend::OpenBao, Backend::Azure].into_iter().map(|b| view! {
+                    <option value=b.as_str() selected=move || backend() == b>{b.label()}</option>
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// An OpenBao or Vault server: its address, KV mount, path prefix, namespace and sign-in.
+#[component]
+fn OpenBaoFields(form: RwSignal<VaultForm>, error: RwSignal<Option<AppError>>) -> impl IntoView {
+    let no_hint = Signal::derive(String::new);
+    view! {
+        <TextField id="address" label="Address" hint="For example https://vault.example.com:8200" form error field="address" placeholder=no_hint
+            get=|f| &f.address set=|f, v| f.address = v/>
+        <TextField id="mount" label="Mount" hint="A KV version 2 secrets engine; secret by default" form error field="mount" placeholder=no_hint
+            get=|f| &f.mount set=|f, v| f.mount = v/>
+        <TextField id="prefix" label="Path prefix (optional)" hint="Only secrets under this path are listed and read" form error field="path_prefix" placeholder=no_hint
+            get=|f| &f.path_prefix set=|f, v| f.path_prefix = v/>
+        <TextField id="namespace" label="Namespace (optional)" hint="Vault Enterprise and OpenBao namespaces" form error field="namespace" placeholder=no_hint
+            get=|f| &f.namespace set=|f, v| f.namespace = v/>
+        <div class="field">
+            <label for="vault-auth">"Sign in with"</label>
+            <select
+                id="vault-auth"
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    form.update(|f| f.auth = VaultAuth::parse(&value).unwrap_or_default());
+                }
+                prop:value=move || form.with(|f| f.auth.as_str())
+            >
+                <option value="token" selected=move || form.with(|f| f.auth == VaultAuth::Token)>"Token"</option>
+                <option value="app_role" selected=move || form.with(|f| f.auth == VaultAuth::AppRole)>"AppRole"</option>
+            </select>
+            {field_error(error, "auth")}
+        </div>
+        {move || (form.with(|f| f.auth) == VaultAuth::AppRole).then(|| view! {
+            <TextField id="role-id" label="Role ID" form error field="principal_id" placeholder=no_hint
+                get=|f| &f.principal_id set=|f, v| f.principal_id = v/>
+        })}
+    }
+}
+
+/// An Azure Key Vault: its URL, and the Entra application that reads it.
+#[component]
+fn AzureFields(form: RwSignal<VaultForm>, error: RwSignal<Option<AppError>>) -> impl IntoView {
+    let no_hint = Signal::derive(String::new);
+    let authority_placeholder = Signal::derive(|| DEFAULT_AUTHORITY_HOST.to_owned());
+    view! {
+        <TextField id="address" label="Vault URL" hint="https://NAME.vault.azure.net" form error field="address" placeholder=no_hint
+            get=|f| &f.address set=|f, v| f.address = v/>
+        <TextField id="tenant" label="Directory (tenant) ID" form error field="tenant_id" placeholder=no_hint
+            get=|f| &f.tenant_id set=|f, v| f.tenant_id = v/>
+        <TextField id="client-id" label="Application (client) ID" form error field="principal_id" placeholder=no_hint
+            get=|f| &f.principal_id set=|f, v| f.principal_id = v/>
+        <TextField id="authority" label="Authority host (optional)" hint="Another cloud's Microsoft Entra endpoint" form error field="authority_host" placeholder=authority_placeholder
+            get=|f| &f.authority_host set=|f, v| f.authority_host = v/>
+    }
+}
+
+/// **Check connection** (the form's submit), **Save** once a check of these values passed.
+#[component]
+fn SetupActions(
+    checking: RwSignal<bool>,
+    saving: RwSignal<bool>,
+    save_ready: Signal<bool>,
+    save: Callback<()>,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <div class="dialog-actions">
+            <button type="submit" disabled=move || checking.get() || saving.get()>
+                {move || if checking.get() { "Checking…" } else { "Check connection" }}
+            </button>
+            <button
+                type="button"
+                class="button-primary"
+                disabled=move || !save_ready.get() || saving.get() || checking.get()
+                title=move || (!save_ready.get()).then_some("Run a passing check of these values first.")
+                on:click=move |_| save.run(())
+            >
+                {move || if saving.get() { "Saving…" } else { "Save" }}
+            </button>
+            <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+        </div>
     }
 }
 

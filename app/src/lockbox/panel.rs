@@ -164,7 +164,7 @@ fn PolicyCard(
             },
         );
     };
-    let toggle = move |_| {
+    let toggle = move |()| {
         if enabled.get_untracked() {
             confirm_off.set(true);
         } else {
@@ -175,84 +175,16 @@ fn PolicyCard(
         <section class="card lockbox-policy" aria-labelledby="lockbox-policy-title">
             <h3 id="lockbox-policy-title">"Policy"</h3>
             {form_error(error, &["approvals_required", "request_expiry", "access_period"])}
-            <div class="switch-row">
-                <button
-                    type="button"
-                    role="switch"
-                    class="switch"
-                    id="lockbox-switch"
-                    aria-checked=move || if enabled.get() { "true" } else { "false" }
-                    disabled=move || pending.get()
-                    on:click=toggle
-                >
-                    <span class="switch-track" aria-hidden="true"></span>
-                    "Customer Lockbox"
-                </button>
-                <span class="muted">
-                    {move || if enabled.get() {
-                        "On: every request waits for an approver."
-                    } else {
-                        "Off: requests are approved at once by policy, and recorded as such."
-                    }}
-                </span>
-            </div>
-            <div class="field">
-                <label for="lockbox-approvals">"Approvals required"</label>
-                <select
-                    id="lockbox-approvals"
-                    on:change=move |ev| approvals.set(if event_target_value(&ev) == "2" { 2 } else { 1 })
-                    prop:value=move || approvals.get().to_string()
-                >
-                    <option value="1" selected=policy.approvals_required == 1>"1 approver"</option>
-                    <option value="2" selected=policy.approvals_required == 2>"2 approvers (two-person rule)"</option>
-                </select>
-                {field_error(error, "approvals_required")}
-            </div>
-            {if fixed {
-                view! {
-                    <p class="muted">
-                        "Request expiration: " {duration_label(policy.request_expiry_secs)}
-                        " · Access period: " {duration_label(policy.access_period_secs)}
-                        " (set by the server's configuration)"
-                    </p>
-                }.into_any()
-            } else {
-                view! {
-                    <div class="field">
-                        <label for="lockbox-expiry">"Request expiration (hours)"</label>
-                        <input id="lockbox-expiry" type="number" min="1" max="8760" step="any"
-                            prop:value=move || expiry_hours.get()
-                            on:input=move |ev| expiry_hours.set(event_target_value(&ev))/>
-                        {field_error(error, "request_expiry")}
-                    </div>
-                    <div class="field">
-                        <label for="lockbox-period">"Access period (hours)"</label>
-                        <input id="lockbox-period" type="number" min="1" max="8760" step="any"
-                            prop:value=move || period_hours.get()
-                            on:input=move |ev| period_hours.set(event_target_value(&ev))/>
-                        {field_error(error, "access_period")}
-                    </div>
-                }.into_any()
-            }}
+            <LockboxSwitch enabled pending on_click=Callback::new(toggle)/>
+            <ApprovalsField approvals initial=policy.approvals_required error/>
+            <Durations policy=policy.clone() expiry_hours period_hours error/>
             <div class="dialog-actions">
                 <button type="button" disabled=move || pending.get() on:click=move |_| save(enabled.get_untracked())>
                     "Save settings"
                 </button>
                 <span role="status">{move || saved.get()}</span>
             </div>
-            <h4>"Lockbox approvers"</h4>
-            {if approvers.is_empty() {
-                view! { <p class="muted">"Nobody yet. An Admin marks users as Lockbox approvers in the Users tab (Edit)."</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="approvers">
-                        {approvers.into_iter().map(|a| view! { <li>{a.name} " · " <span class="muted">{a.email}</span></li> }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
-            {(!can_decide).then(|| view! {
-                <p class="notice notice-info" role="note">"You are not a Lockbox approver: you can see requests but not decide them."</p>
-            })}
+            <Approvers approvers can_decide/>
             <super::pending_changes::PendingChanges changes=pending_changes can_decide changed link=reset_link/>
             <ConfirmDialog
                 open=confirm_off
@@ -264,6 +196,127 @@ fn PolicyCard(
                 <p>"New support requests will be approved at once by policy, without an approver. Requests already waiting keep waiting."</p>
             </ConfirmDialog>
         </section>
+    }
+}
+
+/// The **Customer Lockbox** switch and what its state means.
+#[component]
+fn LockboxSwitch(
+    enabled: RwSignal<bool>,
+    pending: RwSignal<bool>,
+    on_click: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <div class="switch-row">
+            <button
+                type="button"
+                role="switch"
+                class="switch"
+                id="lockbox-switch"
+                aria-checked=move || if enabled.get() { "true" } else { "false" }
+                disabled=move || pending.get()
+                on:click=move |_| on_click.run(())
+            >
+                <span class="switch-track" aria-hidden="true"></span>
+                "Customer Lockbox"
+            </button>
+            <span class="muted">
+                {move || if enabled.get() {
+                    "On: every request waits for an approver."
+                } else {
+                    "Off: requests are approved at once by policy, and recorded as such."
+                }}
+            </span>
+        </div>
+    }
+}
+
+/// **Approvals required**: one approver, or two (the two-person rule).
+#[component]
+fn ApprovalsField(
+    approvals: RwSignal<u8>,
+    initial: u8,
+    error: RwSignal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for="lockbox-approvals">"Approvals required"</label>
+            <select
+                id="lockbox-approvals"
+                on:change=move |ev| approvals.set(if event_target_value(&ev) == "2" { 2 } else { 1 })
+                prop:value=move || approvals.get().to_string()
+            >
+                <option value="1" selected=initial == 1>"1 approver"</option>
+                <option value="2" selected=initial == 2>"2 approvers (two-person rule)"</option>
+            </select>
+            {field_error(error, "approvals_required")}
+        </div>
+    }
+}
+
+/// The request expiration and the access period: fields, or the server's fixed values.
+#[component]
+fn Durations(
+    policy: super::LockboxPolicy,
+    expiry_hours: RwSignal<String>,
+    period_hours: RwSignal<String>,
+    error: RwSignal<Option<AppError>>,
+) -> impl IntoView {
+    if policy.durations_fixed {
+        view! {
+            <p class="muted">
+                "Request expiration: " {duration_label(policy.request_expiry_secs)}
+                " · Access period: " {duration_label(policy.access_period_secs)}
+                " (set by the server's configuration)"
+            </p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <HoursField id="lockbox-expiry" label="Request expiration (hours)" value=expiry_hours field="request_expiry" error/>
+            <HoursField id="lockbox-period" label="Access period (hours)" value=period_hours field="access_period" error/>
+        }
+        .into_any()
+    }
+}
+
+/// A duration in hours (the request expiration, the access period).
+#[component]
+fn HoursField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    field: &'static str,
+    error: RwSignal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type="number" min="1" max="8760" step="any"
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))/>
+            {field_error(error, field)}
+        </div>
+    }
+}
+
+/// Who may decide requests, and whether the signed-in Admin is one of them.
+#[component]
+fn Approvers(approvers: Vec<super::Approver>, can_decide: bool) -> impl IntoView {
+    view! {
+        <h4>"Lockbox approvers"</h4>
+        {if approvers.is_empty() {
+            view! { <p class="muted">"Nobody yet. An Admin marks users as Lockbox approvers in the Users tab (Edit)."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="approvers">
+                    {approvers.into_iter().map(|a| view! { <li>{a.name} " · " <span class="muted">{a.email}</span></li> }).collect_view()}
+                </ul>
+            }.into_any()
+        }}
+        {(!can_decide).then(|| view! {
+            <p class="notice notice-info" role="note">"You are not a Lockbox approver: you can see requests but not decide them."</p>
+        })}
     }
 }
 

@@ -171,8 +171,9 @@ pub async fn view(ctx: &AppContext) -> Result<super::SsoView, AppError> {
     let mut conn = ctx.pool.acquire().await?;
     let row = stored(&mut conn).await?;
     let break_glass: Vec<(String, String)> = sqlx::query_as(
-        "SELECT handle, role FROM principals WHERE kind = 'user' AND break_glass = TRUE \
-         ORDER BY handle",
+        // Only users are ever marked (`set_break_glass`): the few marked rows come from their
+        // partial index, not from every user.
+        "SELECT handle, role FROM principals WHERE break_glass = TRUE ORDER BY handle",
     )
     .fetch_all(&mut *conn)
     .await?;

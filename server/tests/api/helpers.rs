@@ -408,3 +408,18 @@ impl std::io::Write for LogWriter {
         Ok(())
     }
 }
+
+/// Waits until `done` holds, for at most `limit`; how long it took. What one server changes
+/// must hold on the others within a bound: this polls for it.
+pub async fn within(
+    limit: std::time::Duration,
+    what: &str,
+    mut done: impl AsyncFnMut() -> bool,
+) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    while !done().await {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    start.elapsed()
+}

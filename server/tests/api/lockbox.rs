@@ -1085,3 +1085,58 @@ async fn re_entered_passwords_are_throttled_like_sign_in() {
         "{statuses:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoke_or_an_expiry_ends_access_on_every_server_within_a_second() {
+    let pg = Postgres::new().await;
+    let on = |url: String| {
+        spawn_app_with(move |c| {
+            c.database_url = url;
+            c.lockbox_request_expiry_seconds = Some(3600);
+            c.lockbox_access_period_seconds = Some(2);
+        })
+    };
+    let a = on(pg.url.clone()).await;
+    let b = on(pg.url.clone()).await;
+    let w = world_on(a).await;
+    w.policy(true, 1).await;
+    let (approver, _) = w.approver().await;
+    // The support tool reads customer data through B.
+    let through_b = |id: i64| {
+        let request = Client::new()
+            .get(b.url("/api/v1/support/principals"))
+            .bearer_auth(&w.support)
+            .header("Lockbox-Request", id.to_string());
+        async move { request.send().await.unwrap().status() }
+    };
+
+    let revoked = id_of(&w.filed("TICKET-R").await);
+    assert_eq!(
+        w.approve(&approver, revoked, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(through_b(revoked).await, StatusCode::OK);
+    let res = w
+        .app
+        .call_server_fn(&approver, "/rpc/lockbox_revoke", &format!("id={revoked}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    within(Duration::from_secs(1), "the revoke on B", async || {
+        through_b(revoked).await == StatusCode::FORBIDDEN
+    })
+    .await;
+
+    // Approved through A for two seconds: B stops serving within a second of the end.
+    let expiring = id_of(&w.filed("TICKET-E").await);
+    assert_eq!(
+        w.approve(&approver, expiring, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let approved_at = std::time::Instant::now();
+    assert_eq!(through_b(expiring).await, StatusCode::OK);
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(approved_at.elapsed())).await;
+    within(Duration::from_secs(1), "the expiry on B", async || {
+        through_b(expiring).await == StatusCode::FORBIDDEN
+    })
+    .await;
+}

@@ -32,16 +32,6 @@ async fn unaudited_groups(app: &TestApp) -> i64 {
     .await
 }
 
-/// Waits until `done` holds, for at most `limit`; how long it took.
-async fn within(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !done().await {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    start.elapsed()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_started_together_migrate_once_and_make_one_first_admin() {
     let pg = Postgres::new().await;
@@ -444,6 +434,98 @@ async fn embed_sessions_and_tokens_work_whichever_server_a_frame_reaches() {
                 .status()
                 == StatusCode::UNAUTHORIZED
         },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ending_a_user_s_sessions_and_access_through_one_server_holds_on_the_other() {
+    let pg = Postgres::new().await;
+    let a = server_on(&pg.url, |_| {}).await;
+    let b = server_on(&pg.url, |_| {}).await;
+    let admin = a.client_as(Some(Role::Admin)).await;
+    let signed_in_on_b = async |email: &str| {
+        let user = client();
+        let res = b.post_login(&user, email, PASSWORD, "").await;
+        assert_eq!(location(&res), "/admin/security/users");
+        assert_eq!(b.rpc(&user, "/rpc/current_user", "").await["email"], email);
+        user
+    };
+    let id_of = async |email: &str| {
+        count(
+            &a,
+            &format!("SELECT id FROM principals WHERE handle = '{email}'"),
+        )
+        .await
+    };
+    let email = a.add_user(Role::Contributor).await;
+    let id = id_of(&email).await;
+
+    // End sessions (Users tab) through A: the session on B ends.
+    let user = signed_in_on_b(&email).await;
+    a.rpc(&admin, "/rpc/user_end_sessions", &format!("id={id}"))
+        .await;
+    within(Duration::from_secs(1), "ended sessions on B", async || {
+        b.rpc(&user, "/rpc/current_user", "").await.is_null()
+    })
+    .await;
+
+    // A password reset through A: the session on B ends and the old password stops working.
+    let user = signed_in_on_b(&email).await;
+    a.rpc(&admin, "/rpc/user_reset_password", &format!("id={id}"))
+        .await;
+    within(Duration::from_secs(1), "the reset on B", async || {
+        b.rpc(&user, "/rpc/current_user", "").await.is_null()
+    })
+    .await;
+    let res = b.post_login(&client(), &email, PASSWORD, "").await;
+    assert_eq!(location(&res), "/login?error=invalid");
+
+    // Removed through A: gone on B.
+    let other = a.add_user(Role::Contributor).await;
+    let other_id = id_of(&other).await;
+    let user = signed_in_on_b(&other).await;
+    a.rpc(&admin, "/rpc/principals_remove", &format!("id={other_id}"))
+        .await;
+    within(Duration::from_secs(1), "the removal on B", async || {
+        b.rpc(&user, "/rpc/current_user", "").await.is_null()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_embed_secret_regenerated_through_one_server_is_refused_on_the_other() {
+    use crate::embed::{PORTAL, claims, exchange, frame_call, refused_with, set_up, sign};
+    let pg = Postgres::new().await;
+    let a = server_on(&pg.url, |_| {}).await;
+    let b = server_on(&pg.url, |_| {}).await;
+    let (admin, secret) = set_up(&a).await;
+    let res = exchange(&b, &sign(&secret, &claims(ADMIN_EMAIL)), PORTAL).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let session = body["session"].as_str().unwrap().to_owned();
+    a.rpc(
+        &admin,
+        "/rpc/embed_origin_secret_regenerate",
+        "origin=https%3A%2F%2Fportal.example.com",
+    )
+    .await;
+    within(
+        Duration::from_secs(1),
+        "the old secret's session on B",
+        async || {
+            frame_call(&b, &session, "/rpc/api_overview", "")
+                .await
+                .status()
+                == StatusCode::UNAUTHORIZED
+        },
+    )
+    .await;
+    refused_with(
+        &b,
+        &sign(&secret, &claims(ADMIN_EMAIL)),
+        PORTAL,
+        "bad_signature",
     )
     .await;
 }

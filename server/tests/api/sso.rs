@@ -293,7 +293,7 @@ async fn a_provider_whose_discovery_names_another_issuer_is_not_used() {
     })
     .await;
     let asked = format!("http://127.0.0.1:{}", provider.port);
-    let (app, _provider) = setup_at(provider, asked).await;
+    let (app, _provider) = setup_at(provider, asked.clone()).await;
     let res = client()
         .post(app.url(app::sso::START_PATH))
         .form(&[("next", "")])
@@ -306,6 +306,18 @@ async fn a_provider_whose_discovery_names_another_issuer_is_not_used() {
             .await
             .expect("page")
             .contains("cannot be reached or is not set up correctly")
+    );
+    // The card's Check names the step and why.
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let steps = app
+        .rpc(&admin, "/rpc/sso_check", &form(&[("issuer", &asked)]))
+        .await;
+    assert_eq!(steps[0]["label"], "Discovery document");
+    assert_eq!(steps[1]["label"], "Issuer");
+    assert_eq!(steps[1]["passed"], false, "{steps}");
+    assert!(
+        steps[1]["reason"].as_str().unwrap().contains("issuer"),
+        "{steps}"
     );
 }
 

@@ -193,11 +193,12 @@ pub(crate) async fn ensure_an_admin_remains(conn: &mut Conn) -> Result<(), AppEr
         ));
     }
     // While single sign-on is required, one of them keeps a password: the way back in when
-    // the provider fails.
+    // the provider fails. (Only users are ever marked break-glass; their partial index finds
+    // the few marked rows.)
     let Flag(glass) = sqlx::query_scalar(
         "SELECT NOT EXISTS (SELECT 1 FROM sso_settings WHERE require_sso = TRUE) \
-         OR EXISTS (SELECT 1 FROM principals WHERE kind = 'user' AND role = 'admin' \
-             AND active = TRUE AND break_glass = TRUE AND password_hash IS NOT NULL)",
+         OR EXISTS (SELECT 1 FROM principals WHERE break_glass = TRUE AND role = 'admin' \
+             AND active = TRUE AND password_hash IS NOT NULL)",
     )
     .fetch_one(&mut *conn)
     .await?;
