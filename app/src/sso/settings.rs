@@ -43,11 +43,6 @@ pub async fn stored(conn: &mut Conn) -> Result<Stored, AppError> {
     .await?)
 }
 
-/// Whether password sign-in is refused to everyone but break-glass users.
-pub async fn required(conn: &mut Conn) -> Result<bool, AppError> {
-    Ok(stored(conn).await?.require_sso)
-}
-
 /// The settings in force: the environment's, else the card's (`None`: not set up). The client
 /// secret is opened or read from the vault here, so a vault that fails is said as such.
 pub async fn current(ctx: &AppContext) -> Result<Option<SsoSettings>, AppError> {

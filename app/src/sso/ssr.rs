@@ -211,6 +211,14 @@ pub enum Outcome {
     },
 }
 
+/// How a start ended: the redirect to the provider with the sealed flow for the cookie, or why
+/// the provider cannot be used.
+#[derive(Debug)]
+pub enum Start {
+    ToProvider { url: String, cookie: String },
+    Refused(Refusal),
+}
+
 impl Outcome {
     fn refused(refusal: Refusal) -> Self {
         Self::Refused {
@@ -326,14 +334,14 @@ impl Sso {
         settings: &SsoSettings,
         sealer: &Sealer,
         next: Option<&str>,
-    ) -> Result<Result<(String, String), Refusal>, AppError> {
-        let metadata = match self.metadata(&settings.issuer, false).await {
-            Ok(m) => m,
-            Err(refusal) => return Ok(Err(refusal)),
+    ) -> Result<Start, AppError> {
+        let client = match self.metadata(&settings.issuer, false).await {
+            Ok(metadata) => Self::client(settings, metadata),
+            Err(refusal) => Err(refusal),
         };
-        let client = match Self::client(settings, metadata) {
+        let client = match client {
             Ok(c) => c,
-            Err(refusal) => return Ok(Err(refusal)),
+            Err(refusal) => return Ok(Start::Refused(refusal)),
         };
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = client
@@ -355,7 +363,10 @@ impl Sso {
         let plain = serde_json::to_vec(&flow).map_err(AppError::internal)?;
         let sealed = sealer.seal(&plain, FLOW_AAD);
         let cookie = URL_SAFE_NO_PAD.encode([sealed.nonce, sealed.ciphertext].concat());
-        Ok(Ok((url.to_string(), cookie)))
+        Ok(Start::ToProvider {
+            url: url.to_string(),
+            cookie,
+        })
     }
 
     fn open_flow(sealer: &Sealer, cookie: Option<&str>) -> Option<Flow> {
@@ -426,19 +437,9 @@ impl Sso {
         match self.verify(settings, metadata, &flow, code).await {
             Ok((issuer, subject, email)) => {
                 let mut tx = crate::db::begin_write(pool).await?;
-                let matched = match_user(&mut tx, &issuer, &subject, &email).await?;
+                let outcome = match_user(&mut tx, (&issuer, &subject), email, flow.next).await?;
                 tx.commit().await?;
-                Ok(match matched {
-                    Ok((user_id, email)) => Outcome::SignedIn {
-                        user_id,
-                        email,
-                        next: flow.next,
-                    },
-                    Err(refusal) => Outcome::Refused {
-                        refusal,
-                        email: Some(email.0),
-                    },
-                })
+                Ok(outcome)
             }
             Err((refusal, email)) => Ok(Outcome::Refused { refusal, email }),
         }
@@ -723,10 +724,14 @@ pub async fn prune(pool: &Pool) -> Result<(), AppError> {
 /// provider) the active user with the verified address, who is then bound to it.
 async fn match_user(
     conn: &mut Conn,
-    issuer: &str,
-    subject: &str,
-    email: &VerifiedEmail,
-) -> Result<Result<(i64, String), Refusal>, AppError> {
+    (issuer, subject): (&str, &str),
+    email: VerifiedEmail,
+    next: Option<String>,
+) -> Result<Outcome, AppError> {
+    let refused = |refusal: Refusal, email: &VerifiedEmail| Outcome::Refused {
+        refusal,
+        email: Some(email.0.clone()),
+    };
     let bound: Option<(i64, String, Flag)> = sqlx::query_as(
         "SELECT id, handle, active FROM principals \
          WHERE kind = 'user' AND oidc_issuer = $1 AND oidc_subject = $2",
@@ -735,15 +740,19 @@ async fn match_user(
     .bind(subject)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((id, handle, active)) = bound {
+    if let Some((user_id, handle, active)) = bound {
         return Ok(if active.0 {
-            Ok((id, handle))
+            Outcome::SignedIn {
+                user_id,
+                email: handle,
+                next,
+            }
         } else {
-            Err(Refusal::NotAdded)
+            refused(Refusal::NotAdded, &email)
         });
     }
     let Ok(address) = Email::parse(&email.0) else {
-        return Ok(Err(Refusal::NotAdded));
+        return Ok(refused(Refusal::NotAdded, &email));
     };
     let by_address: Option<(i64, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT id, oidc_issuer, oidc_subject FROM principals \
@@ -753,11 +762,11 @@ async fn match_user(
     .fetch_optional(&mut *conn)
     .await?;
     let Some((id, bound_issuer, bound_subject)) = by_address else {
-        return Ok(Err(Refusal::NotAdded));
+        return Ok(refused(Refusal::NotAdded, &email));
     };
     // Bound at this provider to someone else: the address moved there, the account does not.
     if bound_issuer.as_deref() == Some(issuer) && bound_subject.is_some() {
-        return Ok(Err(Refusal::BoundElsewhere));
+        return Ok(refused(Refusal::BoundElsewhere, &email));
     }
     let bound = sqlx::query(
         "UPDATE principals SET oidc_issuer = $1, oidc_subject = $2 \
@@ -769,7 +778,11 @@ async fn match_user(
     .execute(&mut *conn)
     .await?;
     if bound.rows_affected() != 1 {
-        return Ok(Err(Refusal::BoundElsewhere));
+        return Ok(refused(Refusal::BoundElsewhere, &email));
     }
-    Ok(Ok((id, address.as_str().to_owned())))
+    Ok(Outcome::SignedIn {
+        user_id: id,
+        email: address.as_str().to_owned(),
+        next,
+    })
 }

@@ -10,7 +10,7 @@ use app::{
         ssr::sign_in,
     },
     error::AppError,
-    sso::ssr::{Callback, Outcome, Refusal},
+    sso::ssr::{Callback, Outcome, Refusal, Start},
 };
 use axum::{
     Form,
@@ -88,8 +88,8 @@ pub async fn start(State(state): State<AppState>, Form(form): Form<StartForm>) -
         Err(e) => return e.into_response(),
     };
     match state.ctx.sso.begin(&settings, sealer, next).await {
-        Ok(Ok((url, sealed))) => {
-            let cookie = flow_cookie(&state, sealed, Duration::seconds(app::sso::ssr::FLOW_SECS));
+        Ok(Start::ToProvider { url, cookie }) => {
+            let cookie = flow_cookie(&state, cookie, Duration::seconds(app::sso::ssr::FLOW_SECS));
             let mut response = Redirect::to(&url).into_response();
             if let Ok(value) = cookie.to_string().parse() {
                 response.headers_mut().insert(header::SET_COOKIE, value);
@@ -97,7 +97,7 @@ pub async fn start(State(state): State<AppState>, Form(form): Form<StartForm>) -
             response.extensions_mut().insert(ToProvider);
             response
         }
-        Ok(Err(refusal)) => provider_unreachable(&refusal.reason()),
+        Ok(Start::Refused(refusal)) => provider_unreachable(&refusal.reason()),
         Err(e) => e.into_response(),
     }
 }
