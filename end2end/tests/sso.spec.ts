@@ -8,6 +8,8 @@ test('an Admin checks and saves the card; a user added on the Users tab signs in
   await signIn(page, ADMIN);
   await hydrated(page);
   const card = page.getByRole('region', { name: 'Single sign-on' });
+  await expect(card.getByRole('status')).toHaveText('Not set up: people sign in with a password.');
+  await card.getByRole('button', { name: 'Manage single sign-on' }).click();
   await expect(card.getByLabel('Redirect URI (register it at the provider)')).toHaveValue(/\/auth\/oidc\/callback$/);
   await card.getByLabel('Issuer').fill(issuer());
   await card.getByLabel('Client ID').fill(CLIENT.id);
@@ -20,6 +22,10 @@ test('an Admin checks and saves the card; a user added on the Users tab signs in
   await expect(steps).not.toContainText('Failed');
   await card.getByRole('button', { name: 'Save' }).click();
   await expect(card.getByRole('button', { name: 'Remove' })).toBeVisible();
+  // After a reload the summary names the provider.
+  await page.reload();
+  await hydrated(page);
+  await expect(card.getByRole('status')).toContainText('Set up with Test IdP');
 
   // A user added on the Users tab (an invitation they never used) signs in through the provider.
   const email = 'sso-user@e2e.test';

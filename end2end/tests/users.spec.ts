@@ -186,6 +186,10 @@ test('an Admin turns provisioning on: the token is shown once, works, is replace
   await openUsersTab(page);
   const card = page.getByRole('region', { name: 'Provisioning' });
   await expect(card.getByLabel('Tenant URL')).toHaveValue(/^http:\/\/127\.0\.0\.1:\d+\/scim\/v2$/);
+  await expect(card.getByRole('status')).toContainText(/^Off|^On since/);
+  // The managing part's code arrives on demand; focus moves into it.
+  await card.getByRole('button', { name: 'Manage provisioning' }).click();
+  await expect(card.locator('#provisioning-manage')).toBeFocused();
   // A run before may have left a token: start from a fresh one either way.
   const make = card.getByRole('button', { name: /^(Create|Regenerate) token$/ });
   const first = await make.textContent();
@@ -205,6 +209,8 @@ test('an Admin turns provisioning on: the token is shown once, works, is replace
   expect(created.status()).toBe(201);
   await page.reload();
   await expect(row(page, email)).toContainText('Prov Isioned');
+  await hydrated(page);
+  await card.getByRole('button', { name: 'Manage provisioning' }).click();
 
   // Regenerated: the old token is refused at once.
   await card.getByRole('button', { name: 'Regenerate token' }).click();

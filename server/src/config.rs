@@ -189,9 +189,15 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_KEY_VAULT_CACHE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub key_vault_cache_seconds: u64,
 
-    /// Stream every audit entry to a SIEM: RFC 5424 syslog over TCP, `tcp://host:port`.
+    /// Stream every audit entry to a SIEM: RFC 5424 syslog over TCP, `tcp://host:port`, or
+    /// over TLS (RFC 5425), `tls://host:port`.
     #[arg(long, env = "GATEHOUSE_AUDIT_SYSLOG")]
     pub audit_syslog: Option<String>,
+
+    /// With `tls://`: a PEM file of the certificate authorities that the SIEM's certificate
+    /// must chain to (default: the system's trusted authorities).
+    #[arg(long, env = "GATEHOUSE_AUDIT_SYSLOG_CA")]
+    pub audit_syslog_ca: Option<std::path::PathBuf>,
 
     /// Single sign-on: the OpenID provider's issuer URL (its discovery document is read from
     /// `{issuer}/.well-known/openid-configuration`). Needs the client ID and secret too.

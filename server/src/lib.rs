@@ -103,7 +103,9 @@ impl Application {
         let syslog = config
             .audit_syslog
             .as_deref()
-            .map(app::audit::stream::SyslogTarget::parse)
+            .map(|raw| {
+                app::audit::stream::SyslogTarget::parse(raw, config.audit_syslog_ca.as_deref())
+            })
             .transpose()
             .map_err(StartupError::Config)?;
         // Before the database: a master-key rotation in progress finishes first.

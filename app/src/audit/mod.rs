@@ -9,7 +9,7 @@ pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod stream;
 
-pub use panel::AuditLog;
+pub use panel::{AuditLog, Verdict as AuditVerdict};
 
 use crate::error::AppError;
 use leptos::prelude::*;

@@ -8,39 +8,27 @@ use leptos::prelude::*;
 /// The audit log's newest entries, a page at a time, with the CSV export. `refresh` changes
 /// after each change on the page, so the log shows it at once.
 #[component]
-pub fn AuditLog(#[prop(into)] refresh: Signal<u32>) -> impl IntoView {
+pub fn AuditLog(
+    #[prop(into)] refresh: Signal<u32>,
+    /// Renders [`Verdict`]; the Users tab loads its code on demand, with the first **Verify**.
+    verdict: ViewFn,
+) -> impl IntoView {
     let page = RwSignal::new(1u32);
     let log = Resource::new(move || (page.get(), refresh.get()), |(p, _)| load_audit(p));
-    // Verify recomputes the chain of every entry on the server (tamper evidence).
-    let checking = RwSignal::new(false);
-    let verdict = RwSignal::new(None::<Result<ChainVerdict, crate::error::AppError>>);
-    let verify = move |_| {
-        checking.set(true);
-        leptos::task::spawn_local(async move {
-            verdict.set(Some(verify_audit().await));
-            checking.set(false);
-        });
-    };
+    // Each Verify draws the verdict anew, which verifies the whole chain again on the server.
+    let asked = RwSignal::new(0u32);
+    let live = crate::ui::hydrated();
     view! {
         <section class="audit" aria-labelledby="audit-title">
             <div class="section-head">
                 <h3 id="audit-title">"Audit log"</h3>
                 // rel=external: a download, not a route for the client-side router.
                 <a href=EXPORT_PATH rel="external" download="gatehouse-audit.csv">"Export CSV"</a>
-                <button type="button" disabled=move || checking.get() on:click=verify>"Verify"</button>
+                <button type="button" disabled=move || !live.get() on:click=move |_| asked.update(|n| *n += 1)>"Verify"</button>
             </div>
-            <p class="audit-verdict" role="status" aria-live="polite">
-                {move || verdict.get().map(|v| match v {
-                    Ok(ChainVerdict::Intact { entries, .. }) => view! {
-                        <span class="badge badge-ok">"Intact"</span>
-                        " The audit log is unaltered: " {entries} " entries verified."
-                    }.into_any(),
-                    Ok(broken @ ChainVerdict::Broken { .. }) => view! {
-                        <span class="badge badge-warn">"Altered"</span> " " {broken.to_string()}
-                    }.into_any(),
-                    Err(e) => view! { <span>{e.to_string()}</span> }.into_any(),
-                })}
-            </p>
+            <div class="audit-verdict" role="status" aria-live="polite">
+                {move || (asked.get() > 0).then(|| verdict.run())}
+            </div>
             <AuditStreaming refresh/>
             <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -97,6 +85,28 @@ pub fn AuditLog(#[prop(into)] refresh: Signal<u32>) -> impl IntoView {
     }
 }
 
+/// **Verify**'s answer: the server recomputes the chain of every entry (tamper evidence).
+#[component]
+pub fn Verdict() -> impl IntoView {
+    let verdict = LocalResource::new(verify_audit);
+    view! {
+        <Suspense fallback=|| view! { <span class="loading">"Verifying…"</span> }>
+            {move || Suspend::new(async move {
+                match verdict.await {
+                    Ok(ChainVerdict::Intact { entries, .. }) => view! {
+                        <span class="badge badge-ok">"Intact"</span>
+                        " The audit log is unaltered: " {entries} " entries verified."
+                    }.into_any(),
+                    Ok(broken @ ChainVerdict::Broken { .. }) => view! {
+                        <span class="badge badge-warn">"Altered"</span> " " {broken.to_string()}
+                    }.into_any(),
+                    Err(e) => view! { <span>{e.to_string()}</span> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
 /// The **Audit streaming** card: each destination with **Delivered through**, **Behind by** and
 /// its **Last error**.
 #[component]
@@ -110,7 +120,7 @@ fn AuditStreaming(refresh: Signal<u32>) -> impl IntoView {
                     match destinations.await {
                         Ok(list) if list.is_empty() => view! {
                             <p class="muted">
-                                "Not streaming. Set " <code>"GATEHOUSE_AUDIT_SYSLOG=tcp://host:port"</code>
+                                "Not streaming. Set " <code>"GATEHOUSE_AUDIT_SYSLOG=tls://host:port"</code> " (or " <code>"tcp://"</code> ")"
                                 " on the server to deliver every entry, in order, to your SIEM (RFC 5424 syslog)."
                             </p>
                         }.into_any(),

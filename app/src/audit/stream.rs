@@ -1,5 +1,5 @@
 //! Audit streaming to a SIEM over syslog: every chained entry, in order and at least once, as
-//! RFC 5424 messages over TCP with octet counting (RFC 6587 §3.4.1).
+//! RFC 5424 messages with octet counting (RFC 6587 §3.4.1) over TCP or over TLS (RFC 5425).
 //!
 //! An outbox cursor per destination (`audit_destinations.delivered_seq`) moves only after a
 //! batch was written and flushed to the receiver. While it is down, entries wait and the
@@ -10,8 +10,11 @@
 use super::chain::{STORED_COLUMNS, Stored};
 use crate::db::Pool;
 use crate::{error::AppError, time_fmt::rfc3339};
-use std::time::Duration;
-use tokio::{io::AsyncWriteExt, net::TcpStream};
+use std::{path::Path, sync::Arc, time::Duration};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::TcpStream,
+};
 
 /// Entries sent in one write.
 const BATCH: i64 = 200;
@@ -25,21 +28,27 @@ const PRI: u8 = 13 * 8 + 5;
 /// number RFC 5612 reserves for documentation and examples).
 const SD_ID: &str = "gatehouse@32473";
 
-/// Where the audit log streams to: `GATEHOUSE_AUDIT_SYSLOG=tcp://host:port`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the audit log streams to: `GATEHOUSE_AUDIT_SYSLOG=tcp://host:port` or `tls://host:port`.
+#[derive(Clone, Debug)]
 pub struct SyslogTarget {
     pub host: String,
     pub port: u16,
+    /// TLS (RFC 5425): the client configuration, with the authorities the receiver's
+    /// certificate must chain to.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl SyslogTarget {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "GATEHOUSE_AUDIT_SYSLOG: {raw:?} is not tcp://host:port (TLS is not offered yet)"
-            )
+    /// `ca`: `GATEHOUSE_AUDIT_SYSLOG_CA`, a PEM file of authorities for `tls://`.
+    pub fn parse(raw: &str, ca: Option<&Path>) -> Result<Self, String> {
+        let bad =
+            || format!("GATEHOUSE_AUDIT_SYSLOG: {raw:?} is not tcp://host:port or tls://host:port");
+        let raw_trimmed = raw.trim();
+        let (tls, rest) = if let Some(rest) = raw_trimmed.strip_prefix("tls://") {
+            (true, rest)
+        } else {
+            (false, raw_trimmed.strip_prefix("tcp://").ok_or_else(bad)?)
         };
-        let rest = raw.trim().strip_prefix("tcp://").ok_or_else(bad)?;
         let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = port
@@ -50,16 +59,69 @@ impl SyslogTarget {
         if host.is_empty() || host.contains(['/', ' ']) {
             return Err(bad());
         }
+        let tls = match (tls, ca) {
+            (true, ca) => Some(Arc::new(tls_config(ca)?)),
+            (false, None) => None,
+            (false, Some(_)) => {
+                return Err(
+                    "GATEHOUSE_AUDIT_SYSLOG_CA is set, but GATEHOUSE_AUDIT_SYSLOG is not tls://host:port"
+                        .to_owned(),
+                );
+            }
+        };
         Ok(Self {
             host: host.to_owned(),
             port,
+            tls,
         })
     }
 
     pub fn address(&self) -> String {
-        format!("tcp://{}:{}", self.host, self.port)
+        let scheme = if self.tls.is_some() { "tls" } else { "tcp" };
+        format!("{scheme}://{}:{}", self.host, self.port)
     }
 }
+
+/// TLS 1.2 or 1.3 with certificate and host name checks, trusting the authorities in `ca`, or
+/// else the system's.
+fn tls_config(ca: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(path) => {
+            let unreadable = |e: &dyn std::fmt::Display| {
+                format!(
+                    "GATEHOUSE_AUDIT_SYSLOG_CA: cannot read {}: {e}",
+                    path.display()
+                )
+            };
+            let certificates = CertificateDer::pem_file_iter(path)
+                .map_err(|e| unreadable(&e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| unreadable(&e))?;
+            let (added, _) = roots.add_parsable_certificates(certificates);
+            if added == 0 {
+                return Err(format!(
+                    "GATEHOUSE_AUDIT_SYSLOG_CA: {} holds no certificate (PEM, BEGIN CERTIFICATE)",
+                    path.display()
+                ));
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(found.certs);
+        }
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS for the audit stream: {e}"))
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// A connection to the receiver, plain or TLS.
+trait Link: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Link for T {}
+type Connection = Box<dyn Link>;
 
 /// RFC 5424 §6.3.3: `"`, `\` and `]` are escaped inside a parameter value.
 fn sd_value(value: &str) -> String {
@@ -226,22 +288,52 @@ pub async fn alert(pool: &Pool) -> Result<Option<(i64, i64)>, AppError> {
 }
 
 /// Whether the receiver closed the connection (it sends nothing, so a read that finds the end
-/// of the stream says so): a write to it could still succeed once and reach nobody.
-fn closed_by_peer(stream: &TcpStream) -> bool {
+/// of the stream says so): a write to it could still succeed once and reach nobody. The read
+/// is polled once and not waited for; with TLS, records such as session tickets are taken in
+/// by the TLS layer and give nothing to read.
+async fn closed_by_peer(connection: &mut Connection) -> bool {
     let mut probe = [0u8; 256];
-    match stream.try_read(&mut probe) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    // A zero timeout still polls the read once before it gives up.
+    match tokio::time::timeout(Duration::ZERO, connection.read(&mut probe)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => true,
+        Ok(Ok(_)) | Err(_) => false,
     }
 }
 
-async fn connect(target: &SyslogTarget) -> Result<TcpStream, String> {
+async fn connect(target: &SyslogTarget) -> Result<Connection, String> {
     let address = (target.host.as_str(), target.port);
-    tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(address))
+    let within = Duration::from_secs(5);
+    let tcp = tokio::time::timeout(within, TcpStream::connect(address))
         .await
         .map_err(|_| "the connection timed out".to_owned())?
-        .map_err(|e| format!("could not connect: {e}"))
+        .map_err(|e| format!("could not connect: {e}"))?;
+    let Some(config) = &target.tls else {
+        return Ok(Box::new(tcp));
+    };
+    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|_| format!("{} is not a host name for TLS", target.host))?;
+    let tls = tokio::time::timeout(
+        within,
+        tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp),
+    )
+    .await
+    .map_err(|_| "the TLS handshake timed out".to_owned())?
+    .map_err(|e| tls_failure(&e))?;
+    Ok(Box::new(tls))
+}
+
+/// The handshake's failure in words, naming the certificate when it is the cause.
+fn tls_failure(e: &std::io::Error) -> String {
+    let cause = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match cause {
+        Some(rustls::Error::InvalidCertificate(why)) => {
+            format!("TLS failed: the receiver's certificate is not trusted ({why:?})")
+        }
+        Some(other) => format!("TLS failed: {other}"),
+        None => format!("TLS failed: {e}"),
+    }
 }
 
 /// Sends the audit log to `target` for as long as the server runs.
@@ -251,7 +343,7 @@ pub async fn run(
     hostname: String,
     singleton: std::sync::Arc<crate::db::Singleton>,
 ) {
-    let mut connection: Option<TcpStream> = None;
+    let mut connection: Option<Connection> = None;
     // Where the last batch written started: after a broken connection it is sent again, as
     // what the kernel took may not have reached the receiver.
     let mut last_start: Option<i64> = None;
@@ -265,7 +357,9 @@ pub async fn run(
             tokio::time::sleep(IDLE).await;
             continue;
         }
-        if connection.as_ref().is_some_and(closed_by_peer) {
+        if let Some(open) = connection.as_mut()
+            && closed_by_peer(open).await
+        {
             connection = None;
             resend_from = resend_from.or(last_start);
         }
@@ -332,17 +426,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn targets_are_tcp_host_and_port() {
+    fn targets_are_tcp_or_tls_host_and_port() {
+        let tcp = SyslogTarget::parse("tcp://siem.example.com:6514", None).unwrap();
+        assert_eq!((tcp.host.as_str(), tcp.port), ("siem.example.com", 6514));
+        assert!(tcp.tls.is_none());
+        assert_eq!(tcp.address(), "tcp://siem.example.com:6514");
+        let tls = SyslogTarget::parse("tls://siem.example.com:6514", None).unwrap();
+        assert!(tls.tls.is_some());
+        assert_eq!(tls.address(), "tls://siem.example.com:6514");
         assert_eq!(
-            SyslogTarget::parse("tcp://siem.example.com:6514").unwrap(),
-            SyslogTarget {
-                host: "siem.example.com".into(),
-                port: 6514
-            }
+            SyslogTarget::parse("tcp://[::1]:514", None).unwrap().host,
+            "::1"
         );
-        assert_eq!(SyslogTarget::parse("tcp://[::1]:514").unwrap().host, "::1");
-        for bad in ["udp://x:514", "tcp://x", "tcp://:514", "tcp://x:0", "x:514"] {
-            assert!(SyslogTarget::parse(bad).is_err(), "{bad}");
+        for bad in [
+            "udp://x:514",
+            "tcp://x",
+            "tcp://:514",
+            "tcp://x:0",
+            "x:514",
+            "tls://x",
+        ] {
+            assert!(SyslogTarget::parse(bad, None).is_err(), "{bad}");
         }
     }
 

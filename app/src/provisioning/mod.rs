@@ -6,7 +6,7 @@ mod panel;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub use panel::ProvisioningCard;
+pub use panel::{Manage as ManageProvisioning, ProvisioningCard};
 
 use crate::error::AppError;
 use leptos::prelude::*;

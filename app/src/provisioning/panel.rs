@@ -4,15 +4,69 @@
 use super::{DisableProvisioning, NewProvisioningToken, ProvisioningStatus, load_provisioning};
 use crate::{
     time_fmt::utc_minutes,
-    ui::{ConfirmDialog, copy_to_clipboard},
+    ui::{ConfirmDialog, ManagedCard, copy_to_clipboard},
 };
 use leptos::prelude::*;
 
 /// The SCIM base path; the card shows it as an absolute URL once the page is live.
 pub const SCIM_PATH: &str = "/scim/v2";
 
+/// The card: the tenant URL, the token's state, and **Manage provisioning**.
 #[component]
-pub fn ProvisioningCard() -> impl IntoView {
+pub fn ProvisioningCard(
+    /// Renders the managing part ([`Manage`]) once an Admin opens it.
+    manage: ViewFn,
+) -> impl IntoView {
+    let status = Resource::new(|| (), |()| load_provisioning());
+    let base_url = RwSignal::new(SCIM_PATH.to_owned());
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Ok(origin) = window().location().origin() {
+            base_url.set(format!("{origin}{SCIM_PATH}"));
+        }
+    });
+    let summary = ViewFn::from(move || {
+        view! {
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match status.await {
+                        Ok(s) => view! { <p class="provisioning-state" role="status">{state(&s)}</p> }.into_any(),
+                        Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        }
+    });
+    view! {
+        <ManagedCard id="provisioning" title="Provisioning" manage_label="Manage provisioning" summary manage>
+            <p>
+                "Let your identity provider (Microsoft Entra ID, Okta, Keycloak) create, update, deactivate and delete users and groups here through SCIM 2.0. Give it this tenant URL and a secret token. Provisioned users start as Viewers and sign in after an invitation."
+            </p>
+            <label for="scim-url" class="key-label">"Tenant URL"</label>
+            <input id="scim-url" class="key-value" type="text" readonly spellcheck="false" value=SCIM_PATH prop:value=move || base_url.get()/>
+        </ManagedCard>
+    }
+}
+
+/// The token's state in a sentence.
+fn state(s: &ProvisioningStatus) -> String {
+    match (s.exists, s.enabled) {
+        (false, _) => "Off: no token yet.".to_owned(),
+        (true, false) => {
+            "Off: the token is disabled. Regenerate to turn provisioning on again.".to_owned()
+        }
+        (true, true) => format!(
+            "On since {}. Last used: {}.",
+            s.created_at.map(utc_minutes).unwrap_or_default(),
+            s.last_used_at
+                .map_or_else(|| "never".to_owned(), utc_minutes)
+        ),
+    }
+}
+
+/// Create, Regenerate or Disable the token; a new token is shown once, with Copy.
+#[component]
+pub fn Manage() -> impl IntoView {
     let make = ServerAction::<NewProvisioningToken>::new();
     let disable = ServerAction::<DisableProvisioning>::new();
     let status = Resource::new(
@@ -23,13 +77,6 @@ pub fn ProvisioningCard() -> impl IntoView {
     let confirm_off = RwSignal::new(false);
     let note = RwSignal::new(None::<&'static str>);
     let busy = Signal::derive(move || make.pending().get() || disable.pending().get());
-    let base_url = RwSignal::new(SCIM_PATH.to_owned());
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Ok(origin) = window().location().origin() {
-            base_url.set(format!("{origin}{SCIM_PATH}"));
-        }
-    });
     let token = move || make.value().get().and_then(Result::ok);
     let error = move || {
         make.value()
@@ -43,26 +90,7 @@ pub fn ProvisioningCard() -> impl IntoView {
             leptos::task::spawn_local(async move { note.set(Some(copy_to_clipboard(&t).await)) });
         }
     };
-    let state = move |s: &ProvisioningStatus| match (s.exists, s.enabled) {
-        (false, _) => "Off: no token yet.".to_owned(),
-        (true, false) => {
-            "Off: the token is disabled. Regenerate to turn provisioning on again.".to_owned()
-        }
-        (true, true) => format!(
-            "On since {}. Last used: {}.",
-            s.created_at.map(utc_minutes).unwrap_or_default(),
-            s.last_used_at
-                .map_or_else(|| "never".to_owned(), utc_minutes)
-        ),
-    };
     view! {
-        <section class="card provisioning" aria-labelledby="provisioning-title">
-            <h3 id="provisioning-title">"Provisioning"</h3>
-            <p>
-                "Let your identity provider (Microsoft Entra ID, Okta, Keycloak) create, update, deactivate and delete users and groups here through SCIM 2.0. Give it this tenant URL and a secret token. Provisioned users start as Viewers and sign in after an invitation."
-            </p>
-            <label for="scim-url" class="key-label">"Tenant URL"</label>
-            <input id="scim-url" class="key-value" type="text" readonly spellcheck="false" value=SCIM_PATH prop:value=move || base_url.get()/>
             <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
@@ -115,6 +143,5 @@ pub fn ProvisioningCard() -> impl IntoView {
             >
                 <p>"The identity provider's requests are refused from now on. Users it made stay as they are."</p>
             </ConfirmDialog>
-        </section>
     }
 }

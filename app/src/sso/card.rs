@@ -1,14 +1,62 @@
-//! The Users tab's **Single sign-on** card: the provider's settings (Check before Save, Remove),
-//! **Require single sign-on**, and the break-glass users who keep their password.
+//! The Users tab's **Single sign-on** card: a summary on the tab, and behind **Manage single
+//! sign-on** the provider's settings (Check before Save, Remove), **Require single sign-on**, and
+//! the break-glass users who keep their password.
+//!
+//! The managing part (`Manage`) is the caller's to render (see `ui::ManagedCard`).
 
 use super::{
     CheckStep, SsoBreakGlass, SsoRemove, SsoRequire, SsoSave, SsoView, sso_check, sso_settings,
 };
-use crate::ui::{ConfirmDialog, copy_to_clipboard};
+use crate::ui::{ConfirmDialog, ManagedCard, copy_to_clipboard};
 use leptos::prelude::*;
 
 #[component]
-pub fn SingleSignOnCard() -> impl IntoView {
+pub fn SingleSignOnCard(
+    /// Renders the managing part ([`Manage`]) once an Admin opens it.
+    manage: ViewFn,
+) -> impl IntoView {
+    let summary = Resource::new(|| (), |()| sso_settings());
+    let summary = ViewFn::from(move || {
+        view! {
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match summary.await {
+                        Ok(v) => view! { <Summary v/> }.into_any(),
+                        Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        }
+    });
+    view! {
+        <ManagedCard id="sso" title="Single sign-on" manage_label="Manage single sign-on" summary manage>
+            <p>"Let people sign in with your organisation's identity provider (OpenID Connect). Only users on this tab get in: the provider's verified email picks the user the first time, its subject afterwards."</p>
+        </ManagedCard>
+    }
+}
+
+/// What is set up, in a sentence or two.
+#[component]
+fn Summary(v: SsoView) -> impl IntoView {
+    let status = match &v.issuer {
+        None => "Not set up: people sign in with a password.".to_string(),
+        Some(issuer) => format!("Set up with {} ({issuer}).", v.name),
+    };
+    view! {
+        <p role="status">
+            {status} " "
+            {v.issuer.is_some().then_some(if v.required {
+                "Single sign-on is required: only break-glass users may sign in with a password."
+            } else {
+                "Passwords work alongside single sign-on."
+            })}
+        </p>
+    }
+}
+
+/// The managing part of the card: the provider's settings, Require, and the break-glass users.
+#[component]
+pub fn Manage() -> impl IntoView {
     let save = ServerAction::<SsoSave>::new();
     let remove = ServerAction::<SsoRemove>::new();
     let require = ServerAction::<SsoRequire>::new();
@@ -37,24 +85,20 @@ pub fn SingleSignOnCard() -> impl IntoView {
         .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
     };
     view! {
-        <section class="card sso" aria-labelledby="sso-title">
-            <h3 id="sso-title">"Single sign-on"</h3>
-            <p>"Let people sign in with your organisation's identity provider (OpenID Connect). Only users on this tab get in: the provider's verified email picks the user the first time, its subject afterwards."</p>
-            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match view_of.await {
-                        Ok(v) => view! {
-                            <Settings v=v.clone() save remove/>
-                            <Require v=v.clone() require/>
-                            <BreakGlass v glass/>
-                        }
-                        .into_any(),
-                        Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match view_of.await {
+                    Ok(v) => view! {
+                        <Settings v=v.clone() save remove/>
+                        <Require v=v.clone() require/>
+                        <BreakGlass v glass/>
                     }
-                })}
-            </Suspense>
-            {error}
-        </section>
+                    .into_any(),
+                    Err(e) => view! { <p class="notice" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        {error}
     }
 }
 

@@ -7,7 +7,7 @@ pub mod settings;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub use card::SingleSignOnCard;
+pub use card::{Manage as ManageSingleSignOn, SingleSignOnCard};
 
 use crate::error::AppError;
 use leptos::prelude::*;

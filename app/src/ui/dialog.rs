@@ -20,7 +20,15 @@ pub fn Pane(
                 .or_else(|| d.query_selector("input, select, button").ok().flatten())
         });
         if let Some(el) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
-            let _ = el.focus();
+            // A pane whose code arrived on demand is built under a `Suspense` before it is in
+            // the document, where focus cannot go yet: then it moves at the next frame.
+            if el.is_connected() {
+                let _ = el.focus();
+            } else {
+                request_animation_frame(move || {
+                    let _ = el.focus();
+                });
+            }
         }
     });
     // On the window, not the dialog: a button that disables itself while it works drops focus

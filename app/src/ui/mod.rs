@@ -1,10 +1,12 @@
 //! Small widgets shared by the tabs.
 
 mod dialog;
+mod managed;
 #[cfg(feature = "ssr")]
 pub mod plain_form;
 
 pub use dialog::{ConfirmDialog, Pane};
+pub use managed::ManagedCard;
 
 use crate::error::AppError;
 use leptos::prelude::*;

@@ -21,7 +21,7 @@ use crate::{
     security::address::tab_href,
     ui::{Pane, form_error, submit},
 };
-use leptos::{prelude::*, server_fn::ServerFn};
+use leptos::{lazy, prelude::*, server_fn::ServerFn};
 use leptos_router::{
     LazyRoute,
     hooks::{use_navigate, use_query_map},
@@ -180,10 +180,10 @@ fn UsersPanel() -> impl IntoView {
                 }
             })}
         </Suspense>
-        {move || open.get().map(|pane| view! { <OpenPane pane open changed/> })}
-        <crate::sso::SingleSignOnCard/>
-        <ProvisioningCard/>
-        <AuditLog refresh/>
+        {move || open.get().map(|pane| loading(OnDemand::Pane(pane, open, changed)))}
+        <crate::sso::SingleSignOnCard manage=ViewFn::from(|| loading(OnDemand::SingleSignOn))/>
+        <ProvisioningCard manage=ViewFn::from(|| loading(OnDemand::Provisioning))/>
+        <AuditLog refresh verdict=ViewFn::from(|| loading(OnDemand::AuditVerdict))/>
     }
 }
 
@@ -403,6 +403,39 @@ fn cancel_link(back: String, first: bool, on_close: Callback<()>) -> impl IntoVi
         >
             "Cancel"
         </a>
+    }
+}
+
+/// The parts of the tab that only a click opens: the panes over the list (Add users, Members,
+/// renewals, End sessions, a value shown once), the managing parts of the Single sign-on and
+/// Provisioning cards, and the audit log's verdict.
+enum OnDemand {
+    Pane(Open, RwSignal<Option<Open>>, Callback<()>),
+    SingleSignOn,
+    Provisioning,
+    AuditVerdict,
+}
+
+/// One lazy function for all of them: their code is a chunk of its own that arrives with the
+/// first click, not with every visit of the tab (a first visit is what most people pay for).
+/// One function, not one per part: every split point multiplies the chunks that code shared
+/// between split points lands in. Never rendered while the page hydrates: a lazy view under a
+/// `Suspense` at hydration did not finish hydrating.
+#[lazy]
+fn on_demand(part: OnDemand) -> AnyView {
+    match part {
+        OnDemand::Pane(pane, open, changed) => view! { <OpenPane pane open changed/> }.into_any(),
+        OnDemand::SingleSignOn => view! { <crate::sso::ManageSingleSignOn/> }.into_any(),
+        OnDemand::Provisioning => view! { <crate::provisioning::ManageProvisioning/> }.into_any(),
+        OnDemand::AuditVerdict => view! { <crate::audit::AuditVerdict/> }.into_any(),
+    }
+}
+
+fn loading(part: OnDemand) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {Suspend::new(on_demand(part))}
+        </Suspense>
     }
 }
 

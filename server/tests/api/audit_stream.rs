@@ -1,6 +1,7 @@
-//! Audit streaming against a real RFC 5424 receiver over TCP (octet counting, RFC 6587): every
-//! entry arrives in order; while the receiver is down entries wait, and when it is back the
-//! missed ones arrive; a restart of Gatehouse loses nothing.
+//! Audit streaming against a real RFC 5424 receiver over TCP (octet counting, RFC 6587) and
+//! over TLS (RFC 5425): every entry arrives in order; while the receiver is down entries wait,
+//! and when it is back the missed ones arrive; a restart of Gatehouse loses nothing; a receiver
+//! whose certificate is not trusted receives nothing.
 
 use crate::helpers::*;
 use app::roles::Role;
@@ -9,7 +10,11 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
-use tokio::{io::AsyncReadExt, net::TcpSocket, task::JoinHandle};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt},
+    net::TcpSocket,
+    task::JoinHandle,
+};
 
 /// A syslog receiver on a fixed loopback port that keeps the sequence number of every message,
 /// in arrival order. Stopped (and its connections cut) when dropped.
@@ -31,6 +36,15 @@ fn seq_of(message: &str) -> Option<i64> {
 }
 
 async fn receiver(address: SocketAddr, seqs: Arc<Mutex<Vec<i64>>>) -> Receiver {
+    receiver_with(address, seqs, None).await
+}
+
+/// The receiver; with `tls`, it speaks TLS first (RFC 5425) with that server configuration.
+async fn receiver_with(
+    address: SocketAddr,
+    seqs: Arc<Mutex<Vec<i64>>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Receiver {
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_reuseaddr(true).unwrap();
     socket.bind(address).unwrap();
@@ -40,41 +54,83 @@ async fn receiver(address: SocketAddr, seqs: Arc<Mutex<Vec<i64>>>) -> Receiver {
     let task = tokio::spawn(async move {
         let mut connections = tokio::task::JoinSet::new();
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
+            let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
             let (seqs, frames) = (kept_seqs.clone(), kept_frames.clone());
-            // Octet counting: "LEN SP MSG", again and again.
+            let tls = tls.clone();
             connections.spawn(async move {
-                let mut buffer = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    let Ok(n) = stream.read(&mut chunk).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                    while let Some(space) = buffer.iter().position(|b| *b == b' ') {
-                        let len: usize = std::str::from_utf8(&buffer[..space])
-                            .unwrap()
-                            .parse()
-                            .expect("an octet count");
-                        if buffer.len() < space + 1 + len {
-                            break;
+                match tls {
+                    None => read_frames(stream, seqs, frames).await,
+                    Some(config) => {
+                        // A handshake the client refuses (an untrusted certificate) ends here.
+                        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            read_frames(stream, seqs, frames).await;
                         }
-                        let message =
-                            String::from_utf8(buffer[space + 1..space + 1 + len].to_vec()).unwrap();
-                        buffer.drain(..space + 1 + len);
-                        seqs.lock().unwrap().push(seq_of(&message).expect("a seq"));
-                        frames.lock().unwrap().push(message);
                     }
                 }
             });
         }
     });
     Receiver { frames, task }
+}
+
+/// Octet counting: "LEN SP MSG", again and again.
+async fn read_frames(
+    mut stream: impl AsyncRead + Unpin,
+    seqs: Arc<Mutex<Vec<i64>>>,
+    frames: Arc<Mutex<Vec<String>>>,
+) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let Ok(n) = stream.read(&mut chunk).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        while let Some(space) = buffer.iter().position(|b| *b == b' ') {
+            let len: usize = std::str::from_utf8(&buffer[..space])
+                .unwrap()
+                .parse()
+                .expect("an octet count");
+            if buffer.len() < space + 1 + len {
+                break;
+            }
+            let message = String::from_utf8(buffer[space + 1..space + 1 + len].to_vec()).unwrap();
+            buffer.drain(..space + 1 + len);
+            seqs.lock().unwrap().push(seq_of(&message).expect("a seq"));
+            frames.lock().unwrap().push(message);
+        }
+    }
+}
+
+/// A certificate authority made for one test, and a receiver certificate for `localhost` that
+/// it signed: the CA's PEM (what Gatehouse is told to trust) and the receiver's configuration.
+fn test_pki() -> (String, Arc<rustls::ServerConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf.der().clone()], key)
+    .unwrap();
+    (ca.pem(), Arc::new(config))
 }
 
 fn free_address() -> SocketAddr {
@@ -259,4 +315,98 @@ async fn a_destination_long_behind_raises_the_banner() {
         .await
         .unwrap();
     assert!(!page("/admin/security/apis").await.contains("stream-banner"));
+}
+
+/// RFC 5425: over TLS to a receiver whose certificate chains to the CA Gatehouse was told to
+/// trust (`GATEHOUSE_AUDIT_SYSLOG_CA`), every entry arrives; a receiver with a certificate from
+/// another CA receives nothing, and the card says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn syslog_over_tls_reaches_a_trusted_receiver_only() {
+    let (ca_pem, trusted) = test_pki();
+    let (_, untrusted) = test_pki();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("siem-ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let seqs = Arc::new(Mutex::new(Vec::new()));
+    let address = free_address();
+    let up = receiver_with(address, seqs.clone(), Some(trusted)).await;
+    let app = spawn_app_with(|c| {
+        c.audit_syslog = Some(format!("tls://localhost:{}", address.port()));
+        c.audit_syslog_ca = Some(ca_file.clone());
+    })
+    .await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    for n in 0..10 {
+        app.rpc(
+            &admin,
+            "/rpc/principals_add",
+            &format!("kind=group&principal=Over+TLS+{n}&role=viewer"),
+        )
+        .await;
+    }
+    let last = head(&app).await;
+    all_arrive(&seqs, 1, last, Duration::from_secs(20)).await;
+    let frame = up.frames.lock().unwrap().last().cloned().unwrap();
+    assert!(frame.contains("action=\"principal.add\""), "{frame}");
+    let card = app.rpc(&admin, "/rpc/audit_streaming", "").await;
+    assert_eq!(
+        card[0]["address"],
+        format!("tls://localhost:{}", address.port())
+    );
+
+    // The same CA trusted, a receiver whose certificate another CA signed.
+    let elsewhere = free_address();
+    let refused = Arc::new(Mutex::new(Vec::new()));
+    let _impostor = receiver_with(elsewhere, refused.clone(), Some(untrusted)).await;
+    let other = spawn_app_with(|c| {
+        c.audit_syslog = Some(format!("tls://localhost:{}", elsewhere.port()));
+        c.audit_syslog_ca = Some(ca_file.clone());
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let other_admin = other.client_as(Some(Role::Admin)).await;
+    let card = loop {
+        let card = other.rpc(&other_admin, "/rpc/audit_streaming", "").await;
+        if card[0]["lastError"].is_string() || Instant::now() > deadline {
+            break card;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let error = card[0]["lastError"].as_str().unwrap_or_default();
+    assert!(error.contains("certificate"), "{card}");
+    assert_eq!(card[0]["deliveredThrough"], 0, "{card}");
+    assert!(refused.lock().unwrap().is_empty());
+}
+
+/// A CA file that cannot be read, or holds no certificate, stops the start with a message that
+/// names the setting; so does TLS settings without TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_syslog_ca_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    for (target, ca) in [
+        (
+            "tls://siem.example.com:6514",
+            dir.path().join("missing.pem"),
+        ),
+        ("tls://siem.example.com:6514", empty.clone()),
+        ("tcp://siem.example.com:514", empty.clone()),
+    ] {
+        let mut config = gatehouse::config::Config::defaults();
+        config.addr = "127.0.0.1:0".into();
+        config.database_url = format!("sqlite://{}", dir.path().join("g.db").display());
+        config.audit_syslog = Some(target.to_owned());
+        config.audit_syslog_ca = Some(ca);
+        let options = leptos::prelude::LeptosOptions::builder()
+            .output_name("gatehouse")
+            .build();
+        match gatehouse::Application::build(&config, options).await {
+            Err(gatehouse::error::StartupError::Config(m)) => {
+                assert!(m.contains("GATEHOUSE_AUDIT_SYSLOG_CA"), "{m}")
+            }
+            Err(other) => panic!("unexpected error: {other}"),
+            Ok(_) => panic!("{target} with a bad CA file must not start"),
+        }
+    }
 }
