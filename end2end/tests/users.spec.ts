@@ -1,5 +1,8 @@
 import { test, expect, signIn, hydrated, ADMIN } from './fixtures';
 import type { Page } from '@playwright/test';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 async function openUsersTab(page: Page) {
   await page.goto('/login?next=%2Fadmin%2Fsecurity%2Fusers');
@@ -242,4 +245,59 @@ test('Verify checks the audit log and says it is intact', async ({ page }) => {
   await audit.getByRole('button', { name: 'Verify' }).click();
   await expect(audit.locator('.audit-verdict')).toContainText(/The audit log is unaltered: \d+ entries verified\./);
   await expect(audit.locator('.audit-verdict .badge')).toHaveText('Intact');
+});
+
+test('an Admin streams the audit log to a Webhook connection and stops, after a confirmation', async ({ page }) => {
+  const received: { signature: string; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      received.push({ signature: String(req.headers['x-gatehouse-signature']), body });
+      res.statusCode = 202;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const name = `siem-${Date.now()}`;
+  try {
+    await page.goto('/login?next=%2Fadmin%2Fsecurity%2Fkey-vault');
+    await signIn(page, ADMIN);
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    const add = page.getByRole('dialog', { name: 'Add connection' });
+    await add.getByLabel('Name').fill(name);
+    await add.getByLabel('URL').fill(`http://127.0.0.1:${port}/siem`);
+    await add.getByLabel('Signing secret').fill('e2e stream secret');
+    await add.getByRole('button', { name: 'Save' }).click();
+    await expect(add).toHaveCount(0);
+
+    await page.getByRole('tab', { name: 'Users', exact: true }).click();
+    const card = page.locator('.audit-streaming');
+    await card.getByRole('button', { name: 'Manage streaming' }).click();
+    await card.getByLabel('Stream to a webhook').selectOption({ label: `${name} (http://127.0.0.1:${port}/siem)` });
+    await card.getByRole('button', { name: 'Save' }).click();
+    // The card lists the destination; the whole log arrives, signed, as CloudEvents.
+    await expect(card.locator('dl.facts')).toContainText(name);
+    await expect.poll(() => received.length).toBeGreaterThan(0);
+    const { signature, body } = received[0];
+    expect(signature).toBe('sha256=' + createHmac('sha256', 'e2e stream secret').update(body).digest('hex'));
+    const events = JSON.parse(body);
+    expect(events[0].specversion).toBe('1.0');
+
+    // Stopping asks first.
+    await card.getByLabel('Stream to a webhook').selectOption({ label: 'None' });
+    await card.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('dialog', { name: 'Stop streaming to the webhook?' }).getByRole('button', { name: 'Stop' }).click();
+    await expect(card.locator('dl.facts')).toHaveCount(0);
+
+    // No longer streaming, the connection can go (it could not while it streamed).
+    await page.getByRole('tab', { name: 'Key Vault', exact: true }).click();
+    await page.locator('table.connections-table').getByRole('row', { name: new RegExp(name) }).getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('dialog', { name: `Remove ${name}?` }).getByRole('button', { name: 'Delete' }).click();
+    await expect(page.locator('table.connections-table').getByRole('row', { name: new RegExp(name) })).toHaveCount(0);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });

@@ -144,7 +144,11 @@ async fn main() {
     // Everything so far is delivered first; then the burst is timed.
     let target = SyslogTarget::parse(&format!("tcp://{address}"), None).unwrap();
     let singleton = std::sync::Arc::new(app::db::Singleton::new(&pool));
-    tokio::spawn(stream::run(pool.clone(), target, "bench".into(), singleton));
+    tokio::spawn(stream::run(
+        pool.clone(),
+        stream::Syslog::new(target, "bench".into()),
+        singleton,
+    ));
     let head: i64 = sqlx::query_scalar("SELECT max(seq) FROM audit_log")
         .fetch_one(&pool)
         .await

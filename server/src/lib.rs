@@ -178,11 +178,16 @@ impl Application {
                 .unwrap_or_default();
             background.push(tokio::spawn(app::audit::stream::run(
                 pool.clone(),
-                target,
-                hostname,
+                app::audit::stream::Syslog::new(target, hostname),
                 state.ctx.singleton.clone(),
             )));
         }
+        // The webhook destination is chosen on the card; its sender waits until then.
+        background.push(tokio::spawn(app::audit::stream::run(
+            pool.clone(),
+            app::audit::webhook::Webhook::new(state.ctx.clone()),
+            state.ctx.singleton.clone(),
+        )));
         let api_keys = state.ctx.api_keys.clone();
         let router = router(state, store, config, &header_policy, proxies);
         Ok(Self {

@@ -8,8 +8,10 @@ mod panel;
 pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod stream;
+#[cfg(feature = "ssr")]
+pub mod webhook;
 
-pub use panel::{AuditLog, Verdict as AuditVerdict};
+pub use panel::{AuditLog, ManageStreaming, Verdict as AuditVerdict};
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -98,6 +100,41 @@ pub async fn audit_streaming() -> Result<Vec<StreamStatus>, AppError> {
     stream::status(&ctx.pool).await
 }
 
+/// A Webhook connection the audit log can stream to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookChoice {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+}
+
+/// The Webhook connections, and the one the audit log streams to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookChoices {
+    pub current: Option<i64>,
+    pub webhooks: Vec<WebhookChoice>,
+}
+
+/// The Audit streaming card's picker. Admin only.
+#[server(prefix = "/rpc", endpoint = "audit_stream_webhooks", output = crate::wire::JsonAnswer)]
+pub async fn audit_webhook_choices() -> Result<WebhookChoices, AppError> {
+    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    webhook::choices(&ctx.pool).await
+}
+
+/// Streams the audit log to the Webhook connection with this id, or stops (empty). Admin only.
+#[server(prefix = "/rpc", endpoint = "audit_stream_webhook", output = crate::wire::JsonAnswer)]
+pub async fn audit_stream_webhook(connection: String) -> Result<(), AppError> {
+    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let id = match connection.trim() {
+        "" => None,
+        id => Some(id.parse::<i64>().map_err(|_| {
+            AppError::BadRequest("Choose one of the Webhook connections.".to_owned())
+        })?),
+    };
+    webhook::choose(&ctx, &admin, id).await
+}
+
 /// What an action code means, in words; unknown codes (from a newer version) show as they are.
 pub fn action_label(code: &str) -> &str {
     match code {
@@ -120,6 +157,8 @@ pub fn action_label(code: &str) -> &str {
         "audit.export" => "Exported the audit log",
         "master_key.rotate" => "Rotated the master key",
         "audit.checkpoint" => "Checkpoint of the audit log",
+        "audit.stream_configure" => "Chose where the audit log streams",
+        "audit.stream_remove" => "Stopped streaming the audit log",
         "auth.sso_refused" => "Single sign-on refused",
         "sso.configure" => "Set up single sign-on",
         "sso.remove" => "Removed single sign-on",

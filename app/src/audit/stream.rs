@@ -1,8 +1,9 @@
 //! Audit streaming to a SIEM over syslog: every chained entry, in order and at least once, as
 //! RFC 5424 messages with octet counting (RFC 6587 §3.4.1) over TCP or over TLS (RFC 5425).
 //!
-//! An outbox cursor per destination (`audit_destinations.delivered_seq`) moves only after a
-//! batch was written and flushed to the receiver. While it is down, entries wait and the
+//! The sending loop (`run`) is shared with the webhook destination (`super::webhook`): an
+//! outbox cursor per destination (`audit_destinations.delivered_seq`) moves only after a
+//! batch was written and flushed to the receiver (or, for a webhook, accepted). While it is down, entries wait and the
 //! sender tries again with a growing pause (never more than 30 s). TCP gives no
 //! application-level acknowledgement, so after a broken connection the last batch is sent again:
 //! each message carries its sequence number, with which a receiver drops duplicates.
@@ -178,23 +179,6 @@ fn frame(e: &Stored, hostname: &str) -> Vec<u8> {
     out
 }
 
-/// The destination's row: made on first use, keeping its cursor across restarts. A new
-/// destination receives the whole log (what retention kept), then every new entry.
-async fn cursor(pool: &Pool, target: &SyslogTarget) -> Result<i64, AppError> {
-    sqlx::query(
-        "INSERT INTO audit_destinations (name, address, delivered_seq) VALUES ('syslog', $1, 0) \
-         ON CONFLICT (name) DO UPDATE SET address = excluded.address",
-    )
-    .bind(target.address())
-    .execute(pool)
-    .await?;
-    Ok(
-        sqlx::query_scalar("SELECT delivered_seq FROM audit_destinations WHERE name = 'syslog'")
-            .fetch_one(pool)
-            .await?,
-    )
-}
-
 async fn batch(pool: &Pool, after: i64) -> Result<Vec<Stored>, AppError> {
     Ok(sqlx::query_as(&format!(
         "{STORED_COLUMNS} WHERE seq > $1 AND mac IS NOT NULL ORDER BY seq LIMIT $2"
@@ -205,23 +189,25 @@ async fn batch(pool: &Pool, after: i64) -> Result<Vec<Stored>, AppError> {
     .await?)
 }
 
-async fn delivered(pool: &Pool, seq: i64) -> Result<(), AppError> {
+async fn delivered(pool: &Pool, name: &str, seq: i64) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE audit_destinations SET delivered_seq = CASE WHEN delivered_seq > $1 THEN delivered_seq ELSE $1 END, \
-         last_delivered_at = unixepoch() WHERE name = 'syslog'",
+         last_delivered_at = unixepoch() WHERE name = $2",
     )
     .bind(seq)
+    .bind(name)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-async fn failed(pool: &Pool, error: &str) {
+async fn failed(pool: &Pool, name: &str, error: &str) {
     let recorded = sqlx::query(
         "UPDATE audit_destinations SET last_error = $1, last_error_at = unixepoch() \
-         WHERE name = 'syslog'",
+         WHERE name = $2",
     )
     .bind(error)
+    .bind(name)
     .execute(pool)
     .await;
     if let Err(e) = recorded {
@@ -336,14 +322,112 @@ fn tls_failure(e: &std::io::Error) -> String {
     }
 }
 
-/// Sends the audit log to `target` for as long as the server runs.
-pub async fn run(
-    pool: Pool,
+/// How a batch travels to one destination: what differs between syslog and a webhook.
+pub trait Destination: Send {
+    /// Its row in `audit_destinations`.
+    const NAME: &'static str;
+    /// Whether a batch sent without error is known to have arrived (HTTP answers for it; TCP
+    /// does not, so after a broken connection the last batch goes again).
+    const ACKNOWLEDGES: bool;
+    /// The delivered-through cursor, `None` while the destination is not set up.
+    fn cursor(&mut self, pool: &Pool)
+    -> impl Future<Output = Result<Option<i64>, AppError>> + Send;
+    fn send(&mut self, entries: &[Stored]) -> impl Future<Output = Result<(), String>> + Send;
+    /// Whether the connection broke since the last batch (which may then not have arrived).
+    fn lost_last(&mut self) -> impl Future<Output = bool> + Send;
+    /// Another server took over: let go of the connection.
+    fn disconnect(&mut self);
+    /// Where it is, for the log.
+    fn address(&self) -> String;
+}
+
+/// Syslog over TCP or TLS (`GATEHOUSE_AUDIT_SYSLOG`).
+pub struct Syslog {
     target: SyslogTarget,
     hostname: String,
+    connection: Option<Connection>,
+}
+
+impl Syslog {
+    /// `hostname`: the frames' HOSTNAME field.
+    pub fn new(target: SyslogTarget, hostname: String) -> Self {
+        Self {
+            target,
+            hostname,
+            connection: None,
+        }
+    }
+}
+
+impl Destination for Syslog {
+    const NAME: &'static str = "syslog";
+    const ACKNOWLEDGES: bool = false;
+
+    /// The row is made on first use and keeps its cursor across restarts: a new destination
+    /// receives the whole log (what retention kept), then every new entry.
+    async fn cursor(&mut self, pool: &Pool) -> Result<Option<i64>, AppError> {
+        sqlx::query(
+            "INSERT INTO audit_destinations (name, address, delivered_seq) VALUES ('syslog', $1, 0) \
+             ON CONFLICT (name) DO UPDATE SET address = excluded.address",
+        )
+        .bind(self.target.address())
+        .execute(pool)
+        .await?;
+        Ok(Some(
+            sqlx::query_scalar(
+                "SELECT delivered_seq FROM audit_destinations WHERE name = 'syslog'",
+            )
+            .fetch_one(pool)
+            .await?,
+        ))
+    }
+
+    async fn send(&mut self, entries: &[Stored]) -> Result<(), String> {
+        let bytes: Vec<u8> = entries
+            .iter()
+            .flat_map(|e| frame(e, &self.hostname))
+            .collect();
+        if self.connection.is_none() {
+            self.connection = Some(connect(&self.target).await?);
+        }
+        let stream = self.connection.as_mut().ok_or("no connection")?;
+        let written = async {
+            stream.write_all(&bytes).await?;
+            stream.flush().await
+        }
+        .await;
+        written.map_err(|e| {
+            self.connection = None;
+            format!("the connection broke: {e}")
+        })
+    }
+
+    async fn lost_last(&mut self) -> bool {
+        let Some(open) = self.connection.as_mut() else {
+            return false;
+        };
+        let lost = closed_by_peer(open).await;
+        if lost {
+            self.connection = None;
+        }
+        lost
+    }
+
+    fn disconnect(&mut self) {
+        self.connection = None;
+    }
+
+    fn address(&self) -> String {
+        self.target.address()
+    }
+}
+
+/// Sends the audit log to `destination` for as long as the server runs.
+pub async fn run<D: Destination>(
+    pool: Pool,
+    mut destination: D,
     singleton: std::sync::Arc<crate::db::Singleton>,
 ) {
-    let mut connection: Option<Connection> = None;
     // Where the last batch written started: after a broken connection it is sent again, as
     // what the kernel took may not have reached the receiver.
     let mut last_start: Option<i64> = None;
@@ -353,18 +437,21 @@ pub async fn run(
         // One server of those on the database streams; another takes over from the cursor
         // (stored in the database) when it stops.
         if !singleton.holds().await {
-            (connection, resend_from) = (None, None);
+            destination.disconnect();
+            resend_from = None;
             tokio::time::sleep(IDLE).await;
             continue;
         }
-        if let Some(open) = connection.as_mut()
-            && closed_by_peer(open).await
-        {
-            connection = None;
+        if destination.lost_last().await {
             resend_from = resend_from.or(last_start);
         }
-        let after = match cursor(&pool, &target).await {
-            Ok(cursor) => resend_from.map_or(cursor, |r| r.min(cursor)),
+        let after = match destination.cursor(&pool).await {
+            Ok(Some(cursor)) => resend_from.map_or(cursor, |r| r.min(cursor)),
+            Ok(None) => {
+                (last_start, resend_from) = (None, None);
+                tokio::time::sleep(IDLE).await;
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the audit stream's cursor");
                 tokio::time::sleep(IDLE).await;
@@ -383,37 +470,23 @@ pub async fn run(
                 continue;
             }
         };
-        let bytes: Vec<u8> = entries.iter().flat_map(|e| frame(e, &hostname)).collect();
         let last = entries.last().and_then(|e| e.seq).unwrap_or(after);
-        let sent = async {
-            if connection.is_none() {
-                connection = Some(connect(&target).await?);
-            }
-            let stream = connection.as_mut().ok_or("no connection")?;
-            stream
-                .write_all(&bytes)
-                .await
-                .map_err(|e| format!("the connection broke: {e}"))?;
-            stream
-                .flush()
-                .await
-                .map_err(|e| format!("the connection broke: {e}"))
-        }
-        .await;
-        match sent {
+        match destination.send(&entries).await {
             Ok(()) => {
-                if let Err(e) = delivered(&pool, last).await {
+                if let Err(e) = delivered(&pool, D::NAME, last).await {
                     tracing::warn!(error = %e, "could not move the audit stream's cursor");
                 }
-                last_start = Some(after);
+                last_start = (!D::ACKNOWLEDGES).then_some(after);
                 resend_from = None;
                 backoff = Duration::from_millis(250);
             }
             Err(error) => {
-                connection = None;
-                resend_from = Some(last_start.map_or(after, |s| s.min(after)));
-                failed(&pool, &format!("{}: {error}", target.address())).await;
-                tracing::warn!(destination = %target.address(), %error, "audit streaming waits");
+                if !D::ACKNOWLEDGES {
+                    resend_from = Some(last_start.map_or(after, |s| s.min(after)));
+                }
+                let address = destination.address();
+                failed(&pool, D::NAME, &format!("{address}: {error}")).await;
+                tracing::warn!(destination = %address, %error, "audit streaming waits");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }

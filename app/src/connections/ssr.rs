@@ -445,6 +445,17 @@ pub async fn save(
 pub async fn remove(ctx: &AppContext, admin: &UserInfo, id: i64) -> Result<(), AppError> {
     let mut tx = begin_write(&ctx.pool).await?;
     let gone = find(&mut tx, id).await?;
+    let streaming: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_destinations WHERE connection_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if streaming > 0 {
+        return Err(AppError::Conflict(format!(
+            "{} receives the audit log: choose another destination under Audit streaming on the Users tab first.",
+            gone.name
+        )));
+    }
     sqlx::query("DELETE FROM connections WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
@@ -509,6 +520,93 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     out
 }
 
+/// A Webhook connection, for the audit stream's picker.
+pub async fn webhooks(pool: &Pool) -> Result<Vec<(i64, String, String)>, AppError> {
+    Ok(list(pool)
+        .await?
+        .into_iter()
+        .filter_map(|c| match c.target {
+            Target::Webhook { url, .. } => Some((c.id, c.name, url)),
+            Target::Smtp { .. } => None,
+        })
+        .collect())
+}
+
+/// The Webhook connection `id`'s name, or why it cannot receive the audit stream.
+pub async fn webhook_name(conn: &mut Conn, id: i64) -> Result<String, AppError> {
+    let connection = find(conn, id).await?;
+    match connection.target {
+        Target::Webhook { .. } => Ok(connection.name),
+        Target::Smtp { .. } => Err(AppError::BadRequest(format!(
+            "{} is a mail server connection; the audit log streams to a Webhook connection.",
+            connection.name
+        ))),
+    }
+}
+
+/// Posts `body` to the Webhook connection `id`, signed as Verify's test event is (the
+/// connection's signature header, HMAC-SHA256 under its secret); a 2xx answer accepts it. The
+/// error is a sentence for the card, never the secret.
+pub async fn post_signed(
+    ctx: &AppContext,
+    id: i64,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Result<(), String> {
+    let connection = find(
+        &mut *ctx.pool.acquire().await.map_err(|e| e.to_string())?,
+        id,
+    )
+    .await
+    .map_err(|_| "its connection was removed".to_owned())?;
+    let Target::Webhook { url, header_name } = &connection.target else {
+        return Err(format!("{} is not a Webhook connection", connection.name));
+    };
+    let secret = secret_of(ctx, &connection, true)
+        .await
+        .map_err(|e| format!("its secret could not be read: {e}"))?;
+    let res = send_signed(ctx, url, header_name, &secret, content_type, body)
+        .await
+        .map_err(|e| format!("{}: {e}", connection.name))?;
+    let status = res.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} answered HTTP {}",
+            connection.name,
+            status.as_u16()
+        ))
+    }
+}
+
+/// POSTs `body` to a webhook with its signature header (`sha256=` HMAC of the body under the
+/// secret), through the outbound checks (no link-local or metadata addresses).
+async fn send_signed(
+    ctx: &AppContext,
+    url: &str,
+    header_name: &str,
+    secret: &str,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Result<reqwest::Response, String> {
+    let host = Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let req = ctx
+        .key_vault
+        .http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .header(header_name, signature(secret, &body))
+        .body(body);
+    let allow_loopback = ctx.key_vault.settings.allow_loopback;
+    outbound_send(&ctx.key_vault.http, req, allow_loopback, &host)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Sends the webhook a signed test event; a 2xx answer passes.
 async fn verify_webhook(
     ctx: &AppContext,
@@ -523,21 +621,16 @@ async fn verify_webhook(
         "sentAt": rfc3339(unix_now()),
     })
     .to_string();
-    let host = Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
-    let req = ctx
-        .key_vault
-        .http
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(header_name, signature(secret, body.as_bytes()))
-        .body(body);
-    let allow_loopback = ctx.key_vault.settings.allow_loopback;
-    let res = outbound_send(&ctx.key_vault.http, req, allow_loopback, &host)
-        .await
-        .map_err(|e| format!("The endpoint: {e}."))?;
+    let res = send_signed(
+        ctx,
+        url,
+        header_name,
+        secret,
+        "application/json",
+        body.into_bytes(),
+    )
+    .await
+    .map_err(|e| format!("The endpoint: {e}."))?;
     let status = res.status();
     if status.is_success() {
         Ok(format!(

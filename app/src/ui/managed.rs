@@ -17,6 +17,25 @@ pub fn ManagedCard(
     summary: ViewFn,
     manage: ViewFn,
 ) -> impl IntoView {
+    view! {
+        <section class=format!("card {id}") aria-labelledby=format!("{id}-title")>
+            <h3 id=format!("{id}-title")>{title}</h3>
+            {children()}
+            <ManageToggle id label=manage_label summary manage/>
+        </section>
+    }
+}
+
+/// The **Manage …** button, which gives its place (and `summary`'s) to the managing part and
+/// moves focus there. Disabled until the page is live; without JavaScript a note says why.
+#[component]
+pub fn ManageToggle(
+    /// The managing part's element id is `{id}-manage`.
+    id: &'static str,
+    label: &'static str,
+    #[prop(optional)] summary: Option<ViewFn>,
+    manage: ViewFn,
+) -> impl IntoView {
     let open = RwSignal::new(false);
     let live = super::hydrated();
     // The button goes once the managing part opens: focus moves there, not to the page's top.
@@ -28,22 +47,18 @@ pub fn ManagedCard(
     });
     let manage_id = format!("{id}-manage");
     view! {
-        <section class=format!("card {id}") aria-labelledby=format!("{id}-title")>
-            <h3 id=format!("{id}-title")>{title}</h3>
-            {children()}
-            <Show
-                when=move || open.get()
-                fallback=move || view! {
-                    {summary.run()}
-                    <button type="button" aria-controls=manage_id.clone() aria-expanded="false"
-                        disabled=move || !live.get() on:click=move |_| open.set(true)>
-                        {manage_label}
-                    </button>
-                    <noscript><p class="muted">"Managing this needs JavaScript."</p></noscript>
-                }
-            >
-                <div id=format!("{id}-manage") tabindex="-1" node_ref=part>{manage.run()}</div>
-            </Show>
-        </section>
+        <Show
+            when=move || open.get()
+            fallback=move || view! {
+                {summary.as_ref().map(ViewFn::run)}
+                <button type="button" aria-controls=manage_id.clone() aria-expanded="false"
+                    disabled=move || !live.get() on:click=move |_| open.set(true)>
+                    {label}
+                </button>
+                <noscript><p class="muted">"Managing this needs JavaScript."</p></noscript>
+            }
+        >
+            <div id=format!("{id}-manage") tabindex="-1" node_ref=part>{manage.run()}</div>
+        </Show>
     }
 }

@@ -6,7 +6,7 @@ mod managed;
 pub mod plain_form;
 
 pub use dialog::{ConfirmDialog, Pane};
-pub use managed::ManagedCard;
+pub use managed::{ManageToggle, ManagedCard};
 
 use crate::error::AppError;
 use leptos::prelude::*;

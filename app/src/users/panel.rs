@@ -183,7 +183,11 @@ fn UsersPanel() -> impl IntoView {
         {move || open.get().map(|pane| loading(OnDemand::Pane(pane, open, changed)))}
         <crate::sso::SingleSignOnCard manage=ViewFn::from(|| loading(OnDemand::SingleSignOn))/>
         <ProvisioningCard manage=ViewFn::from(|| loading(OnDemand::Provisioning))/>
-        <AuditLog refresh verdict=ViewFn::from(|| loading(OnDemand::AuditVerdict))/>
+        <AuditLog
+            refresh
+            verdict=ViewFn::from(|| loading(OnDemand::AuditVerdict))
+            manage_streaming=ViewFn::from(move || loading(OnDemand::AuditStreaming(changed)))
+        />
     }
 }
 
@@ -408,12 +412,13 @@ fn cancel_link(back: String, first: bool, on_close: Callback<()>) -> impl IntoVi
 
 /// The parts of the tab that only a click opens: the panes over the list (Add users, Members,
 /// renewals, End sessions, a value shown once), the managing parts of the Single sign-on and
-/// Provisioning cards, and the audit log's verdict.
+/// Provisioning cards, the audit log's verdict, and the choice of where the audit log streams.
 enum OnDemand {
     Pane(Open, RwSignal<Option<Open>>, Callback<()>),
     SingleSignOn,
     Provisioning,
     AuditVerdict,
+    AuditStreaming(Callback<()>),
 }
 
 /// One lazy function for all of them: their code is a chunk of its own that arrives with the
@@ -428,6 +433,9 @@ fn on_demand(part: OnDemand) -> AnyView {
         OnDemand::SingleSignOn => view! { <crate::sso::ManageSingleSignOn/> }.into_any(),
         OnDemand::Provisioning => view! { <crate::provisioning::ManageProvisioning/> }.into_any(),
         OnDemand::AuditVerdict => view! { <crate::audit::AuditVerdict/> }.into_any(),
+        OnDemand::AuditStreaming(changed) => {
+            view! { <crate::audit::ManageStreaming changed/> }.into_any()
+        }
     }
 }
 

@@ -410,3 +410,226 @@ async fn a_bad_syslog_ca_stops_the_start() {
         }
     }
 }
+
+/// A webhook endpoint that keeps each delivery (its headers and body) and answers `status`.
+#[derive(Clone)]
+struct Hook {
+    got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    status: Arc<Mutex<u16>>,
+}
+
+impl Hook {
+    async fn start() -> (Self, String) {
+        use axum::{Router, extract::State, http::StatusCode, routing::post};
+        async fn receive(
+            State(hook): State<Hook>,
+            headers: axum::http::HeaderMap,
+            body: String,
+        ) -> StatusCode {
+            let status = *hook.status.lock().unwrap();
+            if status < 300 {
+                hook.got.lock().unwrap().push((headers, body));
+            }
+            StatusCode::from_u16(status).unwrap()
+        }
+        let hook = Hook {
+            got: Arc::default(),
+            status: Arc::new(Mutex::new(202)),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/siem", listener.local_addr().unwrap());
+        let router = Router::new()
+            .route("/siem", post(receive))
+            .with_state(hook.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        (hook, url)
+    }
+
+    /// Every event's sequence, in arrival order, after checking each delivery's signature.
+    fn sequences(&self, secret: &str) -> Vec<i64> {
+        let got = self.got.lock().unwrap();
+        let mut seqs = Vec::new();
+        for (headers, body) in got.iter() {
+            assert_eq!(
+                headers["content-type"], "application/cloudevents-batch+json",
+                "{headers:?}"
+            );
+            assert_eq!(
+                headers["x-gatehouse-signature"],
+                app::connections::ssr::signature(secret, body.as_bytes()).as_str(),
+                "signed with the connection's secret"
+            );
+            let events: serde_json::Value = serde_json::from_str(body).unwrap();
+            for event in events.as_array().expect("a CloudEvents batch is an array") {
+                let seq = event["data"]["seq"].as_i64().expect("data.seq");
+                assert_eq!(event["specversion"], "1.0", "{event}");
+                assert_eq!(event["id"], seq.to_string(), "{event}");
+                assert_eq!(event["sequence"], format!("{seq:020}"), "{event}");
+                assert!(
+                    event["type"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("gatehouse.audit.")
+                );
+                assert!(event["time"].as_str().unwrap().ends_with('Z'), "{event}");
+                assert!(
+                    event["data"]["mac"].as_str().unwrap().len() == 64,
+                    "{event}"
+                );
+                seqs.push(seq);
+            }
+        }
+        seqs
+    }
+}
+
+/// A Webhook connection chosen on the Audit streaming card receives every entry as signed
+/// CloudEvents batches, in order; while it refuses (503) entries wait and the card says why;
+/// when it accepts again everything missed arrives. The connection cannot be removed while it
+/// streams; after streaming stops it can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_webhook_connection_receives_every_entry_as_signed_cloudevents() {
+    let (hook, url) = Hook::start().await;
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let secret = "siem-stream-secret";
+    let saved = app
+        .rpc(
+            &admin,
+            "/rpc/connection_save",
+            &serde_urlencoded::to_string([
+                ("form[name]", "siem-hook"),
+                ("form[url]", url.as_str()),
+                ("form[secret]", secret),
+            ])
+            .unwrap(),
+        )
+        .await;
+    let id = saved["id"].as_i64().unwrap();
+    let choices = app.rpc(&admin, "/rpc/audit_stream_webhooks", "").await;
+    assert_eq!(choices["webhooks"][0]["id"], id, "{choices}");
+    assert!(choices["current"].is_null(), "{choices}");
+    // Only a Webhook connection, and only an Admin, may be chosen.
+    app.rpc_fails(
+        &admin,
+        "/rpc/audit_stream_webhook",
+        "connection=not-a-number",
+        reqwest::StatusCode::BAD_REQUEST,
+    )
+    .await;
+    app.rpc_fails(
+        &admin,
+        "/rpc/audit_stream_webhook",
+        "connection=987654",
+        reqwest::StatusCode::NOT_FOUND,
+    )
+    .await;
+    let contributor = app.client_as(Some(Role::Contributor)).await;
+    app.rpc_fails(
+        &contributor,
+        "/rpc/audit_stream_webhook",
+        &format!("connection={id}"),
+        reqwest::StatusCode::FORBIDDEN,
+    )
+    .await;
+    app.rpc(
+        &admin,
+        "/rpc/audit_stream_webhook",
+        &format!("connection={id}"),
+    )
+    .await;
+
+    let arrived = |from: i64, to: i64| {
+        let hook = hook.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let seqs = hook.sequences(secret);
+                let mut seen = std::collections::HashSet::new();
+                let firsts: Vec<i64> = seqs
+                    .into_iter()
+                    .filter(|s| seen.insert(*s) && *s >= from && *s <= to)
+                    .collect();
+                if firsts.len() as i64 == to - from + 1 {
+                    assert_eq!(firsts, (from..=to).collect::<Vec<_>>(), "in order, no gaps");
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{from}..={to}: {} arrived",
+                    firsts.len()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    for n in 0..20 {
+        app.rpc(
+            &admin,
+            "/rpc/principals_add",
+            &format!("kind=group&principal=Hooked+{n}&role=viewer"),
+        )
+        .await;
+    }
+    let first = head(&app).await;
+    // A new destination receives the whole log, the choice of it included.
+    arrived(1, first).await;
+
+    // The endpoint refuses for a while: entries wait, and the card says why.
+    *hook.status.lock().unwrap() = 503;
+    for n in 0..300 {
+        app.rpc(
+            &admin,
+            "/rpc/principals_add",
+            &format!("kind=group&principal=Refused+{n}&role=viewer"),
+        )
+        .await;
+    }
+    let last = head(&app).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let card = loop {
+        let card = app.rpc(&admin, "/rpc/audit_streaming", "").await;
+        let webhook = card
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "webhook")
+            .cloned()
+            .unwrap();
+        if webhook["lastError"].is_string() || Instant::now() > deadline {
+            break webhook;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        card["lastError"].as_str().unwrap().contains("503"),
+        "{card}"
+    );
+    assert!(card["behindBy"].as_i64().unwrap() > 0, "{card}");
+    assert_eq!(card["address"], "siem-hook", "{card}");
+    let refused = app
+        .rpc_fails(
+            &admin,
+            "/rpc/connection_remove",
+            &format!("id={id}"),
+            reqwest::StatusCode::CONFLICT,
+        )
+        .await;
+    assert!(refused.to_string().contains("Audit streaming"), "{refused}");
+    *hook.status.lock().unwrap() = 202;
+    arrived(first + 1, last).await;
+
+    // Stopped: the connection can go.
+    app.rpc(&admin, "/rpc/audit_stream_webhook", "connection=")
+        .await;
+    let card = app.rpc(&admin, "/rpc/audit_streaming", "").await;
+    assert!(
+        card.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["name"] != "webhook"),
+        "{card}"
+    );
+    app.rpc(&admin, "/rpc/connection_remove", &format!("id={id}"))
+        .await;
+}

@@ -94,6 +94,17 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     ("/rpc/audit_list", Access::AtLeast(Role::Admin), "page=1"),
     ("/rpc/audit_verify", Access::AtLeast(Role::Admin), ""),
     ("/rpc/audit_streaming", Access::AtLeast(Role::Admin), ""),
+    (
+        "/rpc/audit_stream_webhooks",
+        Access::AtLeast(Role::Admin),
+        "",
+    ),
+    // Stopping a webhook stream that was never chosen changes nothing.
+    (
+        "/rpc/audit_stream_webhook",
+        Access::AtLeast(Role::Admin),
+        "connection=",
+    ),
     ("/rpc/provisioning_status", Access::AtLeast(Role::Admin), ""),
     // Single sign-on (Users tab): nothing is set up, so the writes meet their rules.
     ("/rpc/sso_settings", Access::AtLeast(Role::Admin), ""),
