@@ -1,7 +1,11 @@
 //! Customer Lockbox over REST: support tooling files and follows requests, reads customer data
 //! only within an approved request's window, and other services ask whether a request is live.
 
-use super::{ApiError, PrincipalsParams, application, list_query};
+use super::{
+    ApiError, PrincipalsParams,
+    caller::{ApplicationCaller, SupportGrant, request_id},
+    list_query,
+};
 use crate::AppState;
 use app::{
     audit::ssr as audit,
@@ -11,26 +15,20 @@ use app::{
     },
     roles::Role,
     time_fmt::rfc3339,
-    users::ssr::{
-        applications::{self, Application},
-        list,
-    },
+    users::ssr::{applications, list},
 };
 use axum::{
     Json, Router,
     extract::{
-        ConnectInfo, DefaultBodyLimit, Path, Query, State,
+        DefaultBodyLimit, Path, Query, State,
         rejection::{JsonRejection, QueryRejection},
     },
-    http::{HeaderMap, StatusCode, header},
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
-use std::{borrow::Cow, net::SocketAddr};
-
-/// The header that names the approved request a support call relies on.
-pub const REQUEST_HEADER: &str = "lockbox-request";
+use std::borrow::Cow;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -122,13 +120,11 @@ impl From<LockboxRequestDetail> for RequestView {
 /// off, otherwise waiting for an approver.
 async fn file_request(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApplicationCaller { app, client }: ApplicationCaller,
     body: Result<Json<NewRequestBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let app = application(&state, peer, &headers).await?;
     let Json(body) = body.map_err(bad_json)?;
-    let client = peer.ip().to_string();
+    let client = client.to_string();
     let detail = lockbox::file(
         &state.ctx,
         &app,
@@ -152,81 +148,27 @@ async fn file_request(
         .into_response())
 }
 
-fn request_id(raw: &str) -> Result<i64, ApiError> {
-    raw.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "A Lockbox request ID is a positive whole number.",
-        ))
-}
-
 /// `GET /api/v1/lockbox/requests/{id}`: the filing application follows its request.
 async fn get_request(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApplicationCaller { app, .. }: ApplicationCaller,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let app = application(&state, peer, &headers).await?;
     let id = request_id(&id)?;
     Ok(Json(
         lockbox::for_application(&state.ctx, &app, id).await?.into(),
     ))
 }
 
-/// The approved request a support call names in its `Lockbox-Request` header, or 403 with the
-/// reason it does not count (not a support application; pending, denied, expired, revoked,
-/// another application's).
-async fn approved_request(
-    state: &AppState,
-    app: &Application,
-    headers: &HeaderMap,
-) -> Result<(i64, String), ApiError> {
-    lockbox::require_support(app)?;
-    let Some(raw) = headers.get(REQUEST_HEADER) else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Customer data needs an approved Lockbox request: send its ID in the Lockbox-Request header.",
-        ));
-    };
-    let id = request_id(raw.to_str().unwrap_or_default())?;
-    match lockbox::live_access(&state.ctx.pool, id, Some(app.id)).await? {
-        Ok((ticket, _ends)) => Ok((id, ticket)),
-        Err(reason) => Err(ApiError {
-            status: StatusCode::FORBIDDEN,
-            message: Cow::Owned(reason),
-        }),
-    }
-}
-
-/// Records one use of approved access (history and audit), with the caller's address.
-async fn record_use(
-    state: &AppState,
-    app: &Application,
-    peer: SocketAddr,
-    (id, ticket): &(i64, String),
-    what: &str,
-) -> Result<(), ApiError> {
-    let client = peer.ip().to_string();
-    lockbox::record_access(&state.ctx.pool, app, Some(&client), (*id, ticket), what).await?;
-    Ok(())
-}
-
 /// `GET /api/v1/support/principals`: the principals list, within an approved request's window.
 async fn support_principals(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    grant: SupportGrant,
     params: Result<Query<PrincipalsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let app = application(&state, peer, &headers).await?;
-    let grant = approved_request(&state, &app, &headers).await?;
     let query = list_query(params)?;
     let page = list::page(&state.ctx.pool, &state.ctx.principals, &query).await?;
-    record_use(&state, &app, peer, &grant, "principals").await?;
+    grant.record_use(&state, "principals").await?;
     Ok(Json(page).into_response())
 }
 
@@ -238,12 +180,9 @@ struct AuditParams {
 /// `GET /api/v1/support/audit`: the audit log, newest first, within an approved request's window.
 async fn support_audit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    grant: SupportGrant,
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let app = application(&state, peer, &headers).await?;
-    let grant = approved_request(&state, &app, &headers).await?;
     let bad = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -259,7 +198,7 @@ async fn support_audit(
             .ok_or_else(bad)?,
     };
     let entries = audit::page(&state.ctx.pool, page).await?;
-    record_use(&state, &app, peer, &grant, "audit log").await?;
+    grant.record_use(&state, "audit log").await?;
     Ok(Json(entries).into_response())
 }
 
@@ -280,11 +219,9 @@ struct CheckBody {
 /// the endpoint must be protected). Anyone else gets 403 before the request is looked at.
 async fn check(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ApplicationCaller { app: caller, .. }: ApplicationCaller,
     body: Result<Json<CheckBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = application(&state, peer, &headers).await?;
     let Json(body) = body.map_err(bad_json)?;
     if caller.role != Role::Admin
         && !body

@@ -1,35 +1,29 @@
 //! The REST API under `/api/v1`, unlocked by the keys of the APIs tab.
 
+mod caller;
 mod connections;
 mod lockbox;
 mod openapi;
 
 use crate::{AppState, auth::client_key};
 use app::{
-    api_keys::ssr::ring::Verdict,
     error::AppError,
-    roles::Role,
-    users::{
-        ListQuery,
-        ssr::{
-            applications::{self as app_store, Application},
-            list,
-        },
-    },
+    users::{ListQuery, ssr::list},
 };
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Query, Request, State, rejection::QueryRejection},
-    http::{HeaderMap, StatusCode, header},
+    extract::{Query, State, rejection::QueryRejection},
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
+use caller::{AdminApplication, Caller};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use std::{
     borrow::Cow,
     collections::HashMap,
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     num::NonZeroU32,
     sync::{Arc, Mutex},
     time::Instant,
@@ -107,11 +101,6 @@ impl ApiError {
     }
 }
 
-const DISABLED: ApiError = ApiError::new(
-    StatusCode::FORBIDDEN,
-    "The API is disabled for this environment. An administrator can enable it on the APIs tab.",
-);
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (
@@ -160,103 +149,8 @@ pub fn router() -> Router<AppState> {
         .merge(connections::router())
 }
 
-/// Who is calling: a subscription key (no role of its own) or an application (its role).
-enum Caller {
-    Key,
-    Application(Application),
-}
-
-const THROTTLED: ApiError = ApiError::new(
-    StatusCode::TOO_MANY_REQUESTS,
-    "Too many requests with missing or wrong credentials. Wait a minute.",
-);
-
-/// Counts a failed attempt against `client`; too many in a minute turn 401s into 429s.
-fn refuse(throttle: &FailedKeyThrottle, client: IpAddr, message: &'static str) -> ApiError {
-    if throttle.fail(client) {
-        tracing::warn!(client = %client, "API credential attempts throttled");
-        return THROTTLED;
-    }
-    ApiError::new(StatusCode::UNAUTHORIZED, message)
-}
-
-/// Authenticates a request by its `Authorization: Bearer` application secret, or else by its
-/// subscription key. Either way, a disabled API refuses it.
-async fn authenticate(
-    state: &AppState,
-    client: IpAddr,
-    headers: &HeaderMap,
-    accept_key: bool,
-) -> Result<Caller, ApiError> {
-    let keys = &state.ctx.api_keys;
-    let throttle = &state.api_throttle;
-    // A throttled client's guesses are not even looked at until its time is up.
-    if throttle.blocked(client) {
-        return Err(THROTTLED);
-    }
-    if let Some(authorization) = headers.get(header::AUTHORIZATION) {
-        let secret = authorization
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let app = match secret {
-            Some(secret) => app_store::find_by_secret(&state.ctx.pool, secret).await?,
-            None => None,
-        };
-        let Some(app) = app else {
-            return Err(refuse(
-                throttle,
-                client,
-                "The client secret is not valid. Send Authorization: Bearer <client secret>.",
-            ));
-        };
-        if !keys.ring.snapshot().enabled {
-            return Err(DISABLED);
-        }
-        return Ok(Caller::Application(app));
-    }
-    if !accept_key {
-        return Err(refuse(
-            throttle,
-            client,
-            "Send an application's client secret as Authorization: Bearer <client secret>.",
-        ));
-    }
-    let presented = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
-    match presented.map(|key| keys.ring.verify(key, app::time_fmt::unix_now())) {
-        Some(Verdict::Valid(_)) => Ok(Caller::Key),
-        Some(Verdict::Disabled) => Err(DISABLED),
-        None => Err(refuse(
-            throttle,
-            client,
-            "Missing API key: send it in the Ocp-Apim-Subscription-Key header, or an application's client secret as Authorization: Bearer <client secret>.",
-        )),
-        Some(_) => Err(refuse(throttle, client, "The API key is not valid.")),
-    }
-}
-
-/// Endpoints only applications use: a subscription key identifies nobody.
-async fn application(
-    state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<Application, ApiError> {
-    match authenticate(state, peer.ip(), headers, false).await? {
-        Caller::Application(app) => Ok(app),
-        Caller::Key => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "Send an application's client secret as Authorization: Bearer <client secret>.",
-        )),
-    }
-}
-
-async fn environment(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    authenticate(&state, peer.ip(), request.headers(), true).await?;
+/// `GET /api/v1/environment`: a subscription key or any application.
+async fn environment(State(state): State<AppState>, _caller: Caller) -> Result<Response, ApiError> {
     let body = state.ctx.api_keys.ring.snapshot().environment_json.clone();
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
@@ -270,34 +164,13 @@ struct PrincipalsParams {
     before: Option<String>,
 }
 
-/// Endpoints for applications with the Admin role; anyone else gets 403 with `refusal`.
-async fn admin_application(
-    state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    refusal: &'static str,
-) -> Result<Application, ApiError> {
-    match authenticate(state, peer.ip(), headers, false).await? {
-        Caller::Application(app) if app.role == Role::Admin => Ok(app),
-        _ => Err(ApiError::new(StatusCode::FORBIDDEN, refusal)),
-    }
-}
-
 /// `GET /api/v1/principals`: the Users tab's list for automation. Applications with the Admin
 /// role only: who has access is itself sensitive.
 async fn principals(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _admin: AdminApplication,
     params: Result<Query<PrincipalsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    admin_application(
-        &state,
-        peer,
-        &headers,
-        "Listing principals needs an application with the Admin role.",
-    )
-    .await?;
     let page = list::page(&state.ctx.pool, &state.ctx.principals, &list_query(params)?).await?;
     Ok(Json(page).into_response())
 }
@@ -306,16 +179,8 @@ async fn principals(
 /// Applications with the Admin role only.
 async fn verify_audit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _admin: AdminApplication,
 ) -> Result<Response, ApiError> {
-    admin_application(
-        &state,
-        peer,
-        &headers,
-        "Verifying the audit log needs an application with the Admin role.",
-    )
-    .await?;
     let mut conn = state.ctx.pool.acquire().await.map_err(AppError::from)?;
     let verdict = app::audit::chain::verify_here(&mut conn).await?;
     Ok(Json(verdict).into_response())
