@@ -39,8 +39,8 @@ pub struct SessionPolicy {
     pub absolute: Duration,
 }
 
-/// The user a page request is rendered for, looked up by the server before rendering and put
-/// into the request's extensions (`None`: anonymous).
+/// Who a request comes from, looked up once by the server before Leptos renders a page or runs
+/// a server function ([`identify`]) and put into the request's extensions (`None`: anonymous).
 #[derive(Clone, Debug)]
 pub struct SignedInUser(pub Option<UserInfo>);
 
@@ -135,13 +135,32 @@ pub async fn request_session() -> Result<Session, AppError> {
         .map_err(AppError::internal)
 }
 
-/// Who calls: the embed session's user when the request carries one, else the cookie
-/// session's. An embed session that has ended is an anonymous caller.
-async fn caller(ctx: &AppContext) -> Result<Option<UserInfo>, AppError> {
-    match embed_session_token() {
-        Some(token) => crate::auth::embed_session::session_user(&ctx.pool, &token).await,
-        None => authorize(ctx, &request_session().await?).await,
+/// Who calls, worked out once per request by the server's identifying layer before Leptos
+/// renders a page or runs a server function: the embed session's user when the request carries
+/// an embed session header, else the cookie session's. An embed session that has ended is an
+/// anonymous caller.
+pub async fn identify(
+    ctx: &AppContext,
+    headers: &http::HeaderMap,
+    session: Option<&Session>,
+) -> Result<Option<UserInfo>, AppError> {
+    let embed = headers
+        .get(crate::auth::embed_session::SESSION_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match (embed, session) {
+        (Some(token), _) => crate::auth::embed_session::session_user(&ctx.pool, token).await,
+        (None, Some(session)) => authorize(ctx, session).await,
+        (None, None) => Ok(None),
     }
+}
+
+/// The caller the identifying layer put into the request (`SignedInUser`). A request it did
+/// not see is refused rather than worked out again here.
+fn caller() -> Result<Option<UserInfo>, AppError> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<SignedInUser>().cloned())
+        .map(|SignedInUser(user)| user)
+        .ok_or_else(|| AppError::internal("the request reached a server function unidentified"))
 }
 
 /// The client's address as the server saw it (after the trusted-proxy layer).
@@ -192,14 +211,14 @@ pub async fn confirm_password(
 
 /// The signed-in user of the current server-function or page request, if any.
 pub async fn current_session_user() -> Result<Option<UserInfo>, AppError> {
-    caller(&context()?).await
+    caller()
 }
 
 /// The one server-side guard: every server function that is not public starts with it.
 /// Anonymous callers get `Unauthorized`, signed-in callers below `min` get `Forbidden`.
 pub async fn require(min: Role) -> Result<(AppContext, UserInfo), AppError> {
     let ctx = context()?;
-    let user = admit(caller(&ctx).await?, min)?;
+    let user = admit(caller()?, min)?;
     Ok((ctx, user))
 }
 

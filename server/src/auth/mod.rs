@@ -185,17 +185,21 @@ async fn password_allowed(conn: &mut app::db::Conn, user_id: i64) -> Result<bool
     Ok(allowed)
 }
 
-/// Looks up who a page is rendered for before Leptos renders it, so that the page's guards can
-/// decide synchronously (see `app::auth::guard::CurrentUser`). Only page loads (GET) pay for it.
+/// Works out who calls, once per request, before Leptos renders a page or runs a server
+/// function (`app::auth::ssr::identify`): the page's guards decide synchronously with it (see
+/// `app::auth::guard::CurrentUser`), and every server function's `require` reads it.
 pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next: Next) -> Response {
+    let user = match app::auth::ssr::identify(
+        &ctx,
+        request.headers(),
+        request.extensions().get::<Session>(),
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
     if request.method() == Method::GET {
-        let user = match request.extensions().get::<Session>() {
-            Some(session) => match authorize(&ctx, session).await {
-                Ok(user) => user,
-                Err(e) => return e.into_response(),
-            },
-            None => None,
-        };
         // The Security page shows Admins the pending Lockbox requests on its tab strip and a
         // banner while the Key Vault fails its checks.
         if user.as_ref().is_some_and(|u| u.role == Role::Admin) {
@@ -215,8 +219,8 @@ pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next:
                 Err(e) => return e.into_response(),
             }
         }
-        request.extensions_mut().insert(SignedInUser(user));
     }
+    request.extensions_mut().insert(SignedInUser(user));
     next.run(request).await
 }
 
