@@ -807,14 +807,22 @@ pub async fn for_application(
     }
 }
 
+/// Whether a Lockbox request grants access now.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LiveAccess {
+    /// Approved, its window open: the request's ticket, and when access ends (Unix seconds).
+    Live { ticket: String, ends: i64 },
+    /// Why not, in words for the caller.
+    Refused(String),
+}
+
 /// Live access: the request is approved, its window open, and (when `application` is given)
-/// it was filed by that application. Returns the request's ticket and when access ends, or
-/// why not.
+/// it was filed by that application.
 pub async fn live_access(
     pool: &Pool,
     id: i64,
     application: Option<i64>,
-) -> Result<Result<(String, i64), String>, AppError> {
+) -> Result<LiveAccess, AppError> {
     /// Who filed it, ticket, stored status, request expiry, access end.
     type Live = (Option<i64>, String, String, i64, Option<i64>);
     let row: Option<Live> = sqlx::query_as(
@@ -825,21 +833,28 @@ pub async fn live_access(
     .fetch_optional(pool)
     .await?;
     let Some((owner, ticket, stored, expires, ends)) = row else {
-        return Ok(Err(format!("There is no Lockbox request {id}.")));
+        return Ok(LiveAccess::Refused(format!(
+            "There is no Lockbox request {id}."
+        )));
     };
     if application.is_some_and(|app| owner != Some(app)) {
-        return Ok(Err(format!(
+        return Ok(LiveAccess::Refused(format!(
             "Lockbox request {id} was filed by another application."
         )));
     }
     Ok(match effective_status(&stored, unix_now(), expires, ends) {
-        LockboxStatus::Approved => Ok((ticket, ends.unwrap_or_default())),
+        LockboxStatus::Approved => LiveAccess::Live {
+            ticket,
+            ends: ends.unwrap_or_default(),
+        },
         LockboxStatus::ActionNeeded => {
-            Err(format!("Lockbox request {id} is waiting for approval."))
+            LiveAccess::Refused(format!("Lockbox request {id} is waiting for approval."))
         }
-        LockboxStatus::Denied => Err(format!("Lockbox request {id} was denied.")),
-        LockboxStatus::Revoked => Err(format!("Access for Lockbox request {id} was revoked.")),
-        LockboxStatus::Expired => Err(format!("Lockbox request {id} has expired.")),
+        LockboxStatus::Denied => LiveAccess::Refused(format!("Lockbox request {id} was denied.")),
+        LockboxStatus::Revoked => {
+            LiveAccess::Refused(format!("Access for Lockbox request {id} was revoked."))
+        }
+        LockboxStatus::Expired => LiveAccess::Refused(format!("Lockbox request {id} has expired.")),
     })
 }
 

@@ -200,13 +200,13 @@ impl FromRequestParts<AppState> for SupportGrant {
         };
         let id = request_id(raw.to_str().unwrap_or_default())?;
         match lockbox::live_access(&state.ctx.pool, id, Some(app.id)).await? {
-            Ok((ticket, _ends)) => Ok(Self {
+            lockbox::LiveAccess::Live { ticket, .. } => Ok(Self {
                 app,
                 client,
                 id,
                 ticket,
             }),
-            Err(reason) => Err(ApiError {
+            lockbox::LiveAccess::Refused(reason) => Err(ApiError {
                 status: StatusCode::FORBIDDEN,
                 message: Cow::Owned(reason),
             }),

@@ -239,10 +239,10 @@ async fn check(
         Some(app_id) if body.request > 0 => {
             lockbox::live_access(&state.ctx.pool, body.request, Some(app_id)).await?
         }
-        _ => Err(String::new()),
+        _ => lockbox::LiveAccess::Refused(String::new()),
     };
     Ok(match live {
-        Ok((ticket, ends)) => Json(serde_json::json!({
+        lockbox::LiveAccess::Live { ticket, ends } => Json(serde_json::json!({
             "active": true,
             "exp": ends,
             "expiresAt": rfc3339(ends),
@@ -251,7 +251,7 @@ async fn check(
             "application": body.application.trim(),
             "access": "read",
         })),
-        Err(_) => Json(serde_json::json!({ "active": false })),
+        lockbox::LiveAccess::Refused(_) => Json(serde_json::json!({ "active": false })),
     }
     .into_response())
 }

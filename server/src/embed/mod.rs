@@ -5,7 +5,7 @@ use crate::AppState;
 use app::{
     embed::{
         SESSION_HEADER,
-        ssr::{self as embed, Exchange},
+        ssr::{self as embed, Exchange, Exchanged},
     },
     error::AppError,
 };
@@ -79,7 +79,7 @@ pub async fn exchange(
     )
     .await;
     match outcome {
-        Ok(Ok(session)) => {
+        Ok(Exchanged::Opened(session)) => {
             tracing::info!(user_id = session.user.id, origin = %session.origin, "embed session");
             Json(json!({
                 "session": session.token,
@@ -93,7 +93,7 @@ pub async fn exchange(
             }))
             .into_response()
         }
-        Ok(Err(refusal)) => {
+        Ok(Exchanged::Refused(refusal)) => {
             state.api_throttle.fail(client);
             tracing::warn!(client = %client, reason = refusal.code(), "embed token refused");
             refused(StatusCode::UNAUTHORIZED, refusal.code(), refusal.message())

@@ -5,7 +5,7 @@ mod sessions;
 pub mod token;
 
 pub use config::EmbedConfig;
-pub use sessions::{EmbedSession, Exchange, end_session, exchange, prune};
+pub use sessions::{EmbedSession, Exchange, Exchanged, end_session, exchange, prune};
 pub use token::Refusal;
 
 use super::{EmbedOrigin, EmbedSettings, parse_origin};

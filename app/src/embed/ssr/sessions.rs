@@ -41,14 +41,18 @@ pub struct EmbedSession {
     pub tab: Option<String>,
 }
 
+/// What an exchange came to: a session, or why the token was refused.
+#[derive(Debug)]
+pub enum Exchanged {
+    Opened(EmbedSession),
+    Refused(Refusal),
+}
+
 /// Checks the token in full and, when it passes, uses up its `jti` and opens a session, in one
 /// transaction. Every outcome is audited: `embed.session` or `embed.refused` with the reason.
-pub async fn exchange(
-    ctx: &AppContext,
-    request: Exchange<'_>,
-) -> Result<Result<EmbedSession, Refusal>, AppError> {
+pub async fn exchange(ctx: &AppContext, request: Exchange<'_>) -> Result<Exchanged, AppError> {
     let outcome = open(ctx, &request).await?;
-    if let Err(refusal) = &outcome {
+    if let Exchanged::Refused(refusal) = &outcome {
         let mut conn = ctx.pool.acquire().await?;
         // The parent origin is the frame's claim: kept short, written escaped like any text.
         let parent: String = request.parent.chars().take(300).collect();
@@ -85,19 +89,16 @@ fn claimed_origin(token: &str) -> Option<String> {
 /// the portal's secret and the user's session epoch are the ones in force when the session is
 /// written, so a portal removed, a secret regenerated or sessions ended a moment earlier are
 /// never outrun by an exchange that read them before.
-async fn open(
-    ctx: &AppContext,
-    request: &Exchange<'_>,
-) -> Result<Result<EmbedSession, Refusal>, AppError> {
+async fn open(ctx: &AppContext, request: &Exchange<'_>) -> Result<Exchanged, AppError> {
     let now = unix_now();
     if request.token.len() > 4096 {
-        return Ok(Err(Refusal::Malformed));
+        return Ok(Exchanged::Refused(Refusal::Malformed));
     }
     let Some(claimed) = claimed_origin(request.token) else {
-        return Ok(Err(Refusal::Malformed));
+        return Ok(Exchanged::Refused(Refusal::Malformed));
     };
     let Ok(origin) = parse_origin(&claimed) else {
-        return Ok(Err(Refusal::OriginNotAllowed));
+        return Ok(Exchanged::Refused(Refusal::OriginNotAllowed));
     };
     let mut tx = begin_write(&ctx.pool).await?;
     let Some(secret) = secret_for(&mut tx, ctx, &origin).await? else {
@@ -105,7 +106,7 @@ async fn open(
             .await?
             .iter()
             .any(|s| source_allows(s, &origin));
-        return Ok(Err(if listed {
+        return Ok(Exchanged::Refused(if listed {
             Refusal::NotConfigured
         } else {
             Refusal::OriginNotAllowed
@@ -113,17 +114,17 @@ async fn open(
     };
     let claims = match validate(secret.as_bytes(), request.token, now) {
         Ok(c) => c,
-        Err(r) => return Ok(Err(r)),
+        Err(r) => return Ok(Exchanged::Refused(r)),
     };
     if parse_origin(&claims.origin).ok().as_deref() != Some(origin.as_str()) {
-        return Ok(Err(Refusal::OriginNotAllowed));
+        return Ok(Exchanged::Refused(Refusal::OriginNotAllowed));
     }
     if parse_origin(request.parent).ok().as_deref() != Some(origin.as_str()) {
-        return Ok(Err(Refusal::OriginMismatch));
+        return Ok(Exchanged::Refused(Refusal::OriginMismatch));
     }
     let user = match users::find_credentials(&mut *tx, &claims.sub).await? {
         Some((user, Some(_password))) => user,
-        _ => return Ok(Err(Refusal::UnknownUser)),
+        _ => return Ok(Exchanged::Refused(Refusal::UnknownUser)),
     };
     let first_use = sqlx::query(
         "INSERT INTO embed_token_uses (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -135,7 +136,7 @@ async fn open(
     .rows_affected()
         == 1;
     if !first_use {
-        return Ok(Err(Refusal::Replayed));
+        return Ok(Exchanged::Refused(Refusal::Replayed));
     }
     let epoch: i64 = sqlx::query_scalar("SELECT session_epoch FROM principals WHERE id = $1")
         .bind(user.id)
@@ -174,7 +175,7 @@ async fn open(
     )
     .await?;
     tx.commit().await?;
-    Ok(Ok(EmbedSession {
+    Ok(Exchanged::Opened(EmbedSession {
         token,
         expires_at,
         user,
