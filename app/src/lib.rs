@@ -7,6 +7,8 @@ pub mod audit;
 pub mod auth;
 pub mod connections;
 #[cfg(feature = "ssr")]
+pub mod context;
+#[cfg(feature = "ssr")]
 pub mod db;
 pub mod embed;
 pub mod error;

@@ -188,7 +188,7 @@ impl ExpiredDeletion for Sessions {
 /// their transaction commits (`LISTEN`; `app::db::notify` sends). The periodic re-reads stay as
 /// the fallback, and after the listening connection was lost and made again everything is read
 /// again, since notifications in between are gone.
-pub async fn follow_changes(url: String, ctx: app::auth::ssr::AppContext) {
+pub async fn follow_changes(url: String, ctx: app::context::AppContext) {
     use sqlx::postgres::PgListener;
     let reload_keys = || async {
         if let Err(e) = app::api_keys::ssr::store::reload(&ctx.api_keys, &ctx.pool).await {

@@ -24,7 +24,7 @@ use app::db::Pool;
 use app::{
     api_keys::ssr::{ApiKeys, sealing::Sealer, store as key_store},
     audit::chain::AuditKey,
-    auth::ssr::{AppContext, SessionPolicy},
+    context::{AppContext, SessionPolicy},
     key_vault::{
         runtime::{KeyVaultSettings, VaultRuntime},
         ssr as key_vault,

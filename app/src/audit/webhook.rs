@@ -11,8 +11,9 @@ use super::{
     stream::Destination,
 };
 use crate::{
-    auth::ssr::{AppContext, client_addr},
+    auth::ssr::client_addr,
     connections::ssr as connections,
+    context::AppContext,
     db::{Pool, begin_write},
     error::AppError,
     roles::UserInfo,

@@ -11,7 +11,8 @@ use crate::db::{Conn, Pool};
 use crate::{
     api_keys::ssr::sealing::{Aad, SealedColumn},
     audit::ssr::{self as audit, Entry},
-    auth::ssr::{AppContext, client_addr},
+    auth::ssr::client_addr,
+    context::AppContext,
     db::begin_write,
     error::AppError,
     key_vault::ssr::{

@@ -12,7 +12,8 @@ use crate::db::Flag;
 use crate::db::{Conn, Pool};
 use crate::{
     audit::ssr::{self as audit, Entry},
-    auth::ssr::{AppContext, client_addr, confirm_password, require},
+    auth::ssr::{client_addr, confirm_password, require},
+    context::AppContext,
     db::begin_write,
     error::AppError,
     roles::{Role, UserInfo},

@@ -5,7 +5,7 @@
 use super::ssr::SsoSettings;
 use crate::{
     api_keys::ssr::sealing::{Aad, SealedColumn},
-    auth::ssr::AppContext,
+    context::AppContext,
     db::{Conn, Flag},
     error::AppError,
 };

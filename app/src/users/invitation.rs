@@ -18,7 +18,7 @@ use crate::auth::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 /// empty token means the one this browser exchanged on opening its link (kept in its session).
 #[server(prefix = "/rpc", endpoint = "invitation_check", output = crate::wire::JsonAnswer)]
 pub async fn check_invitation(token: String) -> Result<Invitation, AppError> {
-    let ctx = crate::auth::ssr::context()?;
+    let ctx = crate::context::context()?;
     let token = super::ssr::invitations::token_or_held(token).await?;
     super::ssr::invitations::check(&ctx.pool, &token).await
 }
@@ -32,7 +32,7 @@ pub async fn accept_invitation(
     confirm: String,
 ) -> Result<(), AppError> {
     use crate::auth::ssr as auth;
-    let ctx = auth::context()?;
+    let ctx = crate::context::context()?;
     let token = super::ssr::invitations::token_or_held(token).await?;
     let name = super::ssr::changes::parse_name(&name)
         .map_err(|e| AppError::invalid("name", e.to_string()))?;

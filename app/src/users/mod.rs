@@ -146,7 +146,7 @@ pub struct Member {
 }
 
 #[cfg(feature = "ssr")]
-async fn admin() -> Result<(crate::auth::ssr::AppContext, crate::roles::UserInfo), AppError> {
+async fn admin() -> Result<(crate::context::AppContext, crate::roles::UserInfo), AppError> {
     crate::auth::ssr::require(Role::Admin).await
 }
 

@@ -3,7 +3,8 @@
 use app::db::Pool;
 use app::{
     audit::ssr as audit,
-    auth::ssr::{AppContext, admit, authorize},
+    auth::ssr::{admit, authorize},
+    context::AppContext,
     error::AppError,
     roles::Role,
 };

@@ -10,8 +10,9 @@ use app::{
     audit::ssr as audit,
     auth::{
         return_path::{DEFAULT_LANDING, login_url, safe_return_path},
-        ssr::{AppContext, SignedInUser, authorize, sign_in, verify_credentials},
+        ssr::{SignedInUser, authorize, sign_in, verify_credentials},
     },
+    context::AppContext,
     error::AppError,
     roles::Role,
     security::{PageFacts, VaultAlert},

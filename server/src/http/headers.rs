@@ -1,7 +1,7 @@
 //! Security headers on every response, with a fresh CSP nonce per request for the inline
 //! hydration script that Leptos writes into each page.
 
-use app::auth::ssr::AppContext;
+use app::context::AppContext;
 use axum::{
     extract::{Request, State},
     http::{HeaderValue, header},

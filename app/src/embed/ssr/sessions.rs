@@ -10,7 +10,7 @@ use crate::db::Pool;
 use crate::{
     audit::ssr as audit,
     auth::embed_session::SESSION_PREFIX,
-    auth::ssr::AppContext,
+    context::AppContext,
     db::begin_write,
     embed::parse_origin,
     error::AppError,

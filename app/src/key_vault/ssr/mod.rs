@@ -13,7 +13,8 @@ use crate::db::Flag;
 use crate::db::{Conn, Pool};
 use crate::{
     audit::ssr::{self as audit, Entry},
-    auth::ssr::{AppContext, client_addr},
+    auth::ssr::client_addr,
+    context::AppContext,
     db::begin_write,
     error::AppError,
     key_vault::{
