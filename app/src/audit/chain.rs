@@ -103,6 +103,11 @@ pub struct Stored {
 pub const STORED_COLUMNS: &str = "SELECT id, seq, at, actor_id, actor_email, action, target, detail, client_addr, mac FROM audit_log";
 
 impl Stored {
+    /// The entry's MAC in hex, as the streams carry it (empty before it is chained).
+    pub fn mac_hex(&self) -> String {
+        self.mac.as_deref().map(hex).unwrap_or_default()
+    }
+
     /// The columns the MAC covers, at sequence `seq`.
     pub fn fields(&self, seq: i64) -> Fields<'_> {
         Fields {

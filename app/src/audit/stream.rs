@@ -148,7 +148,7 @@ fn header_field(value: &str, max: usize) -> String {
 
 /// The message as one octet-counted frame: `LEN SP SYSLOG-MSG`.
 fn frame(e: &Stored, hostname: &str) -> Vec<u8> {
-    let mac: String = e.mac.iter().flatten().map(|b| format!("{b:02x}")).collect();
+    let mac = e.mac_hex();
     let mut sd = format!(
         "[{SD_ID} seq=\"{}\" action=\"{}\" actor=\"{}\"",
         e.seq.unwrap_or_default(),

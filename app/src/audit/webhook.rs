@@ -31,7 +31,7 @@ const CONTENT_TYPE: &str = "application/cloudevents-batch+json";
 /// the same number, with which a receiver drops a batch it got twice.
 fn event(e: &Stored) -> serde_json::Value {
     let seq = e.seq.unwrap_or_default();
-    let mac: String = e.mac.iter().flatten().map(|b| format!("{b:02x}")).collect();
+    let mac = e.mac_hex();
     let mut event = serde_json::json!({
         "specversion": "1.0",
         "id": seq.to_string(),

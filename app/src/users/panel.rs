@@ -439,6 +439,7 @@ fn on_demand(part: OnDemand) -> AnyView {
     }
 }
 
+/// `part` once its code has arrived, "Loading…" until then.
 fn loading(part: OnDemand) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>

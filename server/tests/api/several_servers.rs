@@ -401,6 +401,18 @@ async fn killing_one_of_two_servers_mid_write_loses_nothing() {
     assert_eq!(verdict["state"], "intact", "{verdict}");
 }
 
+/// Waits (at most a second) until `server` refuses the frame's calls with `session`: a change
+/// made through the other server ended it.
+async fn session_ends_within_a_second(server: &TestApp, session: &str, what: &str) {
+    within(Duration::from_secs(1), what, async || {
+        crate::embed::frame_call(server, session, "/rpc/api_overview", "")
+            .await
+            .status()
+            == StatusCode::UNAUTHORIZED
+    })
+    .await;
+}
+
 /// An embed session and a single-use embed token are the database's: a frame's calls may
 /// reach any server, a token used on one is refused on the other, and a portal removed through
 /// one ends its sessions on the other.
@@ -425,17 +437,7 @@ async fn embed_sessions_and_tokens_work_whichever_server_a_frame_reaches() {
         "origin=https%3A%2F%2Fportal.example.com",
     )
     .await;
-    within(
-        Duration::from_secs(1),
-        "the removed portal on B",
-        async || {
-            frame_call(&b, &session, "/rpc/api_overview", "")
-                .await
-                .status()
-                == StatusCode::UNAUTHORIZED
-        },
-    )
-    .await;
+    session_ends_within_a_second(&b, &session, "the removed portal on B").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -495,7 +497,7 @@ async fn ending_a_user_s_sessions_and_access_through_one_server_holds_on_the_oth
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_embed_secret_regenerated_through_one_server_is_refused_on_the_other() {
-    use crate::embed::{PORTAL, claims, exchange, frame_call, refused_with, set_up, sign};
+    use crate::embed::{PORTAL, claims, exchange, refused_with, set_up, sign};
     let pg = Postgres::new().await;
     let a = server_on(&pg.url, |_| {}).await;
     let b = server_on(&pg.url, |_| {}).await;
@@ -510,17 +512,7 @@ async fn an_embed_secret_regenerated_through_one_server_is_refused_on_the_other(
         "origin=https%3A%2F%2Fportal.example.com",
     )
     .await;
-    within(
-        Duration::from_secs(1),
-        "the old secret's session on B",
-        async || {
-            frame_call(&b, &session, "/rpc/api_overview", "")
-                .await
-                .status()
-                == StatusCode::UNAUTHORIZED
-        },
-    )
-    .await;
+    session_ends_within_a_second(&b, &session, "the old secret's session on B").await;
     refused_with(
         &b,
         &sign(&secret, &claims(ADMIN_EMAIL)),
