@@ -2,6 +2,7 @@
 //! Gatehouse's Leptos app: shared types, components, routes and server functions.
 //! Everything behind `ssr` runs only on the server.
 
+pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod connections;
 pub mod context;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod email;
 pub mod embed;
 pub mod error;
 pub mod key_vault;
@@ -17,18 +19,23 @@ pub mod layout;
 pub mod lockbox;
 #[cfg(feature = "ssr")]
 pub mod outbound;
+#[cfg(feature = "ssr")]
+pub mod principals;
 pub mod provisioning;
 pub mod roles;
 pub mod security;
 pub mod sso;
 pub mod text;
 pub mod time_fmt;
+#[cfg(feature = "ssr")]
+pub mod tokens;
 pub mod two_person;
 pub mod ui;
 pub mod users;
 pub mod wire;
 
-use auth::{LoginRoute, guard::provide_current_user, guard::set_response_status, return_path};
+use account::LoginRoute;
+use auth::{guard::provide_current_user, guard::set_response_status, return_path};
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
@@ -90,8 +97,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path=return_path::DEFAULT_LANDING/> } ssr=SsrMode::Async/>
                 <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/logout") view=auth::SignOutPage ssr=SsrMode::Async/>
-                <Route path=path!("/account") view=auth::AccountPage ssr=SsrMode::Async/>
+                <Route path=path!("/logout") view=account::SignOutPage ssr=SsrMode::Async/>
+                <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/invitation") view={Lazy::<users::InvitationRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/admin/security") view=security::SecurityPage ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/security/users"/> } ssr=SsrMode::Async/>

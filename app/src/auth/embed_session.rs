@@ -3,10 +3,7 @@
 //! the cookie session's check, so that the guard needs nothing from the embed feature.
 
 use crate::db::Pool;
-use crate::{
-    error::AppError, roles::UserInfo, time_fmt::unix_now, users::ssr as users,
-    users::ssr::tokens::digest,
-};
+use crate::{error::AppError, principals, roles::UserInfo, time_fmt::unix_now, tokens::digest};
 
 /// The request header that carries an embed session (lower case, as HTTP/2 sends it).
 pub const SESSION_HEADER: &str = "gatehouse-embed-session";
@@ -29,7 +26,7 @@ pub async fn session_user(pool: &Pool, token: &str) -> Result<Option<UserInfo>, 
     let Some((user_id, epoch)) = row else {
         return Ok(None);
     };
-    Ok(users::find_session_user(pool, user_id)
+    Ok(principals::find_session_user(pool, user_id)
         .await?
         .filter(|(_, current)| *current == epoch)
         .map(|(user, _)| user))

@@ -3,16 +3,10 @@
 //! The server guard (`ssr::require`) is the only authority; the UI guard (`guard::RequireRole`)
 //! merely avoids showing what the server would refuse anyway.
 
-mod account;
 #[cfg(feature = "ssr")]
 pub mod embed_session;
 pub mod guard;
-mod login;
 pub mod return_path;
-mod sign_out;
-pub use account::AccountPage;
-pub use login::LoginRoute;
-pub use sign_out::SignOutPage;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
@@ -50,23 +44,4 @@ pub fn check_new_password(password: &str, confirm: &str) -> Result<(), AppError>
         return Err(AppError::invalid("confirm", "The passwords do not match."));
     }
     Ok(())
-}
-
-/// Changes the caller's own password (the current one required) and ends their other
-/// sessions; this one stays signed in. Any signed-in user.
-#[server(prefix = "/rpc", endpoint = "account_password", output = crate::wire::JsonAnswer)]
-pub async fn change_password(
-    current: String,
-    password: String,
-    confirm: String,
-) -> Result<(), AppError> {
-    let (ctx, me) = ssr::require(crate::roles::Role::Viewer).await?;
-    ssr::change_password(&ctx, &me, current, password, confirm).await
-}
-
-/// Ends every session of the caller, this one included. Any signed-in user.
-#[server(prefix = "/rpc", endpoint = "account_sign_out_everywhere", output = crate::wire::JsonAnswer)]
-pub async fn sign_out_everywhere() -> Result<(), AppError> {
-    let (ctx, me) = ssr::require(crate::roles::Role::Viewer).await?;
-    ssr::sign_out_everywhere(&ctx, &me).await
 }

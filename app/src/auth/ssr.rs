@@ -4,9 +4,9 @@ use crate::db::Pool;
 use crate::{
     context::{AppContext, context},
     error::AppError,
+    principals,
     roles::{Role, UserInfo},
     time_fmt::unix_now,
-    users::ssr as users,
 };
 use leptos::prelude::use_context;
 use std::{sync::LazyLock, time::Duration};
@@ -61,7 +61,7 @@ pub async fn authorize(ctx: &AppContext, session: &Session) -> Result<Option<Use
         session.flush().await?;
         return Ok(None);
     }
-    let Some((user, epoch)) = users::find_session_user(&ctx.pool, user_id).await? else {
+    let Some((user, epoch)) = principals::find_session_user(&ctx.pool, user_id).await? else {
         session.flush().await?;
         return Ok(None);
     };
@@ -245,72 +245,11 @@ pub async fn verify_credentials(
     email: &str,
     password: String,
 ) -> Result<Option<UserInfo>, AppError> {
-    let found = users::find_credentials(pool, email).await?;
+    let found = principals::find_credentials(pool, email).await?;
     let hash = found
         .as_ref()
         .and_then(|(_, hash)| hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
     let matches = hashing(move || password_auth::verify_password(password, &hash).is_ok()).await?;
     Ok(found.filter(|_| matches).map(|(user, _)| user))
-}
-
-async fn record_own(
-    conn: &mut crate::db::Conn,
-    me: &UserInfo,
-    action: &str,
-) -> Result<(), AppError> {
-    crate::audit::ssr::record(
-        conn,
-        crate::audit::ssr::Entry {
-            actor: Some(me),
-            action,
-            target: Some(&me.email),
-            detail: "",
-            client_addr: client_addr().as_deref(),
-        },
-    )
-    .await
-}
-
-/// A new password for the caller, after the current one checks out; their other sessions end.
-pub async fn change_password(
-    ctx: &AppContext,
-    me: &UserInfo,
-    current: String,
-    password: String,
-    confirm: String,
-) -> Result<(), AppError> {
-    // An embedded page has no cookie session to keep: refused before anything is written.
-    let session = request_session().await?;
-    confirm_password(
-        ctx,
-        me,
-        current,
-        ("current", "The current password is not correct."),
-    )
-    .await?;
-    crate::auth::check_new_password(&password, &confirm)?;
-    let hash = hash_password(password).await?;
-    let mut tx = crate::db::begin_write(&ctx.pool).await?;
-    sqlx::query("UPDATE principals SET password_hash = $1, password_chosen = TRUE WHERE id = $2")
-        .bind(&hash)
-        .bind(me.id)
-        .execute(&mut *tx)
-        .await?;
-    let epoch = users::end_sessions(&mut tx, me.id).await?;
-    record_own(&mut tx, me, "user.password_changed").await?;
-    tx.commit().await?;
-    keep_session(&session, epoch).await
-}
-
-/// Ends every session of the caller, the current one too.
-pub async fn sign_out_everywhere(ctx: &AppContext, me: &UserInfo) -> Result<(), AppError> {
-    // An embedded page has no cookie session: refused before anything is written.
-    let session = request_session().await?;
-    let mut tx = crate::db::begin_write(&ctx.pool).await?;
-    users::end_sessions(&mut tx, me.id).await?;
-    record_own(&mut tx, me, "auth.sign_out_everywhere").await?;
-    tx.commit().await?;
-    session.flush().await?;
-    Ok(())
 }

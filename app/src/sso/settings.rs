@@ -341,7 +341,7 @@ pub async fn set_break_glass(
     on: bool,
 ) -> Result<(), AppError> {
     let not_a_user = || AppError::invalid("email", "No user on this tab has this email.");
-    let address = crate::users::email::Email::parse(email).map_err(|_| not_a_user())?;
+    let address = crate::email::Email::parse(email).map_err(|_| not_a_user())?;
     let mut tx = crate::db::begin_write(&ctx.pool).await?;
     let changed =
         sqlx::query("UPDATE principals SET break_glass = $1 WHERE kind = 'user' AND handle = $2")

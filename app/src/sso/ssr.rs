@@ -10,9 +10,9 @@
 use crate::{
     api_keys::ssr::sealing::Sealer,
     db::{Conn, Flag, Pool},
+    email::Email,
     error::AppError,
     time_fmt::unix_now,
-    users::email::Email,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use openidconnect::{

@@ -2,7 +2,6 @@
 //! applications; this module holds the types both sides share and the server functions.
 
 mod add;
-pub mod email;
 mod highlight;
 mod invitation;
 mod members;
@@ -13,7 +12,7 @@ mod role_select;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub use email::Email;
+pub use crate::email::Email;
 pub use invitation::{AcceptInvitation, InvitationRoute, accept_invitation, check_invitation};
 pub use panel::UsersRoute;
 pub use query::{ListQuery, PAGE_SIZE, SortKey};

@@ -174,7 +174,7 @@ async fn finish(
         } => {
             sign_in(&ctx.pool, session, user_id).await?;
             session.insert(VIA_SSO, true).await?;
-            let user = app::users::ssr::find_session_user(&ctx.pool, user_id)
+            let user = app::principals::find_session_user(&ctx.pool, user_id)
                 .await?
                 .map(|(user, _)| user);
             audit::record(

@@ -83,7 +83,7 @@ pub async fn reset_password(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| StartupError::Config(format!("no user has the email {email}")))?;
-    users::end_sessions(&mut tx, id).await?;
+    app::principals::end_sessions(&mut tx, id).await?;
     // Links issued before no longer choose this user's password.
     sqlx::query("DELETE FROM invitations WHERE user_id = $1")
         .bind(id)

@@ -367,10 +367,7 @@ pub async fn regenerate_origin_secret(
 }
 
 fn new_secret() -> String {
-    format!(
-        "{SECRET_PREFIX}{}",
-        crate::users::ssr::tokens::random_token()
-    )
+    format!("{SECRET_PREFIX}{}", crate::tokens::random_token())
 }
 
 async fn store_secret(conn: &mut Conn, ctx: &AppContext, secret: &str) -> Result<(), AppError> {

@@ -16,10 +16,7 @@ use crate::{
     error::AppError,
     roles::UserInfo,
     time_fmt::unix_now,
-    users::ssr::{
-        self as users,
-        tokens::{digest, random_token},
-    },
+    tokens::{digest, random_token},
 };
 
 /// What the frame sends: the token the portal handed over, and the origin of the page that
@@ -122,7 +119,7 @@ async fn open(ctx: &AppContext, request: &Exchange<'_>) -> Result<Exchanged, App
     if parse_origin(request.parent).ok().as_deref() != Some(origin.as_str()) {
         return Ok(Exchanged::Refused(Refusal::OriginMismatch));
     }
-    let user = match users::find_credentials(&mut *tx, &claims.sub).await? {
+    let user = match crate::principals::find_credentials(&mut *tx, &claims.sub).await? {
         Some((user, Some(_password))) => user,
         _ => return Ok(Exchanged::Refused(Refusal::UnknownUser)),
     };

@@ -16,7 +16,8 @@ use crate::{
     db::begin_write,
     error::AppError,
     roles::Role,
-    users::ssr::{changes::parse_name, end_sessions, ensure_an_admin_remains, record, tokens},
+    tokens,
+    users::ssr::{changes::parse_name, end_sessions, ensure_an_admin_remains, record},
 };
 
 /// At most this many resources a page (SCIM `count`).

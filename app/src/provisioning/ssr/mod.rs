@@ -10,7 +10,7 @@ use crate::{
     db::begin_write,
     error::AppError,
     roles::{Role, UserInfo},
-    users::ssr::tokens,
+    tokens,
 };
 
 /// Provisioning tokens start with this, so that secret scanners can find leaked ones.

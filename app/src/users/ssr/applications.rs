@@ -1,8 +1,9 @@
 //! Applications calling the REST API with `Authorization: Bearer <client secret>`.
 
-use super::{parse_role, tokens};
+use super::parse_role;
 use crate::db::Flag;
 use crate::db::Pool;
+use crate::tokens;
 use crate::{error::AppError, roles::Role};
 
 /// An application, once its secret checked out.

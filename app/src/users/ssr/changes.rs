@@ -1,9 +1,10 @@
 //! Adding, changing and removing principals. Each change is one `BEGIN IMMEDIATE` transaction
 //! with its audit row: it happens and is recorded, or neither.
 
-use super::{ensure_an_admin_remains, invitations, list, record, tokens};
+use super::{ensure_an_admin_remains, invitations, list, record};
 use crate::db::Flag;
 use crate::db::Pool;
+use crate::tokens;
 use crate::{
     db::begin_write,
     error::AppError,

@@ -1,9 +1,10 @@
 //! One-time invitation links: a random token whose SHA-256 is stored, valid for seven days and
 //! for one use. Issuing a new one for a user retires their older links.
 
-use super::{record, tokens};
+use super::record;
 use crate::db::Flag;
 use crate::db::{Conn, Pool};
+use crate::tokens;
 use crate::{
     db::begin_write,
     error::AppError,

@@ -1,9 +1,9 @@
 //! `/account`: the signed-in user's own page: change the password (the current one required;
 //! other sessions end) and sign out everywhere.
 
-use super::{
-    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, change_password, guard::use_current_user,
-    return_path::login_url, sign_out_everywhere,
+use super::{change_password, sign_out_everywhere};
+use crate::auth::{
+    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, guard::use_current_user, return_path::login_url,
 };
 use crate::{
     error::AppError,
