@@ -61,7 +61,7 @@ pub struct AppState {
     /// Days the audit log keeps an entry.
     pub audit_retention_days: i64,
     pub ctx: AppContext,
-    pub api_throttle: api::FailedKeyThrottle,
+    pub api_throttle: auth::FailedKeyThrottle,
     /// Whether cookies are `Secure` (and `__Host-` named).
     pub secure_cookies: bool,
 }
@@ -156,7 +156,7 @@ impl Application {
                 singleton: Arc::new(app::db::Singleton::new(&pool)),
                 sso: Arc::new(sso),
             },
-            api_throttle: api::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
+            api_throttle: auth::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
             secure_cookies: config.secure_cookies,
         };
         let mut background = vec![
@@ -454,16 +454,20 @@ fn router(
         }
     };
 
+    // Who calls, worked out once for every request of the pages, the REST API and SCIM.
+    let identify = middleware::from_fn_with_state(state.clone(), auth::caller::identify);
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, leptos_context.clone(), {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())
         })
-        // Only the pages (and server functions) above, not the routes below.
+        // Only the pages (and server functions) above, not the routes below; the innermost
+        // runs last.
         .route_layer(middleware::from_fn_with_state(
             state.ctx.clone(),
-            auth::identify,
+            auth::page_facts,
         ))
+        .route_layer(identify.clone())
         .route_layer(middleware::from_fn_with_state(
             state.ctx.clone(),
             auth::exchange_invitation,
@@ -502,8 +506,8 @@ fn router(
     // on their path.
     Router::new()
         .route("/healthz", get(healthz))
-        .merge(api::router())
-        .merge(scim::router(&state))
+        .merge(api::router().route_layer(identify.clone()))
+        .merge(scim::router(&state).route_layer(identify))
         .merge(http::assets::router(&state.leptos_options))
         .route("/embed.js", get(embed::script))
         .merge(pages)

@@ -12,8 +12,9 @@ use leptos::prelude::use_context;
 use std::{sync::LazyLock, time::Duration};
 use tower_sessions::Session;
 
-/// Who a request comes from, looked up once by the server before Leptos renders a page or runs
-/// a server function ([`identify`]) and put into the request's extensions (`None`: anonymous).
+/// The user a request comes from, as the server's identifying layer (`server::auth::caller`)
+/// found it before Leptos renders a page or runs a server function, and put into the
+/// request's extensions (`None`: anonymous, or a caller that is not a user).
 #[derive(Clone, Debug)]
 pub struct SignedInUser(pub Option<UserInfo>);
 
@@ -101,25 +102,6 @@ pub async fn request_session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
         .map_err(AppError::internal)
-}
-
-/// Who calls, worked out once per request by the server's identifying layer before Leptos
-/// renders a page or runs a server function: the embed session's user when the request carries
-/// an embed session header, else the cookie session's. An embed session that has ended is an
-/// anonymous caller.
-pub async fn identify(
-    ctx: &AppContext,
-    headers: &http::HeaderMap,
-    session: Option<&Session>,
-) -> Result<Option<UserInfo>, AppError> {
-    let embed = headers
-        .get(crate::auth::embed_session::SESSION_HEADER)
-        .and_then(|v| v.to_str().ok());
-    match (embed, session) {
-        (Some(token), _) => crate::auth::embed_session::session_user(&ctx.pool, token).await,
-        (None, Some(session)) => authorize(ctx, session).await,
-        (None, None) => Ok(None),
-    }
 }
 
 /// The caller the identifying layer put into the request (`SignedInUser`). A request it did

@@ -1,6 +1,7 @@
-//! Who calls the REST API, worked out before a handler runs: a handler names the caller it
-//! needs among its arguments (axum extractors) and never authenticates by itself.
-//! - [`Caller`]: a subscription key or an application (`GET /api/v1/environment`);
+//! Who may call the REST API: a handler names the caller it needs among its arguments (axum
+//! extractors) and never authenticates by itself. The caller was worked out once, by the
+//! identifying layer (`crate::auth::caller`); these decide whether it will do.
+//! - [`ApiCaller`]: a subscription key or an application (`GET /api/v1/environment`);
 //! - [`ApplicationCaller`]: an application, by its client secret;
 //! - [`AdminApplication`]: an application with the Admin role;
 //! - [`SupportGrant`]: a support application's approved, live Customer Lockbox request.
@@ -8,22 +9,17 @@
 //! Every refusal counts against the client's failed-credential throttle where a credential was
 //! wrong, and a disabled API refuses everyone.
 
-use super::{ApiError, KEY_HEADER};
-use crate::AppState;
-use app::{
-    api_keys::ssr::ring::Verdict,
-    lockbox::ssr as lockbox,
-    roles::Role,
-    users::ssr::applications::{self as app_store, Application},
+use super::ApiError;
+use crate::{
+    AppState,
+    auth::caller::{Caller, Credential, client_of},
 };
+use app::{lockbox::ssr as lockbox, roles::Role, users::ssr::applications::Application};
 use axum::{
-    extract::{ConnectInfo, FromRequestParts},
-    http::{HeaderMap, StatusCode, header, request::Parts},
+    extract::FromRequestParts,
+    http::{StatusCode, request::Parts},
 };
-use std::{
-    borrow::Cow,
-    net::{IpAddr, SocketAddr},
-};
+use std::{borrow::Cow, net::IpAddr};
 
 /// The header that names the approved request a support call relies on.
 pub const REQUEST_HEADER: &str = "lockbox-request";
@@ -52,19 +48,16 @@ const THROTTLED: ApiError = ApiError::new(
 
 const SECRET_NEEDED: &str =
     "Send an application's client secret as Authorization: Bearer <client secret>.";
+const SECRET_WRONG: &str =
+    "The client secret is not valid. Send Authorization: Bearer <client secret>.";
+const KEY_NEEDED: &str = "Missing API key: send it in the Ocp-Apim-Subscription-Key header, or an application's client secret as Authorization: Bearer <client secret>.";
+const KEY_WRONG: &str = "The API key is not valid.";
 
-/// Who is calling: a subscription key (no role of its own) or an application (its role).
-pub enum Caller {
+/// Who may read the environment: a subscription key (no role of its own) or an application
+/// (its role).
+pub enum ApiCaller {
     Key,
     Application(Application),
-}
-
-/// The client's address, as the trusted-proxy layer left it.
-fn client(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
 /// Counts a failed attempt against `client`; too many in a minute turn 401s into 429s.
@@ -76,62 +69,36 @@ fn refuse(state: &AppState, client: IpAddr, message: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, message)
 }
 
-/// Authenticates a request by its `Authorization: Bearer` application secret, or else (with
-/// `accept_key`) by its subscription key. Either way, a disabled API refuses it.
-async fn authenticate(
+/// The REST API's answer to the caller the identifying layer found: an application, or else
+/// (with `accept_key`) a subscription key. Either way, a disabled API refuses it.
+fn admit(
     state: &AppState,
-    client: IpAddr,
-    headers: &HeaderMap,
+    parts: &Parts,
     accept_key: bool,
-) -> Result<Caller, ApiError> {
-    let keys = &state.ctx.api_keys;
-    // A throttled client's guesses are not even looked at until its time is up.
-    if state.api_throttle.blocked(client) {
-        return Err(THROTTLED);
-    }
-    if let Some(authorization) = headers.get(header::AUTHORIZATION) {
-        let secret = authorization
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let app = match secret {
-            Some(secret) => app_store::find_by_secret(&state.ctx.pool, secret).await?,
-            None => None,
-        };
-        let Some(app) = app else {
-            return Err(refuse(
-                state,
-                client,
-                "The client secret is not valid. Send Authorization: Bearer <client secret>.",
-            ));
-        };
-        if !keys.ring.snapshot().enabled {
-            return Err(DISABLED);
-        }
-        return Ok(Caller::Application(app));
-    }
-    if !accept_key {
-        return Err(refuse(state, client, SECRET_NEEDED));
-    }
-    let presented = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
-    match presented.map(|key| keys.ring.verify(key, app::time_fmt::unix_now())) {
-        Some(Verdict::Valid(_)) => Ok(Caller::Key),
-        Some(Verdict::Disabled) => Err(DISABLED),
-        None => Err(refuse(
-            state,
-            client,
-            "Missing API key: send it in the Ocp-Apim-Subscription-Key header, or an application's client secret as Authorization: Bearer <client secret>.",
-        )),
-        Some(_) => Err(refuse(state, client, "The API key is not valid.")),
-    }
+) -> Result<(ApiCaller, IpAddr), ApiError> {
+    let client = client_of(&parts.extensions);
+    let enabled = || state.ctx.api_keys.ring.snapshot().enabled;
+    let refused = |message| Err(refuse(state, client, message));
+    let caller = match Caller::of(parts) {
+        Caller::Throttled => return Err(THROTTLED),
+        Caller::Application(_) if !enabled() => return Err(DISABLED),
+        Caller::Application(app) => ApiCaller::Application(app),
+        Caller::SubscriptionKey if accept_key && !enabled() => return Err(DISABLED),
+        Caller::SubscriptionKey if accept_key => ApiCaller::Key,
+        Caller::WrongCredential(Credential::ClientSecret | Credential::ProvisioningToken)
+        | Caller::ProvisioningClient => return refused(SECRET_WRONG),
+        _ if !accept_key => return refused(SECRET_NEEDED),
+        Caller::WrongCredential(Credential::SubscriptionKey) => return refused(KEY_WRONG),
+        _ => return refused(KEY_NEEDED),
+    };
+    Ok((caller, client))
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate(state, client(parts), &parts.headers, true).await
+        admit(state, parts, true).map(|(caller, _)| caller)
     }
 }
 
@@ -146,10 +113,10 @@ impl FromRequestParts<AppState> for ApplicationCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let client = client(parts);
-        match authenticate(state, client, &parts.headers, false).await? {
-            Caller::Application(app) => Ok(Self { app, client }),
-            Caller::Key => Err(ApiError::new(StatusCode::UNAUTHORIZED, SECRET_NEEDED)),
+        match admit(state, parts, false)? {
+            (ApiCaller::Application(app), client) => Ok(Self { app, client }),
+            // Not reached: `admit` accepts no key here.
+            (ApiCaller::Key, _) => Err(ApiError::new(StatusCode::UNAUTHORIZED, SECRET_NEEDED)),
         }
     }
 }
@@ -162,8 +129,8 @@ impl FromRequestParts<AppState> for AdminApplication {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match authenticate(state, client(parts), &parts.headers, false).await? {
-            Caller::Application(app) if app.role == Role::Admin => Ok(Self),
+        match admit(state, parts, false)?.0 {
+            ApiCaller::Application(app) if app.role == Role::Admin => Ok(Self),
             _ => Err(ApiError {
                 status: StatusCode::FORBIDDEN,
                 message: Cow::Owned(format!(

@@ -5,7 +5,7 @@ mod connections;
 mod lockbox;
 mod openapi;
 
-use crate::{AppState, auth::client_key};
+use crate::AppState;
 use app::{
     error::AppError,
     users::{ListQuery, ssr::list},
@@ -17,73 +17,9 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use caller::{AdminApplication, Caller};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use caller::{AdminApplication, ApiCaller};
 use serde::Deserialize;
-use std::{
-    borrow::Cow,
-    collections::HashMap,
-    net::IpAddr,
-    num::NonZeroU32,
-    sync::{Arc, Mutex},
-    time::Instant,
-};
-
-/// The header Azure API Management uses, kept so that existing callers work unchanged.
-pub const KEY_HEADER: &str = "ocp-apim-subscription-key";
-
-/// Per-client limit on failed key checks, so that keys cannot be guessed at speed. Once a
-/// client is over it, its requests are refused before any credential is looked at, until the
-/// limiter would admit it again.
-#[derive(Clone)]
-pub struct FailedKeyThrottle {
-    failures: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    blocked_until: Arc<Mutex<HashMap<IpAddr, Instant>>>,
-}
-
-impl FailedKeyThrottle {
-    pub fn per_minute(failures: u32) -> Self {
-        let failures = NonZeroU32::new(failures).unwrap_or(NonZeroU32::MIN);
-        Self {
-            failures: Arc::new(RateLimiter::keyed(Quota::per_minute(failures))),
-            blocked_until: Arc::default(),
-        }
-    }
-
-    pub(crate) fn blocked(&self, client: IpAddr) -> bool {
-        let now = Instant::now();
-        self.blocked_until
-            .lock()
-            .ok()
-            .and_then(|b| b.get(&client_key(client)).copied())
-            .is_some_and(|until| until > now)
-    }
-
-    /// Counts a failure; true when the client is now over the limit (and blocked).
-    pub(crate) fn fail(&self, client: IpAddr) -> bool {
-        let key = client_key(client);
-        match self.failures.check_key(&key) {
-            Ok(()) => false,
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ));
-                if let Ok(mut blocked) = self.blocked_until.lock() {
-                    blocked.insert(key, Instant::now() + wait);
-                }
-                true
-            }
-        }
-    }
-
-    pub fn forget_idle(&self) {
-        self.failures.retain_recent();
-        let now = Instant::now();
-        if let Ok(mut blocked) = self.blocked_until.lock() {
-            blocked.retain(|_, until| *until > now);
-        }
-    }
-}
+use std::borrow::Cow;
 
 /// The REST layer's error: a status and a message for the caller, as JSON.
 #[derive(Debug)]
@@ -150,7 +86,10 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /api/v1/environment`: a subscription key or any application.
-async fn environment(State(state): State<AppState>, _caller: Caller) -> Result<Response, ApiError> {
+async fn environment(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+) -> Result<Response, ApiError> {
     let body = state.ctx.api_keys.ring.snapshot().environment_json.clone();
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

@@ -1,9 +1,12 @@
 //! Sign-in and sign-out over plain HTML form posts, so they work without JavaScript.
 
 pub mod bootstrap;
+pub mod caller;
+pub mod credential_throttle;
 pub mod sso;
 
 pub use app::auth::throttle::{LoginThrottle, client_key};
+pub use credential_throttle::FailedKeyThrottle;
 
 use crate::{AppState, http::cross_site::is_cross_site};
 use app::{
@@ -186,25 +189,24 @@ async fn password_allowed(conn: &mut app::db::Conn, user_id: i64) -> Result<bool
     Ok(allowed)
 }
 
-/// Works out who calls, once per request, before Leptos renders a page or runs a server
-/// function (`app::auth::ssr::identify`): the page's guards decide synchronously with it (see
-/// `app::auth::guard::CurrentUser`), and every server function's `require` reads it.
-pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next: Next) -> Response {
-    let user = match app::auth::ssr::identify(
-        &ctx,
-        request.headers(),
-        request.extensions().get::<Session>(),
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(e) => return e.into_response(),
-    };
+/// What a page shows beside its content, looked up before Leptos renders it (after
+/// [`caller::identify`]): the Security page's alerts for Admins, the sign-in page's single
+/// sign-on button.
+pub async fn page_facts(
+    State(ctx): State<AppContext>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if request.method() == Method::GET {
+        let admin = request
+            .extensions()
+            .get::<SignedInUser>()
+            .and_then(|SignedInUser(user)| user.as_ref())
+            .is_some_and(|u| u.role == Role::Admin);
         // The Security page shows Admins the pending Lockbox requests on its tab strip and a
         // banner while the Key Vault fails its checks.
-        if user.as_ref().is_some_and(|u| u.role == Role::Admin) {
-            match page_facts(&ctx).await {
+        if admin {
+            match security_facts(&ctx).await {
                 Ok(facts) => {
                     request.extensions_mut().insert(facts);
                 }
@@ -221,11 +223,10 @@ pub async fn identify(State(ctx): State<AppContext>, mut request: Request, next:
             }
         }
     }
-    request.extensions_mut().insert(SignedInUser(user));
     next.run(request).await
 }
 
-async fn page_facts(ctx: &AppContext) -> Result<PageFacts, AppError> {
+async fn security_facts(ctx: &AppContext) -> Result<PageFacts, AppError> {
     Ok(PageFacts {
         lockbox_pending: app::lockbox::ssr::pending_count(&ctx.pool).await?,
         stream_alert: app::audit::stream::alert(&ctx.pool)

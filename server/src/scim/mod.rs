@@ -6,27 +6,29 @@
 mod patch;
 mod schemas;
 
-use crate::AppState;
+use crate::{
+    AppState,
+    auth::caller::{Caller, client_of},
+};
 use app::db::Pool;
 use app::{
     error::AppError,
-    provisioning::ssr::{
-        self as provisioning,
-        directory::{self, Attribute, Filter, Group, GroupFields, MAX_PAGE, User, UserFields},
+    provisioning::ssr::directory::{
+        self, Attribute, Filter, Group, GroupFields, MAX_PAGE, User, UserFields,
     },
     users::Email,
 };
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Path, Query, Request, State, rejection::JsonRejection},
-    http::{HeaderValue, StatusCode, header},
-    middleware::{self, Next},
+    extract::{FromRequestParts, Path, Query, State, rejection::JsonRejection},
+    http::{HeaderValue, StatusCode, header, request::Parts},
+    middleware,
     response::{IntoResponse, Response},
     routing::{any, get, post},
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::{borrow::Cow, net::SocketAddr};
+use std::borrow::Cow;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub const BASE: &str = "/scim/v2";
@@ -155,50 +157,35 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/scim/v2/.search", post(search_everything))
         // Anything else under the base answers as SCIM does, not with the site's 404 page.
         .route("/scim/v2/{*rest}", any(unknown_endpoint))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route_layer(middleware::from_extractor_with_state::<ProvisioningClient, _>(state.clone()))
         // A provisioning request is a resource or a batch of PATCH operations: small.
         .layer(RequestBodyLimitLayer::new(256 * 1024))
 }
 
-/// Every SCIM request carries the enabled provisioning token; failures count towards the same
-/// per-client limit as the REST API's.
-async fn authenticate(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let throttle = &state.api_throttle;
-    if throttle.blocked(peer.ip()) {
-        return ScimError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            None,
-            "Too many failed attempts; try again later.",
-        )
-        .into_response();
-    }
-    let bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let valid = match bearer {
-        Some(token) => provisioning::check(&state.ctx.pool, token).await,
-        None => Ok(false),
-    };
-    match valid {
-        Ok(true) => next.run(request).await,
-        Ok(false) => {
-            throttle.fail(peer.ip());
-            ScimError::new(
-                StatusCode::UNAUTHORIZED,
+/// The identity provider's provisioning client, by the enabled provisioning token: every SCIM
+/// route requires it. Refusals count towards the same per-client limit as the REST API's.
+pub struct ProvisioningClient;
+
+impl FromRequestParts<AppState> for ProvisioningClient {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        match Caller::of(parts) {
+            Caller::ProvisioningClient => Ok(Self),
+            Caller::Throttled => Err(ScimError::new(
+                StatusCode::TOO_MANY_REQUESTS,
                 None,
-                "Send the provisioning token from the Users tab as Authorization: Bearer <token>; it may have been regenerated or disabled.",
-            )
-            .into_response()
+                "Too many failed attempts; try again later.",
+            )),
+            _ => {
+                state.api_throttle.fail(client_of(&parts.extensions));
+                Err(ScimError::new(
+                    StatusCode::UNAUTHORIZED,
+                    None,
+                    "Send the provisioning token from the Users tab as Authorization: Bearer <token>; it may have been regenerated or disabled.",
+                ))
+            }
         }
-        Err(e) => ScimError::from(e).into_response(),
     }
 }
 

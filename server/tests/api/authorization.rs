@@ -510,3 +510,104 @@ async fn unknown_pages_are_404() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
+
+/// One caller per request: the REST API's and SCIM's credentials make nobody a signed-in user
+/// of the page, a proxy's own `Authorization` header does not unseat the session's user, and a
+/// session cookie opens neither the REST API nor SCIM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_surface_accepts_only_its_own_credentials() {
+    use reqwest::header;
+    let app = spawn_app().await;
+    let admin = app.client_as(Some(Role::Admin)).await;
+    let key = app.enabled_api_key(&admin).await;
+    let added = app
+        .rpc(
+            &admin,
+            "/rpc/principals_add",
+            "kind=application&principal=Reviewer&role=admin",
+        )
+        .await;
+    let secret = added["client_secret"].as_str().unwrap().to_owned();
+    let scim_token = app.rpc(&admin, "/rpc/provisioning_token", "").await;
+    let scim_token = scim_token.as_str().unwrap().to_owned();
+
+    for (name, value) in [
+        (header::AUTHORIZATION.as_str(), format!("Bearer {secret}")),
+        (
+            header::AUTHORIZATION.as_str(),
+            format!("Bearer {scim_token}"),
+        ),
+        ("ocp-apim-subscription-key", key.clone()),
+    ] {
+        let res = client()
+            .post(app.url("/rpc/current_user"))
+            .header(header::ACCEPT, "application/json")
+            .header(name, &value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let me: serde_json::Value = res.json().await.unwrap();
+        assert!(me.is_null(), "{name} made a signed-in user: {me}");
+        let res = client()
+            .post(app.url("/rpc/security_overview"))
+            .header(header::ACCEPT, "application/json")
+            .header(name, &value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{name}");
+    }
+
+    let me: serde_json::Value = admin
+        .post(app.url("/rpc/current_user"))
+        .header(header::ACCEPT, "application/json")
+        .header(header::AUTHORIZATION, "Basic cHJveHk6cGFzcw==")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], ADMIN_EMAIL);
+
+    // The admin's cookie is no credential for the REST API or SCIM; the right ones are.
+    for path in ["/api/v1/environment", "/scim/v2/Users"] {
+        let res = admin.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let res = client()
+        .get(app.url("/api/v1/environment"))
+        .header("ocp-apim-subscription-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Each credential only where it belongs.
+    let res = client()
+        .get(app.url("/scim/v2/Users"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = client()
+        .get(app.url("/api/v1/principals"))
+        .bearer_auth(&scim_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    for (path, token) in [
+        ("/scim/v2/Users", &scim_token),
+        ("/api/v1/principals", &secret),
+    ] {
+        let res = client()
+            .get(app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
+}
