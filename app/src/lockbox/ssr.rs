@@ -42,21 +42,60 @@ pub async fn require_approver() -> Result<(AppContext, UserInfo), AppError> {
     Ok((ctx, user))
 }
 
+/// A request's stored status (`lockbox_requests.status`), mapped to and from its word here
+/// and nowhere else. What the tab and the API show is [`effective_status`]'s, which also reads
+/// the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    Pending,
+    Approved,
+    Denied,
+    Expired,
+    Revoked,
+}
+
+impl Stored {
+    const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Approved,
+        Self::Denied,
+        Self::Expired,
+        Self::Revoked,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    fn parse(word: &str) -> Result<Self, AppError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == word)
+            .ok_or_else(|| AppError::internal(format!("unknown Lockbox status {word:?} stored")))
+    }
+}
+
 /// What a stored row says, judged against the clock: a pending request past its expiry is
 /// Expired, and so is an approved one whose access has ended, whether or not the sweep has
 /// written that down yet.
 pub fn effective_status(
-    stored: &str,
+    stored: Stored,
     now: i64,
     request_expires_at: i64,
     access_ends_at: Option<i64>,
 ) -> LockboxStatus {
     match stored {
-        "pending" if now < request_expires_at => LockboxStatus::ActionNeeded,
-        "approved" if access_ends_at.is_some_and(|end| now < end) => LockboxStatus::Approved,
-        "denied" => LockboxStatus::Denied,
-        "revoked" => LockboxStatus::Revoked,
-        _ => LockboxStatus::Expired,
+        Stored::Pending if now < request_expires_at => LockboxStatus::ActionNeeded,
+        Stored::Approved if access_ends_at.is_some_and(|end| now < end) => LockboxStatus::Approved,
+        Stored::Denied => LockboxStatus::Denied,
+        Stored::Revoked => LockboxStatus::Revoked,
+        Stored::Pending | Stored::Approved | Stored::Expired => LockboxStatus::Expired,
     }
 }
 
@@ -85,8 +124,9 @@ pub async fn policy(ctx: &AppContext) -> Result<LockboxPolicy, AppError> {
 /// Requests waiting for a decision now.
 pub async fn pending_count(pool: &Pool) -> Result<i64, AppError> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM lockbox_requests WHERE status = 'pending' AND request_expires_at > $1",
+        "SELECT count(*) FROM lockbox_requests WHERE status = $1 AND request_expires_at > $2",
     )
+    .bind(Stored::Pending.as_str())
     .bind(unix_now())
     .fetch_one(pool)
     .await?)
@@ -118,19 +158,20 @@ const ROW_COLUMNS: &str = "SELECT id, ticket, status, requested_at, request_expi
 
 type RawRow = (i64, String, String, i64, i64, i64, Option<i64>, i64);
 
-fn row(raw: RawRow, now: i64) -> LockboxRequestRow {
+fn row(raw: RawRow, now: i64) -> Result<LockboxRequestRow, AppError> {
     let (id, ticket, status, requested_at, request_expires_at, period, access_ends_at, approvals) =
         raw;
-    LockboxRequestRow {
+    let stored = Stored::parse(&status)?;
+    Ok(LockboxRequestRow {
         id,
         ticket,
-        status: effective_status(&status, now, request_expires_at, access_ends_at),
+        status: effective_status(stored, now, request_expires_at, access_ends_at),
         requested_at,
         request_expires_at,
         access_period_secs: period,
         access_ends_at,
         approvals: approvals.clamp(0, 2) as u8,
-    }
+    })
 }
 
 pub async fn list(pool: &Pool, filter: RequestFilter) -> Result<Vec<LockboxRequestRow>, AppError> {
@@ -138,9 +179,10 @@ pub async fn list(pool: &Pool, filter: RequestFilter) -> Result<Vec<LockboxReque
     let rows: Vec<RawRow> = match filter {
         RequestFilter::Pending => {
             sqlx::query_as(&format!(
-                "{ROW_COLUMNS} WHERE status = 'pending' AND request_expires_at > $1 \
+                "{ROW_COLUMNS} WHERE status = $1 AND request_expires_at > $2 \
                  ORDER BY requested_at DESC, id DESC LIMIT 500"
             ))
+            .bind(Stored::Pending.as_str())
             .bind(now)
             .fetch_all(pool)
             .await?
@@ -152,7 +194,7 @@ pub async fn list(pool: &Pool, filter: RequestFilter) -> Result<Vec<LockboxReque
         .fetch_all(pool)
         .await?,
     };
-    Ok(rows.into_iter().map(|r| row(r, now)).collect())
+    rows.into_iter().map(|r| row(r, now)).collect()
 }
 
 async fn row_on(conn: &mut Conn, id: i64, now: i64) -> Result<LockboxRequestRow, AppError> {
@@ -160,7 +202,7 @@ async fn row_on(conn: &mut Conn, id: i64, now: i64) -> Result<LockboxRequestRow,
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row(raw.ok_or(AppError::NotFound)?, now))
+    row(raw.ok_or(AppError::NotFound)?, now)
 }
 
 async fn detail_on(
@@ -390,11 +432,13 @@ async fn apply_policy(
     .await?;
     if !before.enabled && after.enabled {
         let ended: Vec<(i64, String)> = sqlx::query_as(
-            "UPDATE lockbox_requests SET status = 'revoked', access_ends_at = $1 \
-             WHERE status = 'approved' AND by_policy = TRUE AND access_ends_at > $2 \
+            "UPDATE lockbox_requests SET status = $1, access_ends_at = $2 \
+             WHERE status = $3 AND by_policy = TRUE AND access_ends_at > $4 \
              RETURNING id, ticket",
         )
+        .bind(Stored::Revoked.as_str())
         .bind(now)
+        .bind(Stored::Approved.as_str())
         .bind(now)
         .fetch_all(&mut *conn)
         .await?;
@@ -513,9 +557,10 @@ pub async fn approve(
     let complete = approvals >= i64::from(policy.approvals_required);
     if complete {
         sqlx::query(
-            "UPDATE lockbox_requests SET status = 'approved', decided_at = $1, \
-             access_ends_at = $2 + access_period_secs WHERE id = $3",
+            "UPDATE lockbox_requests SET status = $1, decided_at = $2, \
+             access_ends_at = $3 + access_period_secs WHERE id = $4",
         )
+        .bind(Stored::Approved.as_str())
         .bind(now)
         .bind(now)
         .bind(id)
@@ -577,7 +622,8 @@ pub async fn deny(
     let mut tx = begin_write(&ctx.pool).await?;
     let row = row_on(&mut tx, id, now).await?;
     must_be_pending(row.status)?;
-    sqlx::query("UPDATE lockbox_requests SET status = 'denied', decided_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE lockbox_requests SET status = $1, decided_at = $2 WHERE id = $3")
+        .bind(Stored::Denied.as_str())
         .bind(now)
         .bind(id)
         .execute(&mut *tx)
@@ -607,13 +653,12 @@ pub async fn revoke(
             row.status.label()
         )));
     }
-    sqlx::query(
-        "UPDATE lockbox_requests SET status = 'revoked', access_ends_at = $1 WHERE id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE lockbox_requests SET status = $1, access_ends_at = $2 WHERE id = $3")
+        .bind(Stored::Revoked.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     event(&mut tx, id, Some(&approver.email), "Access revoked", "").await?;
     let client = client_addr();
     let by = By {
@@ -740,7 +785,14 @@ pub async fn file(
     .bind(period)
     .bind(now)
     .bind(now + policy.request_expiry_secs)
-    .bind(if by_policy { "approved" } else { "pending" })
+    .bind(
+        if by_policy {
+            Stored::Approved
+        } else {
+            Stored::Pending
+        }
+        .as_str(),
+    )
     .bind(by_policy)
     .bind(by_policy.then_some(now))
     .bind(by_policy.then_some(now + period))
@@ -843,20 +895,26 @@ pub async fn live_access(
             "Lockbox request {id} was filed by another application."
         )));
     }
-    Ok(match effective_status(&stored, unix_now(), expires, ends) {
-        LockboxStatus::Approved => LiveAccess::Live {
-            ticket,
-            ends: ends.unwrap_or_default(),
+    Ok(
+        match effective_status(Stored::parse(&stored)?, unix_now(), expires, ends) {
+            LockboxStatus::Approved => LiveAccess::Live {
+                ticket,
+                ends: ends.unwrap_or_default(),
+            },
+            LockboxStatus::ActionNeeded => {
+                LiveAccess::Refused(format!("Lockbox request {id} is waiting for approval."))
+            }
+            LockboxStatus::Denied => {
+                LiveAccess::Refused(format!("Lockbox request {id} was denied."))
+            }
+            LockboxStatus::Revoked => {
+                LiveAccess::Refused(format!("Access for Lockbox request {id} was revoked."))
+            }
+            LockboxStatus::Expired => {
+                LiveAccess::Refused(format!("Lockbox request {id} has expired."))
+            }
         },
-        LockboxStatus::ActionNeeded => {
-            LiveAccess::Refused(format!("Lockbox request {id} is waiting for approval."))
-        }
-        LockboxStatus::Denied => LiveAccess::Refused(format!("Lockbox request {id} was denied.")),
-        LockboxStatus::Revoked => {
-            LiveAccess::Refused(format!("Access for Lockbox request {id} was revoked."))
-        }
-        LockboxStatus::Expired => LiveAccess::Refused(format!("Lockbox request {id} has expired.")),
-    })
+    )
 }
 
 /// Records one use of approved access (the support endpoints), with the request and ticket.
@@ -884,16 +942,20 @@ pub async fn sweep(pool: &Pool) -> Result<usize, AppError> {
     let now = unix_now();
     let mut tx = begin_write(pool).await?;
     let unanswered: Vec<(i64, String)> = sqlx::query_as(
-        "UPDATE lockbox_requests SET status = 'expired' \
-         WHERE status = 'pending' AND request_expires_at <= $1 RETURNING id, ticket",
+        "UPDATE lockbox_requests SET status = $1 \
+         WHERE status = $2 AND request_expires_at <= $3 RETURNING id, ticket",
     )
+    .bind(Stored::Expired.as_str())
+    .bind(Stored::Pending.as_str())
     .bind(now)
     .fetch_all(&mut *tx)
     .await?;
     let ended: Vec<(i64, String)> = sqlx::query_as(
-        "UPDATE lockbox_requests SET status = 'expired' \
-         WHERE status = 'approved' AND access_ends_at <= $1 RETURNING id, ticket",
+        "UPDATE lockbox_requests SET status = $1 \
+         WHERE status = $2 AND access_ends_at <= $3 RETURNING id, ticket",
     )
+    .bind(Stored::Expired.as_str())
+    .bind(Stored::Approved.as_str())
     .bind(now)
     .fetch_all(&mut *tx)
     .await?;
@@ -930,7 +992,9 @@ mod tests {
 
     #[test]
     fn the_clock_decides_over_the_stored_status() {
-        let s = |stored, now, ends| effective_status(stored, now, 100, ends);
+        let s = |stored: &str, now, ends| {
+            effective_status(Stored::parse(stored).unwrap(), now, 100, ends)
+        };
         assert_eq!(s("pending", 99, None), LockboxStatus::ActionNeeded);
         assert_eq!(s("pending", 100, None), LockboxStatus::Expired);
         assert_eq!(s("approved", 150, Some(200)), LockboxStatus::Approved);
@@ -938,5 +1002,13 @@ mod tests {
         assert_eq!(s("denied", 0, None), LockboxStatus::Denied);
         assert_eq!(s("revoked", 0, Some(10)), LockboxStatus::Revoked);
         assert_eq!(s("expired", 0, None), LockboxStatus::Expired);
+    }
+
+    #[test]
+    fn every_stored_status_reads_back_and_no_other_word_does() {
+        for stored in Stored::ALL {
+            assert_eq!(Stored::parse(stored.as_str()).unwrap(), stored);
+        }
+        assert!(Stored::parse("Pending").is_err());
     }
 }

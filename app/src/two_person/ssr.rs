@@ -50,6 +50,35 @@ impl Proposal {
     }
 }
 
+/// A pending change's stored status (`lockbox_pending_changes.status`), mapped to and from
+/// its word here and nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeStatus {
+    /// Waiting for a second approver.
+    Pending,
+    Confirmed,
+    Cancelled,
+}
+
+impl ChangeStatus {
+    const ALL: [Self; 3] = [Self::Pending, Self::Confirmed, Self::Cancelled];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(word: &str) -> Result<Self, AppError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == word)
+            .ok_or_else(|| AppError::internal(format!("unknown change status {word:?} stored")))
+    }
+}
+
 /// Whether the two-person rule is in force: Approvals required is 2.
 pub async fn in_force(conn: &mut Conn) -> Result<bool, AppError> {
     let two: Option<Flag> =
@@ -90,8 +119,9 @@ pub async fn propose(
 ) -> Result<i64, AppError> {
     let payload = serde_json::to_string(&proposal).map_err(AppError::internal)?;
     let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM lockbox_pending_changes WHERE status = 'pending' AND payload = $1",
+        "SELECT id FROM lockbox_pending_changes WHERE status = $1 AND payload = $2",
     )
+    .bind(ChangeStatus::Pending.as_str())
     .bind(&payload)
     .fetch_optional(&mut *conn)
     .await?;
@@ -127,8 +157,9 @@ pub async fn propose(
 pub async fn pending(conn: &mut Conn, caller: &UserInfo) -> Result<Vec<PendingChange>, AppError> {
     let rows: Vec<(i64, String, i64, String, i64)> = sqlx::query_as(
         "SELECT id, summary, proposed_by, proposed_by_email, proposed_at \
-         FROM lockbox_pending_changes WHERE status = 'pending' ORDER BY id LIMIT 100",
+         FROM lockbox_pending_changes WHERE status = $1 ORDER BY id LIMIT 100",
     )
+    .bind(ChangeStatus::Pending.as_str())
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -154,21 +185,30 @@ async fn waiting(conn: &mut Conn, id: i64) -> Result<(Proposal, String, i64), Ap
     .fetch_optional(&mut *conn)
     .await?;
     let (payload, summary, by, status) = row.ok_or(AppError::NotFound)?;
-    if status != "pending" {
-        return Err(AppError::Conflict(format!(
-            "This change was {status} already."
-        )));
+    match ChangeStatus::parse(&status)? {
+        ChangeStatus::Pending => {}
+        done => {
+            return Err(AppError::Conflict(format!(
+                "This change was {} already.",
+                done.as_str()
+            )));
+        }
     }
     let proposal = serde_json::from_str(&payload).map_err(AppError::internal)?;
     Ok((proposal, summary, by))
 }
 
-async fn conclude(conn: &mut Conn, id: i64, status: &str, by: &UserInfo) -> Result<(), AppError> {
+async fn conclude(
+    conn: &mut Conn,
+    id: i64,
+    status: ChangeStatus,
+    by: &UserInfo,
+) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE lockbox_pending_changes SET status = $1, decided_by_email = $2, decided_at = $3 \
          WHERE id = $4",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(&by.email)
     .bind(unix_now())
     .bind(id)
@@ -186,7 +226,7 @@ pub async fn take(conn: &mut Conn, id: i64, confirmer: &UserInfo) -> Result<Prop
             "You proposed this change: a second Lockbox approver must confirm it.".into(),
         ));
     }
-    conclude(conn, id, "confirmed", confirmer).await?;
+    conclude(conn, id, ChangeStatus::Confirmed, confirmer).await?;
     audit_row(conn, confirmer, "lockbox.change_confirmed", &summary, "").await?;
     Ok(proposal)
 }
@@ -194,6 +234,6 @@ pub async fn take(conn: &mut Conn, id: i64, confirmer: &UserInfo) -> Result<Prop
 /// Withdraws a waiting change (audited `lockbox.change_cancelled`): nothing is applied.
 pub async fn cancel(conn: &mut Conn, id: i64, by: &UserInfo) -> Result<(), AppError> {
     let (_, summary, _) = waiting(conn, id).await?;
-    conclude(conn, id, "cancelled", by).await?;
+    conclude(conn, id, ChangeStatus::Cancelled, by).await?;
     audit_row(conn, by, "lockbox.change_cancelled", &summary, "").await
 }

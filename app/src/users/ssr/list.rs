@@ -71,9 +71,10 @@ fn select() -> String {
              (SELECT COUNT(*) FROM group_members m WHERE m.group_id = p.id) END AS members, \
          p.lockbox_approver, p.active, p.support_application, \
          (p.kind = 'user' AND EXISTS (SELECT 1 FROM lockbox_pending_changes c \
-             WHERE c.status = 'pending' AND c.kind = 'grant_approver' \
+             WHERE c.status = '{waiting}' AND c.kind = 'grant_approver' \
              AND c.user_id = p.id)) AS approver_waiting \
-         FROM principals p"
+         FROM principals p",
+        waiting = crate::two_person::ssr::ChangeStatus::Pending.as_str(),
     )
 }
 
