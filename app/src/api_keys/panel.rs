@@ -154,7 +154,6 @@ fn KeyCard(
     let revealed = RwSignal::new(None::<String>);
     let note = RwSignal::new(None::<String>);
     let confirm = RwSignal::new(false);
-    let grace = RwSignal::new(Grace::Now);
     let masked = key.masked.clone();
     let input_id = format!("key-{}", slot.as_str());
 
@@ -200,48 +199,69 @@ fn KeyCard(
                 <button type="button" on:click=on_copy>"Copy"</button>
             </div>
             <p class="key-note" role="status" aria-live="polite">{move || note.get()}</p>
-            <dl class="key-facts">
-                <div><dt>"Created"</dt><dd>{utc_minutes(key.created_at)}</dd></div>
-                <div><dt>"Last used"</dt><dd>{key.last_used_at.map_or_else(|| "Never".to_owned(), utc_minutes)}</dd></div>
-                <div><dt>"Requests"</dt><dd>{key.request_count}</dd></div>
-            </dl>
-            {key.previous.map(|p| view! {
-                <p class="notice" role="note">
-                    "The replaced key " <code>{p.masked}</code> " keeps working until " {utc_minutes(p.expires_at)} "."
-                </p>
-            })}
+            {key_facts(&key)}
             <button type="button" disabled=busy on:click=move |_| confirm.set(true)>{slot.regenerate_label()}</button>
-            <ConfirmDialog
-                open=confirm
-                id=match slot { KeySlot::Primary => "regenerate-primary", KeySlot::Secondary => "regenerate-secondary" }
-                title=format!("Regenerate the {}?", slot.label().to_lowercase())
-                confirm_label="Regenerate"
-                on_confirm=Callback::new(move |()| {
-                    regenerate.dispatch(RegenerateApiKey { slot, grace: grace.get_untracked() });
-                })
-            >
-                <p>
-                    "Callers using the " {slot.label().to_lowercase()}
-                    " will fail once the old key stops working. Move them to the other key first."
-                </p>
-                <fieldset class="grace">
-                    <legend>"The old key stops working"</legend>
-                    {Grace::ALL
-                        .into_iter()
-                        .map(|g| view! {
-                            <label>
-                                <input
-                                    type="radio"
-                                    name=format!("grace-{}", slot.as_str())
-                                    prop:checked=move || grace.get() == g
-                                    on:change=move |_| grace.set(g)
-                                />
-                                {g.label()}
-                            </label>
-                        })
-                        .collect_view()}
-                </fieldset>
-            </ConfirmDialog>
+            <RegenerateDialog key_slot=slot open=confirm regenerate/>
         </section>
+    }
+}
+
+/// When the key was made and used, and until when the key it replaced still works.
+fn key_facts(key: &KeySummary) -> impl IntoView + use<> {
+    view! {
+        <dl class="key-facts">
+            <div><dt>"Created"</dt><dd>{utc_minutes(key.created_at)}</dd></div>
+            <div><dt>"Last used"</dt><dd>{key.last_used_at.map_or_else(|| "Never".to_owned(), utc_minutes)}</dd></div>
+            <div><dt>"Requests"</dt><dd>{key.request_count}</dd></div>
+        </dl>
+        {key.previous.clone().map(|p| view! {
+            <p class="notice" role="note">
+                "The replaced key " <code>{p.masked}</code> " keeps working until " {utc_minutes(p.expires_at)} "."
+            </p>
+        })}
+    }
+}
+
+/// Regenerate's confirmation, with how long the old key keeps working.
+#[component]
+fn RegenerateDialog(
+    key_slot: KeySlot,
+    open: RwSignal<bool>,
+    regenerate: ServerAction<RegenerateApiKey>,
+) -> impl IntoView {
+    let slot = key_slot;
+    let grace = RwSignal::new(Grace::Now);
+    view! {
+        <ConfirmDialog
+            open
+            id=match slot { KeySlot::Primary => "regenerate-primary", KeySlot::Secondary => "regenerate-secondary" }
+            title=format!("Regenerate the {}?", slot.label().to_lowercase())
+            confirm_label="Regenerate"
+            on_confirm=Callback::new(move |()| {
+                regenerate.dispatch(RegenerateApiKey { slot, grace: grace.get_untracked() });
+            })
+        >
+            <p>
+                "Callers using the " {slot.label().to_lowercase()}
+                " will fail once the old key stops working. Move them to the other key first."
+            </p>
+            <fieldset class="grace">
+                <legend>"The old key stops working"</legend>
+                {Grace::ALL
+                    .into_iter()
+                    .map(|g| view! {
+                        <label>
+                            <input
+                                type="radio"
+                                name=format!("grace-{}", slot.as_str())
+                                prop:checked=move || grace.get() == g
+                                on:change=move |_| grace.set(g)
+                            />
+                            {g.label()}
+                        </label>
+                    })
+                    .collect_view()}
+            </fieldset>
+        </ConfirmDialog>
     }
 }

@@ -2,7 +2,7 @@
 //! snippet a portal pastes.
 
 use super::{
-    AddEmbedOrigin, EmbedSettings, RegenerateEmbedSecret, RegenerateOriginSecret,
+    AddEmbedOrigin, EmbedOrigin, EmbedSettings, RegenerateEmbedSecret, RegenerateOriginSecret,
     RemoveEmbedOrigin, load_embed_settings, reveal_embed_secret, reveal_origin_secret,
 };
 use crate::{
@@ -74,7 +74,6 @@ fn EmbedControls(
             .origins
             .iter()
             .any(|o| o.secret_created_at.is_none());
-    let add_error = Signal::derive(move || add.value().get().and_then(Result::err));
     let to_remove = RwSignal::new(None::<String>);
     let confirm_remove = RwSignal::new(false);
     let fixed = settings.fixed_by_config;
@@ -97,62 +96,15 @@ fn EmbedControls(
                 <ul class="embed-origins" aria-label="Allowed portal origins">
                     {origins
                         .into_iter()
-                        .map(|o| {
-                            let origin = o.origin.clone();
-                            view! {
-                                <li>
-                                    <code>{o.origin.clone()}</code>
-                                    {o.added_at.map(|t| view! { <span class="muted">" added " {utc_minutes(t)}</span> })}
-                                    {(!fixed).then(|| view! {
-                                        <OriginSecret origin=o.origin.clone() created_at=o.secret_created_at regenerate=regenerate_own/>
-                                    })}
-                                    {(!fixed).then(|| view! {
-                                        <button
-                                            type="button"
-                                            aria-label=format!("Remove {origin}")
-                                            disabled=move || !live.get() || remove.pending().get()
-                                            on:click={
-                                                let origin = origin.clone();
-                                                move |_| {
-                                                    to_remove.set(Some(origin.clone()));
-                                                    confirm_remove.set(true);
-                                                }
-                                            }
-                                        >"Remove"</button>
-                                    })}
-                                </li>
-                            }
+                        .map(|o| view! {
+                            <OriginItem o fixed live remove regenerate_own to_remove confirm_remove/>
                         })
                         .collect_view()}
                 </ul>
             }
                 .into_any()
         }}
-        {(!fixed).then(|| view! {
-            <form
-                class="embed-add"
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    add.dispatch(AddEmbedOrigin { origin: origin_input.get_untracked() });
-                }
-            >
-                <label for="embed-origin">"Portal origin"</label>
-                <input
-                    id="embed-origin"
-                    name="origin"
-                    type="text"
-                    inputmode="url"
-                    placeholder="https://portal.example.com"
-                    autocomplete="off"
-                    spellcheck="false"
-                    aria-describedby="origin-error"
-                    prop:value=move || origin_input.get()
-                    on:input=move |ev| origin_input.set(event_target_value(&ev))
-                />
-                <button type="submit" disabled=move || !live.get() || add.pending().get()>"Add origin"</button>
-                {field_error(add_error, "origin")}
-            </form>
-        })}
+        {(!fixed).then(|| view! { <AddOrigin add origin_input live/> })}
         <ConfirmDialog
             open=confirm_remove
             id="remove-embed-origin"
@@ -179,6 +131,79 @@ fn EmbedControls(
             <EmbedSecret created_at=settings.secret_created_at regenerate/>
         })}
         <Snippet/>
+    }
+}
+
+/// One allowed portal: its origin, when it was added, and (unless the server's configuration
+/// fixes the list) its secret and Remove, which asks first (`confirm_remove`).
+#[component]
+fn OriginItem(
+    o: EmbedOrigin,
+    fixed: bool,
+    live: ReadSignal<bool>,
+    remove: ServerAction<RemoveEmbedOrigin>,
+    regenerate_own: ServerAction<RegenerateOriginSecret>,
+    to_remove: RwSignal<Option<String>>,
+    confirm_remove: RwSignal<bool>,
+) -> impl IntoView {
+    let origin = o.origin.clone();
+    view! {
+        <li>
+            <code>{o.origin.clone()}</code>
+            {o.added_at.map(|t| view! { <span class="muted">" added " {utc_minutes(t)}</span> })}
+            {(!fixed).then(|| view! {
+                <OriginSecret origin=o.origin.clone() created_at=o.secret_created_at regenerate=regenerate_own/>
+            })}
+            {(!fixed).then(|| view! {
+                <button
+                    type="button"
+                    aria-label=format!("Remove {origin}")
+                    disabled=move || !live.get() || remove.pending().get()
+                    on:click={
+                        let origin = origin.clone();
+                        move |_| {
+                            to_remove.set(Some(origin.clone()));
+                            confirm_remove.set(true);
+                        }
+                    }
+                >"Remove"</button>
+            })}
+        </li>
+    }
+}
+
+/// The form that allows one more portal origin.
+#[component]
+fn AddOrigin(
+    add: ServerAction<AddEmbedOrigin>,
+    origin_input: RwSignal<String>,
+    live: ReadSignal<bool>,
+) -> impl IntoView {
+    let add_error = Signal::derive(move || add.value().get().and_then(Result::err));
+    view! {
+        <form
+            class="embed-add"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                add.dispatch(AddEmbedOrigin { origin: origin_input.get_untracked() });
+            }
+        >
+            <label for="embed-origin">"Portal origin"</label>
+            <input
+                id="embed-origin"
+                name="origin"
+                type="text"
+                inputmode="url"
+                placeholder="https://portal.example.com"
+                autocomplete="off"
+                spellcheck="false"
+                aria-describedby="origin-error"
+                prop:value=move || origin_input.get()
+                on:input=move |ev| origin_input.set(event_target_value(&ev))
+            />
+            <button type="submit" disabled=move || !live.get() || add.pending().get()>"Add origin"</button>
+            {field_error(add_error, "origin")}
+        </form>
     }
 }
 

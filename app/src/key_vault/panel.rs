@@ -115,26 +115,7 @@ fn VaultTile(overview: KeyVaultOverview, changed: Callback<()>) -> impl IntoView
         used_by,
     } = overview;
     let Some(link) = link else {
-        return view! {
-            <section class="card vault-tile" aria-labelledby="vault-tile-title">
-                <h3 id="vault-tile-title">"No vault linked"</h3>
-                <p class="muted">
-                    "Connections keep their credentials encrypted in Gatehouse until a vault is linked. Set one up to keep them in your own store instead."
-                </p>
-                <div class="dialog-actions">
-                    <button
-                        type="button"
-                        class="button-primary"
-                        disabled=move || !ready.get()
-                        on:click=move |_| editing.set(Some(blank_form()))
-                    >
-                        "Set up"
-                    </button>
-                </div>
-                {pane}
-            </section>
-        }
-        .into_any();
+        return view! { <NoVault ready editing>{pane}</NoVault> }.into_any();
     };
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
@@ -149,8 +130,8 @@ fn VaultTile(overview: KeyVaultOverview, changed: Callback<()>) -> impl IntoView
     let unlink = Callback::new(move |()| {
         submit(pending, error, unlink_key_vault(), move |_| changed.run(()))
     });
-    let used = used_by.join(", ");
     let uses = used_by.len();
+    let still_used = unlink_blocked(&used_by);
     view! {
         <section class="card vault-tile" aria-labelledby="vault-tile-title">
             <h3 id="vault-tile-title">{link.backend.label()}</h3>
@@ -170,16 +151,7 @@ fn VaultTile(overview: KeyVaultOverview, changed: Callback<()>) -> impl IntoView
                 </button>
             </div>
             {move || blocked.get().then(|| view! {
-                <p class="notice notice-warn" role="alert">
-                    {format!(
-                        "The vault stays linked: {} still take{} credentials from it ({}). Switch {} to a stored credential or remove {} first.",
-                        if uses == 1 { "a connection" } else { "connections" },
-                        if uses == 1 { "s" } else { "" },
-                        used,
-                        if uses == 1 { "it" } else { "them" },
-                        if uses == 1 { "it" } else { "them" },
-                    )}
-                </p>
+                <p class="notice notice-warn" role="alert">{still_used.clone()}</p>
             })}
             <ConfirmDialog
                 open=confirm_unlink
@@ -194,6 +166,47 @@ fn VaultTile(overview: KeyVaultOverview, changed: Callback<()>) -> impl IntoView
         </section>
     }
     .into_any()
+}
+
+/// The tile while no vault is linked: what linking one is for, and Set up.
+#[component]
+fn NoVault(
+    ready: RwSignal<bool>,
+    editing: RwSignal<Option<VaultForm>>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="card vault-tile" aria-labelledby="vault-tile-title">
+            <h3 id="vault-tile-title">"No vault linked"</h3>
+            <p class="muted">
+                "Connections keep their credentials encrypted in Gatehouse until a vault is linked. Set one up to keep them in your own store instead."
+            </p>
+            <div class="dialog-actions">
+                <button
+                    type="button"
+                    class="button-primary"
+                    disabled=move || !ready.get()
+                    on:click=move |_| editing.set(Some(blank_form()))
+                >
+                    "Set up"
+                </button>
+            </div>
+            {children()}
+        </section>
+    }
+}
+
+/// Why Unlink is refused while connections take credentials from the vault, naming them.
+fn unlink_blocked(used_by: &[String]) -> String {
+    let one = used_by.len() == 1;
+    format!(
+        "The vault stays linked: {} still take{} credentials from it ({}). Switch {} to a stored credential or remove {} first.",
+        if one { "a connection" } else { "connections" },
+        if one { "s" } else { "" },
+        used_by.join(", "),
+        if one { "it" } else { "them" },
+        if one { "it" } else { "them" },
+    )
 }
 
 #[component]

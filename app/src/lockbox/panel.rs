@@ -2,8 +2,8 @@
 //! where approvers approve (with their password), deny or revoke.
 
 use super::{
-    LockboxOverview, LockboxRequestDetail, LockboxRequestRow, LockboxStatus, PolicySaved,
-    RequestFilter, approve_lockbox_request, deny_lockbox_request, duration_label,
+    LockboxEvent, LockboxOverview, LockboxRequestDetail, LockboxRequestRow, LockboxStatus,
+    PolicySaved, RequestFilter, approve_lockbox_request, deny_lockbox_request, duration_label,
     load_lockbox_overview, lockbox_request, lockbox_requests, revoke_lockbox_request,
     set_lockbox_policy,
 };
@@ -79,26 +79,7 @@ fn LockboxPanel() -> impl IntoView {
             })}
         </Suspense>
         <h3 id="lockbox-requests-title">"Requests"</h3>
-        <nav class="filters" aria-label="Filter requests">
-            {[RequestFilter::Pending, RequestFilter::Recent]
-                .into_iter()
-                .map(|f| {
-                    let label = match f {
-                        RequestFilter::Pending => "Pending",
-                        RequestFilter::Recent => "Recent",
-                    };
-                    view! {
-                        <a
-                            class="filter"
-                            href=format!("{}?filter={}", crate::security::address::tab_href("lockbox"), f.as_str())
-                            aria-current=move || (filter.get() == f).then_some("page")
-                        >
-                            {label}
-                        </a>
-                    }
-                })
-                .collect_view()}
-        </nav>
+        <RequestFilters filter/>
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match requests.await {
@@ -115,6 +96,28 @@ fn LockboxPanel() -> impl IntoView {
                 changed
             />
         })}
+    }
+}
+
+/// The requests' filters, as links (the filter lives in the address, so it survives a reload).
+#[component]
+fn RequestFilters(filter: Memo<RequestFilter>) -> impl IntoView {
+    let link = move |f: RequestFilter, label: &'static str| {
+        view! {
+            <a
+                class="filter"
+                href=format!("{}?filter={}", crate::security::address::tab_href("lockbox"), f.as_str())
+                aria-current=move || (filter.get() == f).then_some("page")
+            >
+                {label}
+            </a>
+        }
+    };
+    view! {
+        <nav class="filters" aria-label="Filter requests">
+            {link(RequestFilter::Pending, "Pending")}
+            {link(RequestFilter::Recent, "Recent")}
+        </nav>
     }
 }
 
@@ -477,11 +480,80 @@ fn RequestDetail(
 ) -> impl IntoView {
     let id = d.row.id;
     let status = d.row.status;
-    let password = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
     let confirm_deny = RwSignal::new(false);
     let confirm_revoke = RwSignal::new(false);
+    let deny = Callback::new(move |()| {
+        submit(pending, error, deny_lockbox_request(id), move |_| {
+            decided.run(())
+        })
+    });
+    let revoke = Callback::new(move |()| {
+        submit(pending, error, revoke_lockbox_request(id), move |_| {
+            decided.run(())
+        })
+    });
+    let progress = (d.approvals_required == 2 && status == LockboxStatus::ActionNeeded)
+        .then(|| format!("{} of 2 approvals", d.approved_by.len()));
+    view! {
+        {request_facts(&d)}
+        {progress.map(|p| view! { <p class="notice notice-info" role="status">{p}</p> })}
+        {form_error(error, &["password"])}
+        {(status == LockboxStatus::ActionNeeded).then(|| view! {
+            <DecisionForm id can_decide pending error confirm_deny decided/>
+        })}
+        {(status == LockboxStatus::Approved).then(|| view! {
+            <div class="dialog-actions">
+                <button type="button" class="button-danger"
+                    disabled=move || pending.get() || !can_decide.get()
+                    on:click=move |_| confirm_revoke.set(true)>
+                    "Revoke"
+                </button>
+            </div>
+        })}
+        {history(d.history)}
+        <ConfirmDialog open=confirm_deny id="lockbox-deny" title="Deny this request?" confirm_label="Deny" on_confirm=deny>
+            <p>"The support engineer will not get access for this request."</p>
+        </ConfirmDialog>
+        <ConfirmDialog open=confirm_revoke id="lockbox-revoke" title="Revoke access now?" confirm_label="Revoke" on_confirm=revoke>
+            <p>"The support engineer's access ends at once, before the access period is over."</p>
+        </ConfirmDialog>
+    }
+}
+
+/// What the request says: who asks, why, for what and until when.
+fn request_facts(d: &LockboxRequestDetail) -> impl IntoView + use<> {
+    let status = d.row.status;
+    view! {
+        <dl class="facts">
+            <dt>"Support request ID"</dt><dd>{d.row.ticket.clone()}</dd>
+            <dt>"Lockbox request"</dt><dd>{d.row.id}</dd>
+            <dt>"Status"</dt><dd><span class=status_class(status)>{status.label()}</span>{d.by_policy.then_some(" (by policy)")}</dd>
+            <dt>"Engineer"</dt><dd>{d.engineer_name.clone()} " · " {d.engineer_email.clone()}</dd>
+            <dt>"Support application"</dt><dd>{d.application.clone()}</dd>
+            <dt>"Justification"</dt><dd class="justification">{d.justification.clone()}</dd>
+            <dt>"Requested access"</dt><dd>{if d.access == "read" { "Read customer data" } else { "Other" }}</dd>
+            <dt>"Requested"</dt><dd>{utc_minutes(d.row.requested_at)}</dd>
+            <dt>"Request expiration"</dt><dd>{utc_minutes(d.row.request_expires_at)}</dd>
+            <dt>"Access period"</dt><dd>{duration_label(d.row.access_period_secs)}</dd>
+            <dt>"Access expiration"</dt><dd>{d.row.access_ends_at.map(utc_minutes).unwrap_or_else(|| "—".into())}</dd>
+        </dl>
+    }
+}
+
+/// A pending request's decision: Approve takes the approver's password again; Deny asks first
+/// (`confirm_deny` opens its dialog).
+#[component]
+fn DecisionForm(
+    id: i64,
+    can_decide: Signal<bool>,
+    pending: RwSignal<bool>,
+    error: RwSignal<Option<AppError>>,
+    confirm_deny: RwSignal<bool>,
+    decided: Callback<()>,
+) -> impl IntoView {
+    let password = RwSignal::new(String::new());
     let approve = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         submit(
@@ -494,79 +566,47 @@ fn RequestDetail(
             },
         );
     };
-    let deny = Callback::new(move |()| {
-        submit(pending, error, deny_lockbox_request(id), move |_| {
-            decided.run(())
-        })
-    });
-    let revoke = Callback::new(move |()| {
-        submit(pending, error, revoke_lockbox_request(id), move |_| {
-            decided.run(())
-        })
-    });
     let not_approver =
         "Only Lockbox approvers can approve or deny. An Admin can make you one in the Users tab.";
-    let progress = (d.approvals_required == 2 && status == LockboxStatus::ActionNeeded)
-        .then(|| format!("{} of 2 approvals", d.approved_by.len()));
     view! {
-        <dl class="facts">
-            <dt>"Support request ID"</dt><dd>{d.row.ticket.clone()}</dd>
-            <dt>"Lockbox request"</dt><dd>{id}</dd>
-            <dt>"Status"</dt><dd><span class=status_class(status)>{status.label()}</span>{d.by_policy.then_some(" (by policy)")}</dd>
-            <dt>"Engineer"</dt><dd>{d.engineer_name.clone()} " · " {d.engineer_email.clone()}</dd>
-            <dt>"Support application"</dt><dd>{d.application.clone()}</dd>
-            <dt>"Justification"</dt><dd class="justification">{d.justification.clone()}</dd>
-            <dt>"Requested access"</dt><dd>{if d.access == "read" { "Read customer data" } else { "Other" }}</dd>
-            <dt>"Requested"</dt><dd>{utc_minutes(d.row.requested_at)}</dd>
-            <dt>"Request expiration"</dt><dd>{utc_minutes(d.row.request_expires_at)}</dd>
-            <dt>"Access period"</dt><dd>{duration_label(d.row.access_period_secs)}</dd>
-            <dt>"Access expiration"</dt><dd>{d.row.access_ends_at.map(utc_minutes).unwrap_or_else(|| "—".into())}</dd>
-        </dl>
-        {progress.map(|p| view! { <p class="notice notice-info" role="status">{p}</p> })}
-        {form_error(error, &["password"])}
-        {(status == LockboxStatus::ActionNeeded).then(|| view! {
-            <form class="decision" on:submit=approve>
-                <div class="field">
-                    <label for="lockbox-password">"Your password"</label>
-                    <input
-                        id="lockbox-password"
-                        type="password"
-                        autocomplete="current-password"
-                        maxlength="1024"
-                        prop:value=move || password.get()
-                        on:input=move |ev| password.set(event_target_value(&ev))
-                        disabled=move || !can_decide.get()
-                    />
-                    {field_error(error, "password")}
-                </div>
-                <div class="dialog-actions">
-                    <button type="submit" class="button-primary"
-                        disabled=move || pending.get() || !can_decide.get()
-                        title=move || (!can_decide.get()).then_some(not_approver)>
-                        "Approve"
-                    </button>
-                    <button type="button" class="button-danger"
-                        disabled=move || pending.get() || !can_decide.get()
-                        title=move || (!can_decide.get()).then_some(not_approver)
-                        on:click=move |_| confirm_deny.set(true)>
-                        "Deny"
-                    </button>
-                </div>
-                {move || (!can_decide.get()).then(|| view! { <p class="muted">{not_approver}</p> })}
-            </form>
-        })}
-        {(status == LockboxStatus::Approved).then(|| view! {
+        <form class="decision" on:submit=approve>
+            <div class="field">
+                <label for="lockbox-password">"Your password"</label>
+                <input
+                    id="lockbox-password"
+                    type="password"
+                    autocomplete="current-password"
+                    maxlength="1024"
+                    prop:value=move || password.get()
+                    on:input=move |ev| password.set(event_target_value(&ev))
+                    disabled=move || !can_decide.get()
+                />
+                {field_error(error, "password")}
+            </div>
             <div class="dialog-actions">
+                <button type="submit" class="button-primary"
+                    disabled=move || pending.get() || !can_decide.get()
+                    title=move || (!can_decide.get()).then_some(not_approver)>
+                    "Approve"
+                </button>
                 <button type="button" class="button-danger"
                     disabled=move || pending.get() || !can_decide.get()
-                    on:click=move |_| confirm_revoke.set(true)>
-                    "Revoke"
+                    title=move || (!can_decide.get()).then_some(not_approver)
+                    on:click=move |_| confirm_deny.set(true)>
+                    "Deny"
                 </button>
             </div>
-        })}
+            {move || (!can_decide.get()).then(|| view! { <p class="muted">{not_approver}</p> })}
+        </form>
+    }
+}
+
+/// The request's history, oldest first.
+fn history(events: Vec<LockboxEvent>) -> impl IntoView {
+    view! {
         <h4>"History"</h4>
         <ol class="history">
-            {d.history.into_iter().map(|e| view! {
+            {events.into_iter().map(|e| view! {
                 <li>
                     <span class="muted">{utc_minutes(e.at)}</span> " " <strong>{e.event}</strong>
                     {e.actor.map(|a| format!(" by {a}"))}
@@ -574,12 +614,6 @@ fn RequestDetail(
                 </li>
             }).collect_view()}
         </ol>
-        <ConfirmDialog open=confirm_deny id="lockbox-deny" title="Deny this request?" confirm_label="Deny" on_confirm=deny>
-            <p>"The support engineer will not get access for this request."</p>
-        </ConfirmDialog>
-        <ConfirmDialog open=confirm_revoke id="lockbox-revoke" title="Revoke access now?" confirm_label="Revoke" on_confirm=revoke>
-            <p>"The support engineer's access ends at once, before the access period is over."</p>
-        </ConfirmDialog>
     }
 }
 

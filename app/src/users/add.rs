@@ -2,7 +2,7 @@
 //! application (by name, which gets a client secret), each with a role.
 
 use super::{
-    PrincipalKind, add_principal,
+    Added, PrincipalKind, add_principal,
     reveal::{INVITATION_NOTE, Reveal, SECRET_NOTE, absolute_url},
     role_select::role_select,
 };
@@ -27,30 +27,8 @@ pub fn AddPane(on_close: Callback<()>, on_added: Callback<Reveal>) -> impl IntoV
             principal.get_untracked(),
             role.get_untracked(),
         );
-        // What the new principal needs handed over: a user's link, an application's secret,
-        // a group's ID.
         submit(pending, error, call, move |added| {
-            let p = added.principal;
-            on_added.run(match (added.invitation_path, added.client_secret) {
-                (Some(path), _) => Reveal {
-                    title: format!("Invitation for {}", p.email_or_id),
-                    label: "Invitation link",
-                    value: absolute_url(&path),
-                    note: INVITATION_NOTE,
-                },
-                (None, Some(secret)) => Reveal {
-                    title: format!("{} was added", p.name),
-                    label: "Client secret",
-                    value: secret,
-                    note: SECRET_NOTE,
-                },
-                (None, None) => Reveal {
-                    title: format!("{} was added", p.name),
-                    label: "ID",
-                    value: p.email_or_id,
-                    note: "Add members to the group from its row.",
-                },
-            });
+            on_added.run(hand_over(added))
         });
     };
     let principal_label = move || match kind.get() {
@@ -107,5 +85,31 @@ pub fn AddPane(on_close: Callback<()>, on_added: Callback<Reveal>) -> impl IntoV
                 </div>
             </form>
         </Pane>
+    }
+}
+
+/// What the new principal needs handed over: a user's invitation link, an application's
+/// secret, a group's ID.
+fn hand_over(added: Added) -> Reveal {
+    let p = added.principal;
+    match (added.invitation_path, added.client_secret) {
+        (Some(path), _) => Reveal {
+            title: format!("Invitation for {}", p.email_or_id),
+            label: "Invitation link",
+            value: absolute_url(&path),
+            note: INVITATION_NOTE,
+        },
+        (None, Some(secret)) => Reveal {
+            title: format!("{} was added", p.name),
+            label: "Client secret",
+            value: secret,
+            note: SECRET_NOTE,
+        },
+        (None, None) => Reveal {
+            title: format!("{} was added", p.name),
+            label: "ID",
+            value: p.email_or_id,
+            note: "Add members to the group from its row.",
+        },
     }
 }

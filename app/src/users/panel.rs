@@ -105,57 +105,13 @@ fn UsersPanel() -> impl IntoView {
     let open = RwSignal::new(None::<Open>);
     let live = crate::ui::hydrated();
     let changed = Callback::new(move |()| refresh.update(|n| *n += 1));
-    let search = NodeRef::<leptos::html::Input>::new();
-    let navigate = use_navigate();
-    // The box follows the URL after a client-side navigation (a sort link, Back), but not at
-    // hydration: a reactive `prop:value` would be applied then and wipe what someone typed
-    // while the page was loading.
-    Effect::new(move |previous: Option<String>| {
-        let q = query.get().q;
-        if previous.is_some()
-            && let Some(input) = search.get()
-        {
-            input.set_value(&q);
-        }
-        q
-    });
-
     view! {
         <h2>"Users"</h2>
         <p>
             "Decide who may use this environment and with which role: Viewers read, Contributors change data, Admins also manage security. A user's role is the highest of their own and their groups'. Applications are identities for scripts and services that call the REST API."
         </p>
         <div class="toolbar">
-            // A plain GET form without JavaScript; with it, a client-side navigation that keeps
-            // the sort and starts again at page 1.
-            <form
-                method="get"
-                action=tab_href("users")
-                role="search"
-                class="search"
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    let q = search.get().map(|input| input.value()).unwrap_or_default();
-                    let next = query.get_untracked().searched(q.trim());
-                    navigate(&list_url(&next), Default::default());
-                }
-            >
-                <input
-                    type="search"
-                    name="q"
-                    aria-label="Search"
-                    placeholder="Search by name or email/ID"
-                    maxlength="200"
-                    node_ref=search
-                    value=query.get_untracked().q
-                />
-                {move || {
-                    let q = query.get();
-                    (q.sort != SortKey::default() || q.descending)
-                        .then(|| view! { <input type="hidden" name="sort" value=q.sort_param()/> })
-                }}
-                <button type="submit">"Search"</button>
-            </form>
+            <SearchForm query/>
             // Adding shows an invitation link or a secret once, which needs the live page: the
             // button waits for it rather than losing a click.
             <button type="button" class="button-primary" disabled=move || !live.get() on:click=move |_| open.set(Some(Open::Add))>
@@ -188,6 +144,56 @@ fn UsersPanel() -> impl IntoView {
             verdict=ViewFn::from(|| loading(OnDemand::AuditVerdict))
             manage_streaming=ViewFn::from(move || loading(OnDemand::AuditStreaming(changed)))
         />
+    }
+}
+
+/// The search box: a plain GET form without JavaScript; with it, a client-side navigation
+/// that keeps the sort and starts again at page 1.
+#[component]
+fn SearchForm(query: Memo<ListQuery>) -> impl IntoView {
+    let search = NodeRef::<leptos::html::Input>::new();
+    let navigate = use_navigate();
+    // The box follows the URL after a client-side navigation (a sort link, Back), but not at
+    // hydration: a reactive `prop:value` would be applied then and wipe what someone typed
+    // while the page was loading.
+    Effect::new(move |previous: Option<String>| {
+        let q = query.get().q;
+        if previous.is_some()
+            && let Some(input) = search.get()
+        {
+            input.set_value(&q);
+        }
+        q
+    });
+    view! {
+        <form
+            method="get"
+            action=tab_href("users")
+            role="search"
+            class="search"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                let q = search.get().map(|input| input.value()).unwrap_or_default();
+                let next = query.get_untracked().searched(q.trim());
+                navigate(&list_url(&next), Default::default());
+            }
+        >
+            <input
+                type="search"
+                name="q"
+                aria-label="Search"
+                placeholder="Search by name or email/ID"
+                maxlength="200"
+                node_ref=search
+                value=query.get_untracked().q
+            />
+            {move || {
+                let q = query.get();
+                (q.sort != SortKey::default() || q.descending)
+                    .then(|| view! { <input type="hidden" name="sort" value=q.sort_param()/> })
+            }}
+            <button type="submit">"Search"</button>
+        </form>
     }
 }
 
@@ -281,7 +287,7 @@ fn PrincipalRow(
     let q = query.q.clone();
     // Edit and Remove are links to the same list with the pane open (`?edit=ID`): they work
     // before the WASM has arrived and without JavaScript, and the router keeps them in-page
-    // once it has. The other actions show a secret once, which needs the live page.
+    // once it has.
     let pane_link = move |label: &'static str, param: &'static str, name: &str| {
         view! {
             <a
@@ -295,6 +301,36 @@ fn PrincipalRow(
             </a>
         }
     };
+    let extra = one_off_actions(&p, open);
+    let via_group = (p.effective_role > p.role).then(
+        || view! { <span class="muted">" · " {p.effective_role.label()} " through a group"</span> },
+    );
+    view! {
+        <tr>
+            <td>
+                {highlighted(p.name.clone(), &q)}
+                {is_me.then(|| view! { <span class="badge badge-info">"You"</span> })}
+                {p.pending.then(|| view! { <span class="badge badge-info">"Invitation pending"</span> })}
+                {(!p.active).then(|| view! { <span class="badge">"Deactivated"</span> })}
+                {p.support_application.then(|| view! { <span class="badge badge-warn">"Support application"</span> })}
+                {p.approver_waiting.then(|| view! { <span class="badge badge-info">"Lockbox approver: waiting for a second approver"</span> })}
+                {p.members.map(|n| view! { <span class="muted">" · " {n} {if n == 1 { " member" } else { " members" }}</span> })}
+            </td>
+            <td class="handle">{highlighted(p.email_or_id.clone(), &q)}</td>
+            <td>{p.kind.label()}</td>
+            <td>{p.role.label()} {via_group}</td>
+            <td class="row-actions">
+                {pane_link("Edit", "edit", &p.name)}
+                {extra}
+                {pane_link("Remove", "remove", &p.name)}
+            </td>
+        </tr>
+    }
+}
+
+/// The row's actions that show something once (a secret, an invitation link) or need the
+/// live page: they wait for it rather than losing a click.
+fn one_off_actions(p: &Principal, open: RwSignal<Option<Open>>) -> Option<AnyView> {
     let live = crate::ui::hydrated();
     let action = move |label: &'static str, pane: Open, name: &str| {
         view! {
@@ -309,7 +345,7 @@ fn PrincipalRow(
             </button>
         }
     };
-    let extra = match (p.kind, p.pending) {
+    match (p.kind, p.pending) {
         (PrincipalKind::Group, _) => {
             Some(action("Members", Open::Members(p.clone()), &p.name).into_any())
         }
@@ -336,30 +372,6 @@ fn PrincipalRow(
             }
             .into_any(),
         ),
-    };
-    let via_group = (p.effective_role > p.role).then(
-        || view! { <span class="muted">" · " {p.effective_role.label()} " through a group"</span> },
-    );
-    view! {
-        <tr>
-            <td>
-                {highlighted(p.name.clone(), &q)}
-                {is_me.then(|| view! { <span class="badge badge-info">"You"</span> })}
-                {p.pending.then(|| view! { <span class="badge badge-info">"Invitation pending"</span> })}
-                {(!p.active).then(|| view! { <span class="badge">"Deactivated"</span> })}
-                {p.support_application.then(|| view! { <span class="badge badge-warn">"Support application"</span> })}
-                {p.approver_waiting.then(|| view! { <span class="badge badge-info">"Lockbox approver: waiting for a second approver"</span> })}
-                {p.members.map(|n| view! { <span class="muted">" · " {n} {if n == 1 { " member" } else { " members" }}</span> })}
-            </td>
-            <td class="handle">{highlighted(p.email_or_id.clone(), &q)}</td>
-            <td>{p.kind.label()}</td>
-            <td>{p.role.label()} {via_group}</td>
-            <td class="row-actions">
-                {pane_link("Edit", "edit", &p.name)}
-                {extra}
-                {pane_link("Remove", "remove", &p.name)}
-            </td>
-        </tr>
     }
 }
 
@@ -585,24 +597,7 @@ fn EditPane(
                 {role_select(role, "edit-role")}
                 {crate::ui::field_error(error, "role")}
             </div>
-            {is_user.then(|| view! {
-                <FlagField
-                    name="lockbox_approver"
-                    label=" Lockbox approver"
-                    hint="May approve or deny Customer Lockbox requests (with the Admin role)."
-                    value=approver
-                    error
-                />
-            })}
-            {is_application.then(|| view! {
-                <FlagField
-                    name="support_application"
-                    label=" Support application"
-                    hint="May file Customer Lockbox requests and, within an approved request, read customer data through the support endpoints."
-                    value=support
-                    error
-                />
-            })}
+            {permission_flags(p.kind, approver, support, error)}
             {move || confirming_self.get().then(|| view! {
                 <p class="notice" role="alert">
                     "You are about to remove your own Admin role. You will no longer be able to open the Security page. Select Save again to confirm."
@@ -616,6 +611,37 @@ fn EditPane(
             </div>
             </form>
         </Pane>
+    }
+}
+
+/// The permissions a kind of principal has beyond its role: a user may be a Lockbox approver,
+/// an application a support application.
+fn permission_flags(
+    kind: PrincipalKind,
+    approver: RwSignal<bool>,
+    support: RwSignal<bool>,
+    error: RwSignal<Option<AppError>>,
+) -> Option<impl IntoView + use<>> {
+    match kind {
+        PrincipalKind::User => Some(view! {
+            <FlagField
+                name="lockbox_approver"
+                label=" Lockbox approver"
+                hint="May approve or deny Customer Lockbox requests (with the Admin role)."
+                value=approver
+                error
+            />
+        }.into_any()),
+        PrincipalKind::Application => Some(view! {
+            <FlagField
+                name="support_application"
+                label=" Support application"
+                hint="May file Customer Lockbox requests and, within an approved request, read customer data through the support endpoints."
+                value=support
+                error
+            />
+        }.into_any()),
+        PrincipalKind::Group => None,
     }
 }
 
