@@ -478,8 +478,11 @@ fn router(
         // The embedded page's token exchange: same-origin from the frame, no cookie involved.
         .route(app::embed::ssr::EXCHANGE_PATH, post(embed::exchange))
         // GET /logout is the app's page that asks (a Sign out button posting here).
-        .route("/logout", post(auth::logout))
-        .route(app::audit::EXPORT_PATH, get(audit::export))
+        .route("/logout", post(auth::logout).route_layer(identify.clone()))
+        .route(
+            app::audit::EXPORT_PATH,
+            get(audit::export).route_layer(identify.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,

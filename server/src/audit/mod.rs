@@ -1,12 +1,9 @@
 //! `GET /admin/security/audit.csv`: the audit log as a download, for Admins.
 
+use crate::auth::caller::Caller;
 use app::db::Pool;
 use app::{
-    audit::ssr as audit,
-    auth::ssr::{admit, authorize},
-    context::AppContext,
-    error::AppError,
-    roles::Role,
+    audit::ssr as audit, auth::ssr::admit, context::AppContext, error::AppError, roles::Role,
 };
 use axum::{
     body::Body,
@@ -16,14 +13,13 @@ use axum::{
 };
 use futures::stream::{self, Stream, StreamExt};
 use std::net::SocketAddr;
-use tower_sessions::Session;
 
 pub async fn export(
     State(ctx): State<AppContext>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    session: Session,
+    caller: Caller,
 ) -> Result<Response, AppError> {
-    let admin = admit(authorize(&ctx, &session).await?, Role::Admin)?;
+    let admin = admit(caller.signed_in(), Role::Admin)?;
     // Who took a copy of the log is itself worth knowing.
     let mut conn = ctx.pool.acquire().await?;
     audit::record(

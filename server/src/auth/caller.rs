@@ -2,7 +2,8 @@
 //! functions, the REST API and SCIM alike) and kept in its extensions as a [`Caller`]. Nothing
 //! after it looks at a credential again:
 //! - server functions and pages read the signed-in user through `app::auth::ssr::require`
-//!   (from the `SignedInUser` this layer puts beside the caller);
+//!   (from the `SignedInUser` this layer puts beside the caller); sign-out and the audit export
+//!   take the `Caller` itself;
 //! - REST handlers name the caller they need as an extractor (`api::caller`: `ApiCaller`,
 //!   `ApplicationCaller`, `AdminApplication`, `SupportGrant`);
 //! - SCIM requires `scim::ProvisioningClient` for all of its routes.
@@ -24,12 +25,15 @@ use app::{
     users::ssr::applications::{self, Application},
 };
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, FromRequestParts, Request, State},
     http::{Extensions, HeaderMap, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::{
+    convert::Infallible,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+};
 use tower_sessions::Session;
 
 /// The header Azure API Management uses for a subscription key, kept so that existing callers
@@ -68,7 +72,7 @@ pub enum Credential {
 
 impl Caller {
     /// The user behind a session, as the app's guard sees it.
-    fn signed_in(&self) -> Option<UserInfo> {
+    pub fn signed_in(&self) -> Option<UserInfo> {
         match self {
             Self::SessionUser(user) | Self::EmbedSessionUser(user) => Some(user.clone()),
             _ => None,
@@ -82,6 +86,15 @@ impl Caller {
             .get::<Self>()
             .cloned()
             .unwrap_or(Self::Anonymous)
+    }
+}
+
+/// For the routes outside Leptos that act for a signed-in user (sign-out, the audit export).
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self::of(parts))
     }
 }
 
@@ -129,13 +142,14 @@ async fn work_out(
     {
         return Ok(Caller::SessionUser(user));
     }
+    // A client over its limit is refused by whatever needs a caller, with credentials or not.
+    if state.api_throttle.blocked(client) {
+        return Ok(Caller::Throttled);
+    }
     let authorization = headers.get(header::AUTHORIZATION);
     let key = headers.get(KEY_HEADER);
     if authorization.is_none() && key.is_none() {
         return Ok(Caller::Anonymous);
-    }
-    if state.api_throttle.blocked(client) {
-        return Ok(Caller::Throttled);
     }
     if let Some(authorization) = authorization {
         // Any other scheme is a client secret that is not one.

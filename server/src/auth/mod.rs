@@ -13,7 +13,7 @@ use app::{
     audit::ssr as audit,
     auth::{
         return_path::{DEFAULT_LANDING, login_url, safe_return_path},
-        ssr::{SignedInUser, authorize, sign_in, verify_credentials},
+        ssr::{SignedInUser, sign_in, verify_credentials},
     },
     context::AppContext,
     error::AppError,
@@ -27,6 +27,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
+use caller::Caller;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use tower_sessions::Session;
@@ -302,11 +303,12 @@ pub async fn logout(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     session: Session,
+    caller: Caller,
 ) -> Result<Redirect, AppError> {
     if is_cross_site(&headers) {
         return Ok(Redirect::to("/login"));
     }
-    if let Some(user) = authorize(&ctx, &session).await? {
+    if let Caller::SessionUser(user) = caller {
         let mut conn = ctx.pool.acquire().await?;
         audit::record(
             &mut conn,
