@@ -1,10 +1,10 @@
 //! The server's context: the database and every feature's runtime, provided to server
-//! functions as Leptos context and held by the server's handlers. It lives outside `auth`, so
-//! that authentication does not import every feature's runtime.
+//! functions as Leptos context and held by the server's handlers. The composition root: it
+//! names every feature, and authentication names none of it (a server function asks `auth` for
+//! its caller and this module for its context).
 
-use crate::{db::Pool, error::AppError};
+use crate::{auth::ssr::SessionPolicy, db::Pool, error::AppError};
 use leptos::prelude::use_context;
-use std::time::Duration;
 
 /// What server functions need from the server, provided to them as Leptos context.
 #[derive(Clone, Debug)]
@@ -24,14 +24,6 @@ pub struct AppContext {
     pub sso: std::sync::Arc<crate::sso::ssr::Sso>,
     /// Whether this server does the database's background work (one server per database).
     pub singleton: std::sync::Arc<crate::db::Singleton>,
-}
-
-/// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's
-/// expiry), `absolute` ends every session that old regardless of use.
-#[derive(Clone, Copy, Debug)]
-pub struct SessionPolicy {
-    pub idle: Duration,
-    pub absolute: Duration,
 }
 
 /// The server's context, as every server function reads it.

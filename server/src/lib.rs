@@ -24,7 +24,8 @@ use app::db::Pool;
 use app::{
     api_keys::ssr::{ApiKeys, sealing::Sealer, store as key_store},
     audit::chain::AuditKey,
-    context::{AppContext, SessionPolicy},
+    auth::ssr::SessionPolicy,
+    context::AppContext,
     key_vault::{
         runtime::{KeyVaultSettings, VaultRuntime},
         ssr as key_vault,

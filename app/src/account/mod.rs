@@ -23,13 +23,15 @@ pub async fn change_password(
     password: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    let (ctx, me) = crate::auth::ssr::require(crate::roles::Role::Viewer).await?;
+    let me = crate::auth::ssr::require(crate::roles::Role::Viewer).await?;
+    let ctx = crate::context::context()?;
     ssr::change_password(&ctx, &me, current, password, confirm).await
 }
 
 /// Ends every session of the caller, this one included. Any signed-in user.
 #[server(prefix = "/rpc", endpoint = "account_sign_out_everywhere", output = crate::wire::JsonAnswer)]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
-    let (ctx, me) = crate::auth::ssr::require(crate::roles::Role::Viewer).await?;
+    let me = crate::auth::ssr::require(crate::roles::Role::Viewer).await?;
+    let ctx = crate::context::context()?;
     ssr::sign_out_everywhere(&ctx, &me).await
 }

@@ -34,7 +34,7 @@ pub async fn change_password(
     // An embedded page has no cookie session to keep: refused before anything is written.
     let session = auth::request_session().await?;
     auth::confirm_password(
-        ctx,
+        (&ctx.pool, &ctx.password_throttle),
         me,
         current,
         ("current", "The current password is not correct."),

@@ -138,7 +138,8 @@ async fn change(
     apply: impl AsyncFnOnce(&mut crate::db::Conn, &ssr::ApiKeys) -> Result<(), AppError>,
 ) -> Result<ApiOverview, AppError> {
     use crate::{audit::ssr as audit, auth::ssr as auth, db::begin_write};
-    let (ctx, admin) = auth::require(crate::roles::Role::Admin).await?;
+    let admin = auth::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     let client = auth::client_addr();
     let mut tx = begin_write(&ctx.pool).await?;
     apply(&mut tx, &ctx.api_keys).await?;
@@ -162,7 +163,8 @@ async fn change(
 
 #[server(prefix = "/rpc", endpoint = "api_overview", output = crate::wire::JsonAnswer)]
 pub async fn load_api_overview() -> Result<ApiOverview, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     // Show usage up to this moment rather than as of the last batched write.
     ssr::store::flush_usage(&ctx.api_keys, &ctx.pool).await?;
     ssr::store::overview(&ctx.pool).await
@@ -198,7 +200,8 @@ pub async fn regenerate_api_key(slot: KeySlot, grace: Grace) -> Result<ApiOvervi
 #[server(prefix = "/rpc", endpoint = "api_reveal", output = crate::wire::JsonAnswer)]
 pub async fn reveal_api_key(slot: KeySlot, purpose: RevealPurpose) -> Result<String, AppError> {
     use crate::{audit::ssr as audit, auth::ssr as auth};
-    let (ctx, admin) = auth::require(crate::roles::Role::Admin).await?;
+    let admin = auth::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     let key = ssr::store::reveal(&ctx.pool, &ctx.api_keys.sealer, slot).await?;
     let action = match purpose {
         RevealPurpose::Show => "api.show",

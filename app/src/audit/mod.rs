@@ -74,7 +74,8 @@ impl std::fmt::Display for ChainVerdict {
 /// Checks the audit log's chain (tamper evidence). Admin only.
 #[server(prefix = "/rpc", endpoint = "audit_verify", output = crate::wire::JsonAnswer)]
 pub async fn verify_audit() -> Result<ChainVerdict, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     chain::verify_here(&mut *ctx.pool.acquire().await?).await
 }
 
@@ -96,7 +97,8 @@ pub struct StreamStatus {
 /// The audit streaming destinations and how far each is. Admin only.
 #[server(prefix = "/rpc", endpoint = "audit_streaming", output = crate::wire::JsonAnswer)]
 pub async fn audit_streaming() -> Result<Vec<StreamStatus>, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     stream::status(&ctx.pool).await
 }
 
@@ -118,14 +120,16 @@ pub struct WebhookChoices {
 /// The Audit streaming card's picker. Admin only.
 #[server(prefix = "/rpc", endpoint = "audit_stream_webhooks", output = crate::wire::JsonAnswer)]
 pub async fn audit_webhook_choices() -> Result<WebhookChoices, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     webhook::choices(&ctx.pool).await
 }
 
 /// Streams the audit log to the Webhook connection with this id, or stops (empty). Admin only.
 #[server(prefix = "/rpc", endpoint = "audit_stream_webhook", output = crate::wire::JsonAnswer)]
 pub async fn audit_stream_webhook(connection: String) -> Result<(), AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     let id = match connection.trim() {
         "" => None,
         id => Some(id.parse::<i64>().map_err(|_| {
@@ -172,7 +176,8 @@ pub fn action_label(code: &str) -> &str {
 /// Newest first. Admin only.
 #[server(prefix = "/rpc", endpoint = "audit_list", output = crate::wire::JsonAnswer)]
 pub async fn load_audit(page: u32) -> Result<AuditPage, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     if page == 0 || page > 1_000_000 {
         return Err(AppError::invalid("page", "Pages are numbered from 1."));
     }

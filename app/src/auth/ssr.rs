@@ -2,7 +2,7 @@
 
 use crate::db::Pool;
 use crate::{
-    context::{AppContext, context},
+    auth::throttle::LoginThrottle,
     error::AppError,
     principals,
     roles::{Role, UserInfo},
@@ -50,19 +50,31 @@ pub async fn keep_session(session: &Session, epoch: i64) -> Result<(), AppError>
     Ok(())
 }
 
+/// Session lifetimes: `idle` ends a session nobody used for that long (enforced by the store's
+/// expiry), `absolute` ends every session that old regardless of use.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
 /// Resolves the session to a user, reading the role from the database on every call so that a
 /// role change or removal applies on the user's next request.
-pub async fn authorize(ctx: &AppContext, session: &Session) -> Result<Option<UserInfo>, AppError> {
+pub async fn authorize(
+    pool: &Pool,
+    policy: SessionPolicy,
+    session: &Session,
+) -> Result<Option<UserInfo>, AppError> {
     let Some(user_id) = session.get::<i64>(USER_ID).await? else {
         return Ok(None);
     };
     let now = unix_now();
     let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await?.unwrap_or(0);
-    if now - signed_in_at > ctx.sessions.absolute.as_secs() as i64 {
+    if now - signed_in_at > policy.absolute.as_secs() as i64 {
         session.flush().await?;
         return Ok(None);
     }
-    let Some((user, epoch)) = principals::find_session_user(&ctx.pool, user_id).await? else {
+    let Some((user, epoch)) = principals::find_session_user(pool, user_id).await? else {
         session.flush().await?;
         return Ok(None);
     };
@@ -135,17 +147,13 @@ pub fn client_addr() -> Option<String> {
 /// is checked, so a stolen session cannot guess the password faster than the sign-in form.
 /// A wrong password is an error on `field`, with the form's own words for it.
 pub async fn confirm_password(
-    ctx: &AppContext,
+    (pool, throttle): (&Pool, &LoginThrottle),
     me: &UserInfo,
     password: String,
     (field, wrong): (&str, &str),
 ) -> Result<(), AppError> {
     let client = client_ip().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    if ctx
-        .password_throttle
-        .exhausted(&ctx.pool, client, &me.email)
-        .await?
-    {
+    if throttle.exhausted(pool, client, &me.email).await? {
         tracing::warn!(client = %client, "re-entered password throttled");
         return Err(AppError::TooManyRequests);
     }
@@ -153,7 +161,7 @@ pub async fn confirm_password(
     if password.is_empty() || password.len() > crate::auth::MAX_PASSWORD_BYTES {
         return Err(wrong());
     }
-    match verify_credentials(&ctx.pool, &me.email, password).await? {
+    match verify_credentials(pool, &me.email, password).await? {
         Some(user) if user.id == me.id => Ok(()),
         _ => Err(wrong()),
     }
@@ -166,10 +174,8 @@ pub async fn current_session_user() -> Result<Option<UserInfo>, AppError> {
 
 /// The one server-side guard: every server function that is not public starts with it.
 /// Anonymous callers get `Unauthorized`, signed-in callers below `min` get `Forbidden`.
-pub async fn require(min: Role) -> Result<(AppContext, UserInfo), AppError> {
-    let ctx = context()?;
-    let user = admit(caller()?, min)?;
-    Ok((ctx, user))
+pub async fn require(min: Role) -> Result<UserInfo, AppError> {
+    admit(caller()?, min)
 }
 
 /// The rule itself, for handlers outside Leptos (the CSV export) that authorize on their own.

@@ -274,27 +274,31 @@ pub struct VerifyResult {
 /// The connections, by name. Admin only.
 #[server(prefix = "/rpc", endpoint = "connections", output = crate::wire::JsonAnswer)]
 pub async fn load_connections() -> Result<Vec<Connection>, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::list(&ctx.pool).await
 }
 
 /// Adds a connection, or changes one (`form.id`). Admin only.
 #[server(prefix = "/rpc", endpoint = "connection_save", output = crate::wire::JsonAnswer)]
 pub async fn save_connection(form: ConnectionForm) -> Result<Connection, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::save(&ctx, &admin, form).await
 }
 
 /// Removes a connection. Admin only.
 #[server(prefix = "/rpc", endpoint = "connection_remove", output = crate::wire::JsonAnswer)]
 pub async fn remove_connection(id: i64) -> Result<(), AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::remove(&ctx, &admin, id).await
 }
 
 /// Resolves the secret now and tests the connection for real. Admin only.
 #[server(prefix = "/rpc", endpoint = "connection_verify", output = crate::wire::JsonAnswer)]
 pub async fn verify_connection(id: i64) -> Result<VerifyResult, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::verify(&ctx, &admin, id).await
 }

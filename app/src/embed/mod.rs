@@ -57,20 +57,23 @@ pub struct EmbedSettings {
 
 #[server(prefix = "/rpc", endpoint = "embed_settings", output = crate::wire::JsonAnswer)]
 pub async fn load_embed_settings() -> Result<EmbedSettings, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::settings(&ctx).await
 }
 
 #[server(prefix = "/rpc", endpoint = "embed_origin_add", output = crate::wire::JsonAnswer)]
 pub async fn add_embed_origin(origin: String) -> Result<EmbedSettings, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::add_origin(&ctx, &admin, &origin).await?;
     ssr::settings(&ctx).await
 }
 
 #[server(prefix = "/rpc", endpoint = "embed_origin_remove", output = crate::wire::JsonAnswer)]
 pub async fn remove_embed_origin(origin: String) -> Result<EmbedSettings, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::remove_origin(&ctx, &admin, &origin).await?;
     ssr::settings(&ctx).await
 }
@@ -80,7 +83,8 @@ pub async fn remove_embed_origin(origin: String) -> Result<EmbedSettings, AppErr
 /// those fixed by `GATEHOUSE_FRAME_ANCESTORS` and those listed before portals had their own.
 #[server(prefix = "/rpc", endpoint = "embed_secret_reveal", output = crate::wire::JsonAnswer)]
 pub async fn reveal_embed_secret(purpose: RevealPurpose) -> Result<String, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::reveal_secret(&ctx, &admin, purpose).await
 }
 
@@ -90,7 +94,8 @@ pub async fn reveal_origin_secret(
     origin: String,
     purpose: RevealPurpose,
 ) -> Result<String, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::reveal_origin_secret(&ctx, &admin, &origin, purpose).await
 }
 
@@ -99,7 +104,8 @@ pub async fn reveal_origin_secret(
 /// other portals are untouched.
 #[server(prefix = "/rpc", endpoint = "embed_origin_secret_regenerate", output = crate::wire::JsonAnswer)]
 pub async fn regenerate_origin_secret(origin: String) -> Result<EmbedSettings, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::regenerate_origin_secret(&ctx, &admin, &origin).await?;
     ssr::settings(&ctx).await
 }
@@ -108,7 +114,8 @@ pub async fn regenerate_origin_secret(origin: String) -> Result<EmbedSettings, A
 /// sessions of the portals that sign with it end.
 #[server(prefix = "/rpc", endpoint = "embed_secret_regenerate", output = crate::wire::JsonAnswer)]
 pub async fn regenerate_embed_secret() -> Result<EmbedSettings, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::regenerate_secret(&ctx, &admin).await?;
     ssr::settings(&ctx).await
 }

@@ -253,14 +253,16 @@ pub struct KeyVaultOverview {
 /// The tab's state. Admin only.
 #[server(prefix = "/rpc", endpoint = "key_vault", output = crate::wire::JsonAnswer)]
 pub async fn load_key_vault() -> Result<KeyVaultOverview, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::overview(&ctx).await
 }
 
 /// Checks the values as entered, step by step, without saving anything. Admin only.
 #[server(prefix = "/rpc", endpoint = "key_vault_check", output = crate::wire::JsonAnswer)]
 pub async fn check_key_vault(form: VaultForm) -> Result<CheckReport, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::check_form(&ctx, form).await
 }
 
@@ -268,14 +270,16 @@ pub async fn check_key_vault(form: VaultForm) -> Result<CheckReport, AppError> {
 /// only when the check passes. Admin only.
 #[server(prefix = "/rpc", endpoint = "key_vault_save", output = crate::wire::JsonAnswer)]
 pub async fn save_key_vault(form: VaultForm) -> Result<KeyVaultOverview, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::save(&ctx, &admin, form).await
 }
 
 /// Checks the linked vault now and records its status. Admin only.
 #[server(prefix = "/rpc", endpoint = "key_vault_recheck", output = crate::wire::JsonAnswer)]
 pub async fn recheck_key_vault() -> Result<KeyVaultOverview, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::recheck(&ctx).await?;
     ssr::overview(&ctx).await
 }
@@ -283,14 +287,16 @@ pub async fn recheck_key_vault() -> Result<KeyVaultOverview, AppError> {
 /// The names of the vault's secrets (under the prefix), for picking one. Admin only.
 #[server(prefix = "/rpc", endpoint = "key_vault_secrets", output = crate::wire::JsonAnswer)]
 pub async fn list_vault_secrets() -> Result<Vec<String>, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::secret_names(&ctx).await
 }
 
 /// Removes the link, unless a connection still takes its credential from the vault. Admin only.
 #[server(prefix = "/rpc", endpoint = "key_vault_unlink", output = crate::wire::JsonAnswer)]
 pub async fn unlink_key_vault() -> Result<KeyVaultOverview, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::unlink(&ctx, &admin).await?;
     ssr::overview(&ctx).await
 }

@@ -175,21 +175,24 @@ pub fn duration_label(secs: i64) -> String {
 /// The tab's state: policy, approvers and how many requests wait. Admin only.
 #[server(prefix = "/rpc", endpoint = "lockbox_overview", output = crate::wire::JsonAnswer)]
 pub async fn load_lockbox_overview() -> Result<LockboxOverview, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::overview(&ctx, &admin).await
 }
 
 /// Pending requests, or all of the past 28 days; newest first. Admin only.
 #[server(prefix = "/rpc", endpoint = "lockbox_requests", output = crate::wire::JsonAnswer)]
 pub async fn lockbox_requests(filter: RequestFilter) -> Result<Vec<LockboxRequestRow>, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::list(&ctx.pool, filter).await
 }
 
 /// One request with its engineer, justification and history. Admin only.
 #[server(prefix = "/rpc", endpoint = "lockbox_request", output = crate::wire::JsonAnswer)]
 pub async fn lockbox_request(id: i64) -> Result<LockboxRequestDetail, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::detail(&ctx, id).await
 }
 
@@ -202,7 +205,8 @@ pub async fn set_lockbox_policy(
     request_expiry_secs: Option<i64>,
     access_period_secs: Option<i64>,
 ) -> Result<PolicySaved, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     let change = ssr::PolicyChange {
         enabled,
         approvals_required,
@@ -233,7 +237,8 @@ pub async fn confirm_pending_change(id: i64, password: String) -> Result<Option<
 /// Withdraws a change that waits under the two-person rule. Admin only.
 #[server(prefix = "/rpc", endpoint = "lockbox_change_cancel", output = crate::wire::JsonAnswer)]
 pub async fn cancel_pending_change(id: i64) -> Result<(), AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::cancel_change(&ctx, &admin, id).await
 }
 

@@ -33,7 +33,8 @@ const MAX_DURATION_SECS: i64 = 365 * 86_400;
 
 /// The guard for decisions: an Admin who is also a Lockbox approver.
 pub async fn require_approver() -> Result<(AppContext, UserInfo), AppError> {
-    let (ctx, user) = require(Role::Admin).await?;
+    let user = require(Role::Admin).await?;
+    let ctx = crate::context::context()?;
     if !user.lockbox_approver {
         return Err(AppError::NotPermitted(
             "Only Lockbox approvers can approve, deny or revoke requests.".into(),
@@ -461,7 +462,8 @@ pub async fn confirm_change(
     id: i64,
     password: String,
 ) -> Result<Option<String>, AppError> {
-    confirm_password(ctx, approver, password, WRONG_PASSWORD).await?;
+    let check = (&ctx.pool, &ctx.password_throttle);
+    confirm_password(check, approver, password, WRONG_PASSWORD).await?;
     let client = client_addr();
     let by = By {
         actor: Some(approver),
@@ -532,7 +534,8 @@ pub async fn approve(
     }
     // Whoever holds this session must also know the password. Checked before the
     // transaction, as it is slow on purpose.
-    confirm_password(ctx, approver, password, WRONG_PASSWORD).await?;
+    let check = (&ctx.pool, &ctx.password_throttle);
+    confirm_password(check, approver, password, WRONG_PASSWORD).await?;
     let now = unix_now();
     let mut tx = begin_write(&ctx.pool).await?;
     let row = row_on(&mut tx, id, now).await?;

@@ -26,7 +26,8 @@ pub struct ProvisioningStatus {
 
 #[server(prefix = "/rpc", endpoint = "provisioning_status", output = crate::wire::JsonAnswer)]
 pub async fn load_provisioning() -> Result<ProvisioningStatus, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::status(&ctx.pool).await
 }
 
@@ -34,13 +35,15 @@ pub async fn load_provisioning() -> Result<ProvisioningStatus, AppError> {
 /// once. Enables provisioning.
 #[server(prefix = "/rpc", endpoint = "provisioning_token", output = crate::wire::JsonAnswer)]
 pub async fn new_provisioning_token() -> Result<String, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::new_token(&ctx.pool, &admin).await
 }
 
 /// Refuses the token from now on (Regenerate makes a working one again).
 #[server(prefix = "/rpc", endpoint = "provisioning_disable", output = crate::wire::JsonAnswer)]
 pub async fn disable_provisioning() -> Result<(), AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::disable(&ctx.pool, &admin).await
 }

@@ -110,7 +110,8 @@ pub fn VaultBannerView() -> impl IntoView {
 /// Admin only, like everything on the Security page.
 #[server(prefix = "/rpc", endpoint = "security_overview", output = crate::wire::JsonAnswer)]
 pub async fn load_security_overview() -> Result<SecurityOverview, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(Role::Admin).await?;
+    crate::auth::ssr::require(Role::Admin).await?;
+    let ctx = crate::context::context()?;
     Ok(SecurityOverview {
         users_by_role: crate::users::ssr::count_by_role(&ctx.pool).await?,
         lockbox_pending: crate::lockbox::ssr::pending_count(&ctx.pool).await?,

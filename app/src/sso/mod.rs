@@ -58,14 +58,16 @@ pub struct SsoView {
 /// The card's settings. Admin only.
 #[server(prefix = "/rpc", endpoint = "sso_settings", output = crate::wire::JsonAnswer)]
 pub async fn sso_settings() -> Result<SsoView, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     settings::view(&ctx).await
 }
 
 /// **Check**: the provider's discovery document, issuer, keys and flows. Admin only.
 #[server(prefix = "/rpc", endpoint = "sso_check", output = crate::wire::JsonAnswer)]
 pub async fn sso_check(issuer: String) -> Result<Vec<CheckStep>, AppError> {
-    let (ctx, _admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     let issuer = settings::parse_issuer(&issuer)?;
     Ok(ssr::check(&ctx.sso, &issuer).await)
 }
@@ -79,7 +81,8 @@ pub async fn sso_save(
     vault_secret: String,
     name: String,
 ) -> Result<SsoView, AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     settings::save_form(
         &ctx,
         &admin,
@@ -92,14 +95,16 @@ pub async fn sso_save(
 /// **Remove**: the card's settings go, and single sign-on is no longer required. Admin only.
 #[server(prefix = "/rpc", endpoint = "sso_remove", output = crate::wire::JsonAnswer)]
 pub async fn sso_remove() -> Result<(), AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     settings::remove_form(&ctx, &admin).await
 }
 
 /// **Require single sign-on** on or off. Admin only; at least one Admin must be break-glass.
 #[server(prefix = "/rpc", endpoint = "sso_require", output = crate::wire::JsonAnswer)]
 pub async fn sso_require(on: bool) -> Result<(), AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     settings::set_required(&ctx, &admin, on).await
 }
 
@@ -107,6 +112,7 @@ pub async fn sso_require(on: bool) -> Result<(), AppError> {
 /// Admin only; the last break-glass Admin stays while single sign-on is required.
 #[server(prefix = "/rpc", endpoint = "sso_break_glass", output = crate::wire::JsonAnswer)]
 pub async fn sso_break_glass(email: String, on: bool) -> Result<(), AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     settings::set_break_glass(&ctx, &admin, &email, on).await
 }

@@ -146,7 +146,8 @@ pub struct Member {
 
 #[cfg(feature = "ssr")]
 async fn admin() -> Result<(crate::context::AppContext, crate::roles::UserInfo), AppError> {
-    crate::auth::ssr::require(Role::Admin).await
+    let admin = crate::auth::ssr::require(Role::Admin).await?;
+    Ok((crate::context::context()?, admin))
 }
 
 /// The principals list: searched, sorted and paged by the database, with this process's copy of
@@ -229,7 +230,8 @@ pub async fn reset_password(id: i64) -> Result<Option<String>, AppError> {
 /// Ends every session of a user. Admin only.
 #[server(prefix = "/rpc", endpoint = "user_end_sessions", output = crate::wire::JsonAnswer)]
 pub async fn end_user_sessions(id: i64) -> Result<(), AppError> {
-    let (ctx, admin) = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let admin = crate::auth::ssr::require(crate::roles::Role::Admin).await?;
+    let ctx = crate::context::context()?;
     ssr::changes::end_user_sessions(&ctx.pool, &admin, id).await
 }
 

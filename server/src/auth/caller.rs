@@ -138,7 +138,7 @@ async fn work_out(
             .map_or(Caller::Anonymous, Caller::EmbedSessionUser));
     }
     if let Some(session) = session
-        && let Some(user) = authorize(&state.ctx, session).await?
+        && let Some(user) = authorize(&state.ctx.pool, state.ctx.sessions, session).await?
     {
         return Ok(Caller::SessionUser(user));
     }
