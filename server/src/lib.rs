@@ -160,35 +160,7 @@ impl Application {
             api_throttle: auth::FailedKeyThrottle::per_minute(config.api_failures_per_minute),
             secure_cookies: config.secure_cookies,
         };
-        let mut background = vec![
-            tokio::spawn(housekeeping(store.clone(), state.clone())),
-            tokio::spawn(refresh_keys(state.ctx.clone())),
-            tokio::spawn(keep_principals(state.ctx.clone())),
-            tokio::spawn(key_vault::watch(state.ctx.clone())),
-        ];
-        if app::db::Backend::of(&pool) == app::db::Backend::Postgres {
-            background.push(tokio::spawn(db::follow_changes(
-                config.database_url.clone(),
-                state.ctx.clone(),
-            )));
-        }
-        if let Some(target) = syslog {
-            // The syslog HOSTNAME field: this machine's name, as the kernel knows it.
-            let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_owned())
-                .unwrap_or_default();
-            background.push(tokio::spawn(app::audit::stream::run(
-                pool.clone(),
-                app::audit::stream::Syslog::new(target, hostname),
-                state.ctx.singleton.clone(),
-            )));
-        }
-        // The webhook destination is chosen on the card; its sender waits until then.
-        background.push(tokio::spawn(app::audit::stream::run(
-            pool.clone(),
-            app::audit::webhook::Webhook::new(state.ctx.clone()),
-            state.ctx.singleton.clone(),
-        )));
+        let background = background(&state, &store, &config.database_url, syslog);
         let api_keys = state.ctx.api_keys.clone();
         let router = router(state, store, config, &header_policy, proxies);
         Ok(Self {
@@ -419,6 +391,46 @@ async fn keep_principals(ctx: AppContext) {
     }
 }
 
+/// The server's background work: housekeeping, the key ring's refresh, the principals index,
+/// the Key Vault's check, following other servers' changes (PostgreSQL) and audit streaming.
+fn background(
+    state: &AppState,
+    store: &db::Sessions,
+    database_url: &str,
+    syslog: Option<app::audit::stream::SyslogTarget>,
+) -> Vec<JoinHandle<()>> {
+    let mut background = vec![
+        tokio::spawn(housekeeping(store.clone(), state.clone())),
+        tokio::spawn(refresh_keys(state.ctx.clone())),
+        tokio::spawn(keep_principals(state.ctx.clone())),
+        tokio::spawn(key_vault::watch(state.ctx.clone())),
+    ];
+    if app::db::Backend::of(&state.ctx.pool) == app::db::Backend::Postgres {
+        background.push(tokio::spawn(db::follow_changes(
+            database_url.to_owned(),
+            state.ctx.clone(),
+        )));
+    }
+    if let Some(target) = syslog {
+        // The syslog HOSTNAME field: this machine's name, as the kernel knows it.
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default();
+        background.push(tokio::spawn(app::audit::stream::run(
+            state.ctx.pool.clone(),
+            app::audit::stream::Syslog::new(target, hostname),
+            state.ctx.singleton.clone(),
+        )));
+    }
+    // The webhook destination is chosen on the card; its sender waits until then.
+    background.push(tokio::spawn(app::audit::stream::run(
+        state.ctx.pool.clone(),
+        app::audit::webhook::Webhook::new(state.ctx.clone()),
+        state.ctx.singleton.clone(),
+    )));
+    background
+}
+
 fn router(
     state: AppState,
     store: db::Sessions,
@@ -426,8 +438,57 @@ fn router(
     header_policy: &HeaderPolicy,
     proxies: http::proxies::TrustedProxies,
 ) -> Router {
+    let header_policy = header_policy.clone();
+    let identify = middleware::from_fn_with_state(state.clone(), auth::caller::identify);
+    // The REST API and SCIM (credentials in a header), the health check and the static bundle
+    // use no cookies: neither sessions, the cross-site check nor on-the-fly compression stand
+    // on their path.
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(api::router().route_layer(identify.clone()))
+        .merge(scim::router(&state).route_layer(identify))
+        .merge(http::assets::router(&state.leptos_options))
+        .route("/embed.js", get(embed::script))
+        .merge(pages(&state, store, config.secure_cookies))
+        .layer(middleware::from_fn_with_state(
+            state.ctx.pool.clone(),
+            http::database_down::answer_503_while_down,
+        ))
+        // A whole request, body included, within the limit (slow uploads, stuck handlers).
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.request_timeout_seconds),
+        ))
+        .layer(middleware::from_fn_with_state(
+            (header_policy, state.ctx.clone()),
+            http::headers::security_headers,
+        ))
+        // Whatever made a redirect, it stays on this origin.
+        .layer(middleware::from_fn(
+            http::same_origin_redirects::keep_redirects_local,
+        ))
+        // Outermost but for tracing: every layer and handler sees the resolved client.
+        .layer(middleware::from_fn_with_state(
+            proxies,
+            http::proxies::resolve_client,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                // The path only: query strings may carry tokens.
+                .make_span_with(|req: &Request<_>| {
+                    tracing::info_span!("request", method = %req.method(), path = req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// The cookie side: the pages and server functions, sign-in and sign-out, single sign-on's
+/// routes, the embed token exchange and the audit export, behind sessions and the cross-site
+/// check.
+fn pages(state: &AppState, store: db::Sessions, secure_cookies: bool) -> Router<AppState> {
     // The __Host- prefix pins a Secure cookie to this host and path (no Domain, Path=/).
-    let cookie_name = if config.secure_cookies {
+    let cookie_name = if secure_cookies {
         "__Host-gatehouse"
     } else {
         "gatehouse"
@@ -436,11 +497,10 @@ fn router(
         .with_name(cookie_name)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(config.secure_cookies)
+        .with_secure(secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             state.ctx.sessions.idle.as_secs() as i64,
         )));
-    let header_policy = header_policy.clone();
     let routes = generate_route_list(app::App);
     let leptos_context = {
         let ctx = state.ctx.clone();
@@ -455,10 +515,10 @@ fn router(
         }
     };
 
-    // Who calls, worked out once for every request of the pages, the REST API and SCIM.
+    // Who calls, worked out once per request (as for the REST API and SCIM in `router`).
     let identify = middleware::from_fn_with_state(state.clone(), auth::caller::identify);
-    let pages = Router::new()
-        .leptos_routes_with_context(&state, routes, leptos_context.clone(), {
+    Router::new()
+        .leptos_routes_with_context(state, routes, leptos_context.clone(), {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())
         })
@@ -503,49 +563,7 @@ fn router(
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Pages compress well; the API's small JSON is not worth the work, and the bundle comes
         // precompressed.
-        .layer(CompressionLayer::new());
-
-    // The REST API and SCIM (credentials in a header), the health check and the static bundle
-    // use no cookies: neither sessions, the cross-site check nor on-the-fly compression stand
-    // on their path.
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(api::router().route_layer(identify.clone()))
-        .merge(scim::router(&state).route_layer(identify))
-        .merge(http::assets::router(&state.leptos_options))
-        .route("/embed.js", get(embed::script))
-        .merge(pages)
-        .layer(middleware::from_fn_with_state(
-            state.ctx.pool.clone(),
-            http::database_down::answer_503_while_down,
-        ))
-        // A whole request, body included, within the limit (slow uploads, stuck handlers).
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(config.request_timeout_seconds),
-        ))
-        .layer(middleware::from_fn_with_state(
-            (header_policy, state.ctx.clone()),
-            http::headers::security_headers,
-        ))
-        // Whatever made a redirect, it stays on this origin.
-        .layer(middleware::from_fn(
-            http::same_origin_redirects::keep_redirects_local,
-        ))
-        // Outermost but for tracing: every layer and handler sees the resolved client.
-        .layer(middleware::from_fn_with_state(
-            proxies,
-            http::proxies::resolve_client,
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                // The path only: query strings may carry tokens.
-                .make_span_with(|req: &Request<_>| {
-                    tracing::info_span!("request", method = %req.method(), path = req.uri().path())
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        .with_state(state)
+        .layer(CompressionLayer::new())
 }
 
 /// Liveness and readiness: the process answers and the database does too.
