@@ -571,43 +571,47 @@ async fn each_surface_accepts_only_its_own_credentials() {
         .unwrap();
     assert_eq!(me["email"], ADMIN_EMAIL);
 
-    // The admin's cookie is no credential for the REST API or SCIM; the right ones are.
-    for path in ["/api/v1/environment", "/scim/v2/Users"] {
-        let res = admin.get(app.url(path)).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
-    }
-    let res = client()
-        .get(app.url("/api/v1/environment"))
-        .header("ocp-apim-subscription-key", &key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    // Each credential only where it belongs.
-    let res = client()
-        .get(app.url("/scim/v2/Users"))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = client()
-        .get(app.url("/api/v1/principals"))
-        .bearer_auth(&scim_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    for (path, token) in [
-        ("/scim/v2/Users", &scim_token),
-        ("/api/v1/principals", &secret),
+    // The admin's cookie is no credential for the REST API or SCIM, and each credential only
+    // works where it belongs.
+    let anonymous = |path: &str| client().get(app.url(path));
+    for (request, expected, what) in [
+        (
+            admin.get(app.url("/api/v1/environment")),
+            401,
+            "a cookie on the REST API",
+        ),
+        (
+            admin.get(app.url("/scim/v2/Users")),
+            401,
+            "a cookie on SCIM",
+        ),
+        (
+            anonymous("/scim/v2/Users").bearer_auth(&secret),
+            401,
+            "a client secret on SCIM",
+        ),
+        (
+            anonymous("/api/v1/principals").bearer_auth(&scim_token),
+            401,
+            "the provisioning token on the REST API",
+        ),
+        (
+            anonymous("/api/v1/environment").header("ocp-apim-subscription-key", &key),
+            200,
+            "a subscription key on the REST API",
+        ),
+        (
+            anonymous("/api/v1/principals").bearer_auth(&secret),
+            200,
+            "a client secret on the REST API",
+        ),
+        (
+            anonymous("/scim/v2/Users").bearer_auth(&scim_token),
+            200,
+            "the provisioning token on SCIM",
+        ),
     ] {
-        let res = client()
-            .get(app.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let res = request.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), expected, "{what}");
     }
 }
