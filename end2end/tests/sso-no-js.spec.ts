@@ -20,6 +20,8 @@ test('single sign-on signs a user in and refuses an unknown one, with or without
   await page.getByRole('button', { name: 'Sign in with Test IdP' }).click();
   await atProvider(page, issuer(), 'stranger@nowhere.test');
   await expect(page.getByRole('alert')).toContainText('Your account has not been added to Gatehouse. Ask an administrator.');
+  // The refusal wears the site's stylesheet, like the sign-in page it leads back to.
+  await expect(page.getByRole('alert')).toHaveCSS('max-width', '384px');
   await page.getByRole('link', { name: 'Back to sign-in' }).click();
   // The provider remembers whoever signed in there last: a new person starts afresh.
   await page.context().clearCookies();

@@ -88,6 +88,7 @@ impl Application {
         config: &Config,
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
+        http::assets::remember_stylesheet(&leptos_options);
         // Settings first: a malformed one stops the start before anything else happens.
         let header_policy = HeaderPolicy::new(
             config.secure_cookies,

@@ -8,7 +8,10 @@ pub mod sso;
 pub use app::auth::throttle::{LoginThrottle, client_key};
 pub use credential_throttle::FailedKeyThrottle;
 
-use crate::{AppState, http::cross_site::is_cross_site};
+use crate::{
+    AppState,
+    http::{cross_site::is_cross_site, plain_page},
+};
 use app::{
     audit::ssr as audit,
     auth::{
@@ -73,23 +76,29 @@ impl IntoResponse for LoginError {
         match self {
             // A browser's form post: a page that says so, not JSON.
             Self::App(AppError::Unavailable) => (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                [(axum::http::header::RETRY_AFTER, app::error::RETRY_AFTER_SECS)],
-                axum::response::Html(format!(
-                    "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Unavailable · Gatehouse</title>\
-                     <p>{}</p><p><a href=\"/login\">Back to sign-in</a></p></html>",
-                    AppError::Unavailable
-                )),
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    app::error::RETRY_AFTER_SECS,
+                )],
+                plain_page::page(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable",
+                    &AppError::Unavailable.to_string(),
+                    plain_page::TO_SIGN_IN,
+                ),
             )
                 .into_response(),
             Self::App(e) => e.into_response(),
             Self::Busy => (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                [(axum::http::header::RETRY_AFTER, app::error::RETRY_AFTER_SECS)],
-                axum::response::Html(
-                    "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Busy · Gatehouse</title>\
-                     <p>Too many sign-ins at once. Try again in a few seconds.</p>\
-                     <p><a href=\"/login\">Back to sign-in</a></p></html>",
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    app::error::RETRY_AFTER_SECS,
+                )],
+                plain_page::page(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "Busy",
+                    "Too many sign-ins at once. Try again in a few seconds.",
+                    plain_page::TO_SIGN_IN,
                 ),
             )
                 .into_response(),

@@ -16,7 +16,7 @@ use axum::{
     Form,
     extract::{ConnectInfo, Query, State},
     http::{HeaderMap, StatusCode, header},
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -57,23 +57,8 @@ fn flow_cookie(state: &AppState, value: String, max_age: Duration) -> Cookie<'st
 
 /// A page a person reads when single sign-on cannot go on: what happened and the way back.
 fn page(status: StatusCode, message: &str) -> Response {
-    let escaped = message
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    (
-        status,
-        Html(format!(
-            "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
-             <title>Single sign-on · Gatehouse</title>\
-             <main class=\"login-page\"><section class=\"card login-card\" role=\"alert\">\
-             <h1>Single sign-on</h1><p class=\"sso-refused\">{escaped}</p>\
-             <p><a href=\"/login\">Back to sign-in</a></p></section></main></html>"
-        )),
-    )
-        .into_response()
+    use crate::http::plain_page;
+    plain_page::page(status, "Single sign-on", message, plain_page::TO_SIGN_IN)
 }
 
 /// `POST /auth/oidc/start`: a new flow sealed into a short-lived cookie, and the redirect to

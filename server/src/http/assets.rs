@@ -14,13 +14,46 @@ use axum::{
     response::Response,
 };
 use leptos::config::LeptosOptions;
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::OnceLock};
 use tower_http::{compression::CompressionLayer, services::ServeDir};
 
 /// For files whose name is their content's hash.
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
 /// For a build without hashed names (debug builds): the browser asks again each time.
 const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
+
+/// The stylesheet's address, for the few pages the server writes itself (single sign-on's
+/// refusals), set once at the start by [`remember_stylesheet`].
+static STYLESHEET: OnceLock<String> = OnceLock::new();
+
+/// Works out the stylesheet's address as the app's `HashedStylesheet` does: the name cargo-leptos
+/// gave it, with the content hash it wrote beside the binary (`hash.txt`) in a release build.
+pub fn remember_stylesheet(options: &LeptosOptions) {
+    let hash = options
+        .hash_files
+        .then(|| {
+            let beside = std::env::current_exe()
+                .ok()?
+                .parent()?
+                .join(&*options.hash_file);
+            let hashes = std::fs::read_to_string(beside).ok()?;
+            hashes.lines().find_map(|line| {
+                let (file, hash) = line.trim().split_once(':')?;
+                (file == "css").then(|| hash.trim().to_owned())
+            })
+        })
+        .flatten();
+    let name = match hash {
+        Some(hash) => format!("{}.{hash}.css", options.output_name),
+        None => format!("{}.css", options.output_name),
+    };
+    let _ = STYLESHEET.set(format!("{}/{name}", route_path(options)));
+}
+
+/// The stylesheet's address (see [`remember_stylesheet`]).
+pub fn stylesheet_href() -> &'static str {
+    STYLESHEET.get().map_or("", String::as_str)
+}
 
 /// The route path of the bundle, e.g. `/pkg`.
 pub fn route_path(options: &LeptosOptions) -> String {

@@ -8,7 +8,7 @@ use axum::{
     extract::{Request, State},
     http::{HeaderValue, StatusCode, header},
     middleware::Next,
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use std::time::Duration;
 
@@ -39,15 +39,12 @@ pub async fn answer_503_while_down(
     if !wants_html {
         return error.into_response();
     }
-    let mut page = (
+    let mut page = super::plain_page::page(
         StatusCode::SERVICE_UNAVAILABLE,
-        Html(format!(
-            "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\">\
-             <title>Unavailable · Gatehouse</title><p>{error}</p>\
-             <p><a href=\"\">Try again</a></p></html>"
-        )),
-    )
-        .into_response();
+        "Unavailable",
+        &error.to_string(),
+        super::plain_page::TRY_AGAIN,
+    );
     page.headers_mut().insert(
         header::RETRY_AFTER,
         HeaderValue::from_static(app::error::RETRY_AFTER_SECS),

@@ -5,6 +5,7 @@ pub mod cross_site;
 pub mod database_down;
 pub mod error_flash;
 pub mod headers;
+pub mod plain_page;
 pub mod proxies;
 pub mod same_origin_redirects;
 pub mod serve;
