@@ -27,12 +27,16 @@ step() { echo "[test] $1 (at ${SECONDS}s)" >&2; }
 GATEHOUSE_TEST_CLUSTER="$(bash scripts/postgres.sh start "$cluster")"
 export GATEHOUSE_TEST_CLUSTER
 
+# A pass takes a few minutes; one still running after 20 has hung, and scripts/bounded.sh
+# stops it with a report of where it waits.
+limit=1200
 step "cargo test"
 # frontend stays out: unifying its hydrate feature with ssr would not build.
-cargo test --locked -p app -p gatehouse
+bash scripts/bounded.sh "$limit" cargo test --locked -p app -p gatehouse
 
 step "integration tests on PostgreSQL"
-GATEHOUSE_TEST_POSTGRES="$GATEHOUSE_TEST_CLUSTER" cargo test --locked -p gatehouse --test api
+GATEHOUSE_TEST_POSTGRES="$GATEHOUSE_TEST_CLUSTER" \
+  bash scripts/bounded.sh "$limit" cargo test --locked -p gatehouse --test api
 bash scripts/postgres.sh stop "$cluster"
 
 step "release build"

@@ -235,6 +235,8 @@ pub fn postgres_master_key(database_url: &str) -> String {
 
 /// A browser-like client: keeps cookies, asks for HTML, labels its requests same-origin as a
 /// browser on the page would (`Sec-Fetch-Site`), does not follow redirects (tests look at them).
+/// A request with no answer within [`ANSWER_WITHIN`] fails its test with the request's error,
+/// instead of holding the run until CI gives up.
 pub fn client() -> Client {
     let mut headers = header::HeaderMap::new();
     headers.insert(
@@ -249,9 +251,13 @@ pub fn client() -> Client {
         .default_headers(headers)
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(ANSWER_WITHIN)
         .build()
         .expect("client")
 }
+
+/// Twice the server's own whole-request limit (30 s): past it, nothing is coming.
+pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {

@@ -57,10 +57,8 @@ impl Provider {
             .spawn()
             .expect("node runs end2end/oidc/provider.mjs (run scripts/setup.sh test)");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let first = lines
-            .next_line()
+        let first = next_line(&mut lines)
             .await
-            .expect("the provider's output")
             .expect("the provider prints its issuer");
         let said: serde_json::Value = serde_json::from_str(&first).expect("JSON");
         Self {
@@ -82,7 +80,7 @@ impl Provider {
             .write_all(format!("{clients}\n").as_bytes())
             .await
             .expect("registration written");
-        let ready = self.lines.next_line().await.expect("output");
+        let ready = next_line(&mut self.lines).await;
         assert!(
             ready.is_some_and(|l| l.contains("ready")),
             "the provider starts"
@@ -92,6 +90,15 @@ impl Provider {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// The provider's next line of output (`None`: it ended), failing the test when none comes
+/// within a minute rather than waiting for ever.
+async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> Option<String> {
+    tokio::time::timeout(crate::helpers::ANSWER_WITHIN, lines.next_line())
+        .await
+        .expect("the provider answers within a minute")
+        .expect("the provider's output")
 }
 
 /// Goes through the provider's pages from `authorize_url` as a person signing in as `login`
