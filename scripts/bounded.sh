@@ -15,7 +15,7 @@ deadline=$((SECONDS + limit))
 while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
   sleep 2
 done
-# The processes under `pid`, children first.
+# The processes under `pid`, at any depth.
 descendants() {
   local child
   for child in $(pgrep -P "$1" || true); do
@@ -33,7 +33,7 @@ if kill -0 "$pid" 2>/dev/null; then
     esac
     if command -v gdb >/dev/null 2>&1; then
       report="$(mktemp --suffix=.stacks)"
-      gdb -p "$test" -batch -ex 'thread apply all bt 40' >"$report" 2>&1 || true
+      timeout 120 gdb -p "$test" -batch -ex 'thread apply all bt 40' >"$report" 2>&1 || true
       # Each thread's innermost frames (what it waits in) and this project's frames (where):
       # the whole report stays in the file.
       echo "[bounded] process $test, every thread's stack in $report; in short:" >&2
