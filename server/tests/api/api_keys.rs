@@ -24,7 +24,7 @@ impl TestApp {
     }
 
     async fn get_environment(&self, key: Option<&str>) -> reqwest::Response {
-        let mut req = reqwest::Client::new().get(self.url("/api/v1/environment"));
+        let mut req = script_client().get(self.url("/api/v1/environment"));
         if let Some(key) = key {
             req = req.header(KEY_HEADER, key);
         }
@@ -293,7 +293,7 @@ async fn repeated_wrong_keys_are_rate_limited_per_address() {
             StatusCode::UNAUTHORIZED
         );
     }
-    let throttled = reqwest::Client::new()
+    let throttled = script_client()
         .get(app.url("/api/v1/environment"))
         .header("Ocp-Apim-Subscription-Key", "gatehouse_wrong")
         .send()

@@ -75,7 +75,7 @@ async fn a_clean_log_verifies_everywhere() {
             secret.as_str().unwrap().to_owned(),
         );
         async move {
-            reqwest::Client::new()
+            script_client()
                 .get(url)
                 .bearer_auth(secret)
                 .send()

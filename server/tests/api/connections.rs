@@ -96,7 +96,7 @@ async fn world() -> World {
 
 impl World {
     async fn fetch(&self, secret: &str, name: &str) -> (StatusCode, Value) {
-        let res = Client::new()
+        let res = script_client()
             .get(
                 self.app
                     .url(&format!("/api/v1/connections/{name}/credential")),

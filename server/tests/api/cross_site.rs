@@ -52,6 +52,7 @@ fn bare_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::helpers::ANSWER_WITHIN)
         .build()
         .unwrap()
 }

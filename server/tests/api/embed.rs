@@ -324,7 +324,7 @@ async fn the_session_header_works_only_for_the_frames_server_functions() {
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
     }
     // Not from another site, even to a server function.
-    let res = reqwest::Client::new()
+    let res = script_client()
         .post(app.url("/rpc/api_overview"))
         .header(SESSION, &session)
         .header("sec-fetch-site", "cross-site")
@@ -333,7 +333,7 @@ async fn the_session_header_works_only_for_the_frames_server_functions() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = reqwest::Client::new()
+    let res = script_client()
         .post(app.url("/rpc/api_overview"))
         .header(SESSION, &session)
         .header(header::ORIGIN, PORTAL)

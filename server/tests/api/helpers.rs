@@ -259,6 +259,15 @@ pub fn client() -> Client {
 /// Twice the server's own whole-request limit (30 s): past it, nothing is coming.
 pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// A client with none of a browser's ways (no cookies, no Fetch Metadata, redirects followed):
+/// a REST or SCIM caller, a script, the vault's own API. It gives up as [`client`] does.
+pub fn script_client() -> Client {
+    Client::builder()
+        .timeout(ANSWER_WITHIN)
+        .build()
+        .expect("client")
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)

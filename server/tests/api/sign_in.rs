@@ -104,6 +104,7 @@ async fn sign_in_renews_the_session_id_and_the_old_one_stops_working() {
     // Sign in again while presenting the old session (as a fixation attacker would).
     let without_jar = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::helpers::ANSWER_WITHIN)
         .build()
         .unwrap();
     let again = app
@@ -280,7 +281,7 @@ fn session_cookie(res: &reqwest::Response) -> String {
 
 impl TestApp {
     async fn call_server_fn_with_cookie(&self, cookie: &str, path: &str) -> reqwest::Response {
-        reqwest::Client::new()
+        script_client()
             .post(self.url(path))
             .header(header::COOKIE, cookie)
             .header("sec-fetch-site", "same-origin")

@@ -173,6 +173,7 @@ async fn a_wrong_state_a_replayed_answer_and_a_foreign_issuer_are_refused() {
     // A bare client: the cookie goes exactly as given.
     let bare = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::helpers::ANSWER_WITHIN)
         .build()
         .expect("client");
     let callback = |url: String| bare.get(url).header(header::COOKIE, cookie.clone()).send();

@@ -773,7 +773,7 @@ async fn applications_call_the_api_with_their_secret_and_role() {
     let get = |path: &'static str, bearer: Option<String>| {
         let url = app.url(path);
         async move {
-            let mut req = reqwest::Client::new().get(url);
+            let mut req = script_client().get(url);
             if let Some(b) = bearer {
                 req = req.header(header::AUTHORIZATION, format!("Bearer {b}"));
             }
@@ -826,7 +826,7 @@ async fn applications_call_the_api_with_their_secret_and_role() {
         // Shaped like a cursor, but not one of this sort (one value, where name needs two).
         ("before=WyJhIl0", StatusCode::UNPROCESSABLE_ENTITY),
     ] {
-        let res = reqwest::Client::new()
+        let res = script_client()
             .get(app.url(&format!("/api/v1/principals?{bad}")))
             .bearer_auth(&secret)
             .send()
