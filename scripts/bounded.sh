@@ -23,24 +23,38 @@ descendants() {
     descendants "$child"
   done
 }
+# Test binaries only (cargo's, under target/*/deps), not cargo or the shell.
+is_test() {
+  case "$(readlink "/proc/$1/exe" 2>/dev/null)" in
+    */target/*/deps/*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
 if kill -0 "$pid" 2>/dev/null; then
   echo "[bounded] still running after ${limit}s, stopped: $*" >&2
-  for test in $(descendants "$pid") "$pid"; do
-    # Test binaries only (cargo's, under target/*/deps), not cargo or the shell.
-    case "$(readlink "/proc/$test/exe" 2>/dev/null)" in
-      */target/*/deps/*) ;;
-      *) continue ;;
-    esac
+  # The test binaries are frozen first, so that the list below is whole: what they started
+  # (the OpenID provider, OpenBao…) is stopped with them rather than living on.
+  tests=""
+  for p in $(descendants "$pid") "$pid"; do
+    if is_test "$p"; then
+      kill -STOP "$p" 2>/dev/null || true
+      tests="$tests $p"
+    fi
+  done
+  everything="$(descendants "$pid")"
+  for test in $tests; do
     if command -v gdb >/dev/null 2>&1; then
       report="$(mktemp --suffix=.stacks)"
-      timeout 120 gdb -p "$test" -batch -ex 'thread apply all bt 40' >"$report" 2>&1 || true
+      # gdb ends it itself: detaching would let it run (and start more) until the kill below.
+      timeout 120 gdb -p "$test" -batch -ex 'thread apply all bt 40' -ex kill >"$report" 2>&1 || true
       # Each thread's innermost frames (what it waits in) and this project's frames (where):
       # the whole report stays in the file.
       echo "[bounded] process $test, every thread's stack in $report; in short:" >&2
       grep -E '^Thread |^#[01] | in (api|app|gatehouse)::|shutdown' "$report" | tail -n 150 >&2 || true
     fi
-    kill "$test" 2>/dev/null || true
+    # Without gdb, or if it failed: a stopped process takes no signal but this one.
+    kill -KILL "$test" 2>/dev/null || true
   done
-  kill "$pid" 2>/dev/null || true
+  kill "$pid" $everything 2>/dev/null || true
 fi
 wait "$pid"
